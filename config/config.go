@@ -1,0 +1,258 @@
+// Package config reads the server's YAML configuration. Its keys are those
+// of the Java ice-rest-catalog, so an existing config file works unchanged.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole configuration. Keys marked "accepted" exist in the
+// Java server's config; they are read so those files keep working, and the
+// server logs which of them it does not act on.
+type Config struct {
+	Addr      string `yaml:"addr"`
+	DebugAddr string `yaml:"debugAddr"`
+	AdminAddr string `yaml:"adminAddr"` // accepted
+	Name      string `yaml:"name"`
+	// URI is "etcd:http://h1:2379,http://h2:2379"; empty means embedded etcd.
+	URI                      string            `yaml:"uri"`
+	Warehouse                string            `yaml:"warehouse"`
+	LocalFileIOBaseDir       string            `yaml:"localFileIOBaseDir"`
+	S3                       S3                `yaml:"s3"`
+	BearerTokens             []Token           `yaml:"bearerTokens"`
+	AnonymousAccess          AnonymousAccess   `yaml:"anonymousAccess"`
+	LoadTableProperties      map[string]string `yaml:"loadTableProperties"`
+	Iceberg                  map[string]string `yaml:"iceberg"`                  // accepted
+	MaintenanceSchedule      string            `yaml:"maintenanceSchedule"`      // accepted
+	SnapshotTTLInDays        int               `yaml:"snapshotTTLInDays"`        // accepted
+	OrphanFileExpirationDays int               `yaml:"orphanFileExpirationDays"` // accepted
+
+	// Keys of this implementation.
+	DataDir             string `yaml:"dataDir"`             // embedded etcd and default warehouse; default ./data
+	MaxRequestBodyBytes int64  `yaml:"maxRequestBodyBytes"` // default 16 MiB
+	MetadataCacheBytes  int64  `yaml:"metadataCacheBytes"`  // default 32 MiB
+}
+
+// S3 is how the catalog reaches S3-compatible storage.
+type S3 struct {
+	Endpoint        string `yaml:"endpoint"`
+	PathStyleAccess bool   `yaml:"pathStyleAccess"`
+	AccessKeyID     string `yaml:"accessKeyID"`
+	SecretAccessKey string `yaml:"secretAccessKey"`
+	Region          string `yaml:"region"`
+}
+
+// Token is a bearer token.
+type Token struct {
+	Name         string       `yaml:"name"`
+	Value        string       `yaml:"value"`
+	AccessConfig AccessConfig `yaml:"accessConfig"`
+}
+
+// AccessConfig limits what a principal may do.
+type AccessConfig struct {
+	ReadOnly         bool   `yaml:"readOnly"`
+	AWSAssumeRoleARN string `yaml:"awsAssumeRoleARN"` // accepted
+}
+
+// AnonymousAccess lets requests without credentials in. As in the Java
+// server, anonymous access is read-only unless accessConfig says otherwise.
+type AnonymousAccess struct {
+	Enabled      bool          `yaml:"enabled"`
+	AccessConfig *AccessConfig `yaml:"accessConfig"`
+}
+
+// AnonymousReadOnly reports whether anonymous clients may only read.
+func (a AnonymousAccess) AnonymousReadOnly() bool {
+	return a.AccessConfig == nil || a.AccessConfig.ReadOnly
+}
+
+// Source says where a configuration came from.
+type Source string
+
+// SourceNone means no configuration was found: the embedded default.
+const SourceNone Source = ""
+
+// Env is how Find reads the environment; os.Getenv in production.
+type Env func(string) string
+
+// Find locates and loads the configuration, in order: the --config flag,
+// $ICE_REST_CATALOG_CONFIG, ./.ice-rest-catalog.yaml, and YAML text in
+// $ICE_REST_CATALOG_CONFIG_YAML. With none, it returns the embedded default.
+func Find(flagPath string, env Env) (*Config, Source, error) {
+	path := flagPath
+	if path == "" {
+		path = env("ICE_REST_CATALOG_CONFIG")
+	}
+	if path == "" {
+		if _, err := os.Stat(".ice-rest-catalog.yaml"); err == nil {
+			path = ".ice-rest-catalog.yaml"
+		}
+	}
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, "", fmt.Errorf("read config: %w", err)
+		}
+		c, err := Parse(data, env)
+		if err != nil {
+			return nil, "", fmt.Errorf("config %s: %w", path, err)
+		}
+		return c, Source(path), nil
+	}
+	if text := env("ICE_REST_CATALOG_CONFIG_YAML"); text != "" {
+		c, err := Parse([]byte(text), env)
+		if err != nil {
+			return nil, "", fmt.Errorf("config from $ICE_REST_CATALOG_CONFIG_YAML: %w", err)
+		}
+		return c, "$ICE_REST_CATALOG_CONFIG_YAML", nil
+	}
+	c, err := Parse(nil, env)
+	return c, SourceNone, err
+}
+
+// EmbeddedDefault is the configuration used when none is given: embedded
+// etcd and a local warehouse under ./data, loopback only, anonymous
+// read-write access.
+func EmbeddedDefault() *Config {
+	return &Config{
+		Addr:            "127.0.0.1:5000",
+		DebugAddr:       "127.0.0.1:5001",
+		AnonymousAccess: AnonymousAccess{Enabled: true, AccessConfig: &AccessConfig{ReadOnly: false}},
+	}
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// Parse decodes YAML text strictly: an unknown key is an error that names
+// it. ${VAR} in any value is replaced by the environment variable; an unset
+// variable is an error, so a typo cannot silently become an empty secret.
+// Empty text yields the embedded default.
+func Parse(data []byte, env Env) (*Config, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		c := EmbeddedDefault()
+		return c, c.applyDefaults()
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("invalid YAML: %w", err)
+	}
+	if err := expandEnv(&root, env); err != nil {
+		return nil, err
+	}
+	expanded, err := yaml.Marshal(&root)
+	if err != nil {
+		return nil, fmt.Errorf("re-encode config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(expanded))
+	dec.KnownFields(true)
+	var c Config
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("%s", strings.ReplaceAll(err.Error(), "not found in type config.", "is not a known config key in "))
+	}
+	return &c, c.applyDefaults()
+}
+
+func expandEnv(n *yaml.Node, env Env) error {
+	if n.Kind == yaml.ScalarNode {
+		var missing []string
+		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
+			name := envRef.FindStringSubmatch(ref)[1]
+			v := env(name)
+			if v == "" {
+				missing = append(missing, name)
+			}
+			return v
+		})
+		if len(missing) > 0 {
+			return fmt.Errorf("line %d: environment variable %s is not set", n.Line, strings.Join(missing, ", "))
+		}
+	}
+	for _, c := range n.Content {
+		if err := expandEnv(c, env); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Config) applyDefaults() error {
+	if c.Addr == "" {
+		c.Addr = "0.0.0.0:5000"
+	}
+	if c.DebugAddr == "" {
+		c.DebugAddr = "0.0.0.0:5001"
+	}
+	if c.Name == "" {
+		c.Name = "default"
+	}
+	if strings.Contains(c.Name, "/") {
+		return fmt.Errorf("name %q must not contain '/': it prefixes etcd keys", c.Name)
+	}
+	if c.DataDir == "" {
+		c.DataDir = "data"
+	}
+	if c.URI != "" && !strings.HasPrefix(c.URI, "etcd:") {
+		return fmt.Errorf("uri %q is not supported: this server keeps its state in etcd (uri: etcd:http://host:2379,...); omit uri for an embedded etcd", c.URI)
+	}
+	if c.Warehouse == "" {
+		if c.URI != "" {
+			return errors.New("warehouse is required with an external etcd: s3://bucket/prefix or file:///abs/dir")
+		}
+		abs, err := filepath.Abs(filepath.Join(c.DataDir, "warehouse"))
+		if err != nil {
+			return err
+		}
+		c.Warehouse = "file://" + abs
+	}
+	return nil
+}
+
+// EtcdEndpoints returns the endpoints of uri, or nil for the embedded etcd.
+func (c *Config) EtcdEndpoints() []string {
+	if c.URI == "" {
+		return nil
+	}
+	var out []string
+	for _, e := range strings.Split(strings.TrimPrefix(c.URI, "etcd:"), ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Ignored lists the keys that are set but that this server does not act on.
+func (c *Config) Ignored() []string {
+	var out []string
+	if c.AdminAddr != "" {
+		out = append(out, "adminAddr")
+	}
+	if len(c.Iceberg) > 0 {
+		out = append(out, "iceberg")
+	}
+	if c.MaintenanceSchedule != "" {
+		out = append(out, "maintenanceSchedule")
+	}
+	if c.SnapshotTTLInDays != 0 {
+		out = append(out, "snapshotTTLInDays")
+	}
+	if c.OrphanFileExpirationDays != 0 {
+		out = append(out, "orphanFileExpirationDays")
+	}
+	for _, t := range c.BearerTokens {
+		if t.AccessConfig.AWSAssumeRoleARN != "" {
+			out = append(out, "bearerTokens[].accessConfig.awsAssumeRoleARN")
+			break
+		}
+	}
+	return out
+}

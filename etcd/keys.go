@@ -1,0 +1,109 @@
+// Package etcd is the Store on etcd's clientv3, in the key layout of the Java
+// ice-rest-catalog, plus the embedded etcd server of the zero-config default.
+package etcd
+
+import (
+	"encoding/json"
+	"fmt"
+
+	ice "github.com/ice-rest-catalog/ice"
+)
+
+// The value keys of a table entry, as Iceberg's metastore catalogs name them.
+const (
+	attrTableType        = "table_type"
+	attrMetadataLocation = "metadata_location"
+	attrPreviousLocation = "previous_metadata_location"
+	tableTypeIceberg     = "ICEBERG"
+)
+
+// keys builds the etcd keys of one catalog. The catalog named "default" has no
+// prefix; any other is prefixed with "<name>/", as the Java server does.
+type keys struct{ prefix string }
+
+func newKeys(catalogName string) keys {
+	if catalogName == "" || catalogName == "default" {
+		return keys{}
+	}
+	return keys{prefix: catalogName + "/"}
+}
+
+func (k keys) namespace(ns ice.Namespace) string { return k.prefix + "n/" + ns.Path() }
+
+// namespaceChildren is the prefix under which ns's child namespaces live.
+func (k keys) namespaceChildren(ns ice.Namespace) string {
+	if len(ns) == 0 {
+		return k.prefix + "n/"
+	}
+	return k.namespace(ns) + "/"
+}
+
+func (k keys) table(id ice.TableIdent) string {
+	return k.prefix + "t/" + id.Namespace.Path() + "/" + id.Name
+}
+
+// tablesIn is the prefix under which ns's tables (and its children's) live.
+func (k keys) tablesIn(ns ice.Namespace) string { return k.prefix + "t/" + ns.Path() + "/" }
+
+func decodeProps(b []byte) (map[string]string, error) {
+	props := map[string]string{}
+	// The Java server may have stored "null" for a namespace created without properties.
+	if err := json.Unmarshal(b, &props); err != nil {
+		return nil, fmt.Errorf("decode etcd value %q: %w", truncate(b), err)
+	}
+	if props == nil {
+		props = map[string]string{}
+	}
+	return props, nil
+}
+
+func encodeProps(props map[string]string) string {
+	if props == nil {
+		props = map[string]string{}
+	}
+	b, err := json.Marshal(props)
+	if err != nil { // a map of strings always encodes
+		panic(err)
+	}
+	return string(b)
+}
+
+func decodePointer(b []byte, revision int64) (ice.TablePointer, error) {
+	attrs, err := decodeProps(b)
+	if err != nil {
+		return ice.TablePointer{}, err
+	}
+	return ice.TablePointer{
+		MetadataLocation:         attrs[attrMetadataLocation],
+		PreviousMetadataLocation: attrs[attrPreviousLocation],
+		Revision:                 revision,
+		Attrs:                    attrs,
+	}, nil
+}
+
+// encodeSwap is the entry after a swap: the base's keys are kept, the new
+// location is current and the base's location becomes the previous one. A
+// new table's entry has no previous location.
+func encodeSwap(s ice.TableSwap) string {
+	attrs := make(map[string]string, len(s.Base.Attrs)+3)
+	for k, v := range s.Base.Attrs {
+		attrs[k] = v
+	}
+	if attrs[attrTableType] == "" {
+		attrs[attrTableType] = tableTypeIceberg
+	}
+	attrs[attrMetadataLocation] = s.NewLocation
+	if s.Base.MetadataLocation != "" {
+		attrs[attrPreviousLocation] = s.Base.MetadataLocation
+	} else {
+		delete(attrs, attrPreviousLocation)
+	}
+	return encodeProps(attrs)
+}
+
+func truncate(b []byte) string {
+	if len(b) > 64 {
+		return string(b[:64]) + "..."
+	}
+	return string(b)
+}

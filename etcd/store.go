@@ -1,0 +1,317 @@
+package etcd
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	ice "github.com/ice-rest-catalog/ice"
+)
+
+// listBatch is how many keys one range request of a listing fetches; it
+// bounds the memory a listing holds however large the catalog.
+const listBatch = 1000
+
+// Store implements ice.Store on etcd.
+type Store struct {
+	cli  *clientv3.Client
+	keys keys
+}
+
+var _ ice.Store = (*Store)(nil)
+
+// NewStore returns the Store of the catalog named catalogName.
+func NewStore(cli *clientv3.Client, catalogName string) *Store {
+	return &Store{cli: cli, keys: newKeys(catalogName)}
+}
+
+// Client returns the etcd client, for health checks.
+func (s *Store) Client() *clientv3.Client { return s.cli }
+
+func (s *Store) CreateNamespace(ctx context.Context, ns ice.Namespace, props map[string]string) error {
+	key := s.keys.namespace(ns)
+	cmps := []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(key), "=", 0)}
+	if parent := ns.Parent(); len(parent) > 0 {
+		cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(s.keys.namespace(parent)), ">", 0))
+	}
+	resp, err := s.cli.Txn(ctx).If(cmps...).Then(clientv3.OpPut(key, encodeProps(props))).Commit()
+	if err != nil {
+		return writeError("create namespace", err)
+	}
+	if resp.Succeeded {
+		return nil
+	}
+	if exists, err := s.NamespaceExists(ctx, ns); err != nil {
+		return err
+	} else if exists {
+		return &ice.Error{Code: ice.EEXISTS, Type: "AlreadyExistsException", Message: fmt.Sprintf("Namespace already exists: %s", ns)}
+	}
+	return ice.NoSuchNamespace(ns.Parent())
+}
+
+func (s *Store) LoadNamespace(ctx context.Context, ns ice.Namespace) (ice.NamespaceEntry, error) {
+	resp, err := s.cli.Get(ctx, s.keys.namespace(ns))
+	if err != nil {
+		return ice.NamespaceEntry{}, readError("load namespace", err)
+	}
+	if len(resp.Kvs) == 0 {
+		return ice.NamespaceEntry{}, ice.NoSuchNamespace(ns)
+	}
+	props, err := decodeProps(resp.Kvs[0].Value)
+	if err != nil {
+		return ice.NamespaceEntry{}, err
+	}
+	return ice.NamespaceEntry{Properties: props, Revision: resp.Kvs[0].ModRevision}, nil
+}
+
+func (s *Store) NamespaceExists(ctx context.Context, ns ice.Namespace) (bool, error) {
+	resp, err := s.cli.Get(ctx, s.keys.namespace(ns), clientv3.WithCountOnly())
+	if err != nil {
+		return false, readError("check namespace", err)
+	}
+	return resp.Count > 0, nil
+}
+
+func (s *Store) ListNamespaces(ctx context.Context, parent ice.Namespace, page ice.Page) ([]ice.Namespace, string, error) {
+	if len(parent) > 0 {
+		if ok, err := s.NamespaceExists(ctx, parent); err != nil {
+			return nil, "", err
+		} else if !ok {
+			return nil, "", ice.NoSuchNamespace(parent)
+		}
+	}
+	names, next, err := s.listChildren(ctx, s.keys.namespaceChildren(parent), page)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]ice.Namespace, len(names))
+	for i, n := range names {
+		out[i] = append(append(ice.Namespace{}, parent...), n)
+	}
+	return out, next, nil
+}
+
+func (s *Store) ReplaceNamespaceProperties(ctx context.Context, ns ice.Namespace, props map[string]string, revision int64) error {
+	key := s.keys.namespace(ns)
+	resp, err := s.cli.Txn(ctx).
+		If(clientv3.Compare(clientv3.ModRevision(key), "=", revision)).
+		Then(clientv3.OpPut(key, encodeProps(props))).Commit()
+	if err != nil {
+		return writeError("update namespace properties", err)
+	}
+	if !resp.Succeeded {
+		return ice.Errorf(ice.ECONFLICT, "namespace %s changed concurrently", ns)
+	}
+	return nil
+}
+
+func (s *Store) DropNamespace(ctx context.Context, ns ice.Namespace) error {
+	key := s.keys.namespace(ns)
+	// One transaction checks that the namespace exists and that nothing lives
+	// under it, so a table created concurrently cannot be orphaned.
+	resp, err := s.cli.Txn(ctx).If(
+		clientv3.Compare(clientv3.CreateRevision(key), ">", 0),
+		clientv3.Compare(clientv3.CreateRevision(s.keys.namespaceChildren(ns)), "=", 0).WithPrefix(),
+		clientv3.Compare(clientv3.CreateRevision(s.keys.tablesIn(ns)), "=", 0).WithPrefix(),
+	).Then(clientv3.OpDelete(key)).Commit()
+	if err != nil {
+		return writeError("drop namespace", err)
+	}
+	if resp.Succeeded {
+		return nil
+	}
+	if ok, err := s.NamespaceExists(ctx, ns); err != nil {
+		return err
+	} else if !ok {
+		return ice.NoSuchNamespace(ns)
+	}
+	return &ice.Error{Code: ice.ENOTEMPTY, Type: "NamespaceNotEmptyException",
+		Message: fmt.Sprintf("Namespace %s is not empty: it still holds tables or namespaces", ns)}
+}
+
+func (s *Store) LoadTable(ctx context.Context, id ice.TableIdent) (ice.TablePointer, error) {
+	resp, err := s.cli.Get(ctx, s.keys.table(id))
+	if err != nil {
+		return ice.TablePointer{}, readError("load table", err)
+	}
+	if len(resp.Kvs) == 0 {
+		return ice.TablePointer{}, s.missingTable(ctx, id)
+	}
+	return decodePointer(resp.Kvs[0].Value, resp.Kvs[0].ModRevision)
+}
+
+// missingTable tells a missing namespace from a missing table, as clients
+// expect different exceptions for the two.
+func (s *Store) missingTable(ctx context.Context, id ice.TableIdent) error {
+	ok, err := s.NamespaceExists(ctx, id.Namespace)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ice.NoSuchNamespace(id.Namespace)
+	}
+	return ice.NoSuchTable(id)
+}
+
+func (s *Store) ListTables(ctx context.Context, ns ice.Namespace, page ice.Page) ([]ice.TableIdent, string, error) {
+	if ok, err := s.NamespaceExists(ctx, ns); err != nil {
+		return nil, "", err
+	} else if !ok {
+		return nil, "", ice.NoSuchNamespace(ns)
+	}
+	names, next, err := s.listChildren(ctx, s.keys.tablesIn(ns), page)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]ice.TableIdent, len(names))
+	for i, n := range names {
+		out[i] = ice.TableIdent{Namespace: ns, Name: n}
+	}
+	return out, next, nil
+}
+
+func (s *Store) SwapTables(ctx context.Context, swaps []ice.TableSwap) error {
+	cmps := make([]clientv3.Cmp, 0, len(swaps)*2)
+	ops := make([]clientv3.Op, 0, len(swaps))
+	for _, sw := range swaps {
+		key := s.keys.table(sw.ID)
+		if sw.Base.Revision == 0 {
+			cmps = append(cmps,
+				clientv3.Compare(clientv3.CreateRevision(key), "=", 0),
+				clientv3.Compare(clientv3.CreateRevision(s.keys.namespace(sw.ID.Namespace)), ">", 0))
+		} else {
+			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(key), "=", sw.Base.Revision))
+		}
+		ops = append(ops, clientv3.OpPut(key, encodeSwap(sw)))
+	}
+	resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
+	if err != nil {
+		return writeError("commit", err)
+	}
+	if !resp.Succeeded {
+		return ice.CommitFailed("a concurrent commit changed the table first")
+	}
+	return nil
+}
+
+func (s *Store) DropTable(ctx context.Context, id ice.TableIdent, revision int64) error {
+	key := s.keys.table(id)
+	resp, err := s.cli.Txn(ctx).
+		If(clientv3.Compare(clientv3.ModRevision(key), "=", revision)).
+		Then(clientv3.OpDelete(key)).Commit()
+	if err != nil {
+		return writeError("drop table", err)
+	}
+	if !resp.Succeeded {
+		return ice.Errorf(ice.ECONFLICT, "table %s changed concurrently", id)
+	}
+	return nil
+}
+
+func (s *Store) RenameTable(ctx context.Context, from, to ice.TableIdent) error {
+	fromKey, toKey := s.keys.table(from), s.keys.table(to)
+	// A commit may land on the source between our read and the transaction;
+	// retry a few times with the fresh entry so the rename carries it.
+	for attempt := 0; attempt < 5; attempt++ {
+		resp, err := s.cli.Get(ctx, fromKey)
+		if err != nil {
+			return readError("rename table", err)
+		}
+		if len(resp.Kvs) == 0 {
+			return s.missingTable(ctx, from)
+		}
+		src := resp.Kvs[0]
+		txn, err := s.cli.Txn(ctx).If(
+			clientv3.Compare(clientv3.ModRevision(fromKey), "=", src.ModRevision),
+			clientv3.Compare(clientv3.CreateRevision(toKey), "=", 0),
+			clientv3.Compare(clientv3.CreateRevision(s.keys.namespace(to.Namespace)), ">", 0),
+		).Then(clientv3.OpDelete(fromKey), clientv3.OpPut(toKey, string(src.Value))).Commit()
+		if err != nil {
+			return writeError("rename table", err)
+		}
+		if txn.Succeeded {
+			return nil
+		}
+		if ok, err := s.NamespaceExists(ctx, to.Namespace); err != nil {
+			return err
+		} else if !ok {
+			return ice.NoSuchNamespace(to.Namespace)
+		}
+		exists, err := s.cli.Get(ctx, toKey, clientv3.WithCountOnly())
+		if err != nil {
+			return readError("rename table", err)
+		}
+		if exists.Count > 0 {
+			return &ice.Error{Code: ice.EEXISTS, Type: "AlreadyExistsException", Message: fmt.Sprintf("Table already exists: %s", to)}
+		}
+	}
+	return ice.Errorf(ice.ECONFLICT, "table %s kept changing during the rename; retry", from)
+}
+
+// listChildren pages through the keys under prefix and returns the names of
+// the direct children: keys with no further "/". The page token is the last
+// name returned, so a page resumes right after it even if keys were added or
+// removed in between.
+func (s *Store) listChildren(ctx context.Context, prefix string, page ice.Page) ([]string, string, error) {
+	start := prefix
+	if page.Token != "" {
+		last, err := base64.RawURLEncoding.DecodeString(page.Token)
+		if err != nil || len(last) == 0 {
+			return nil, "", ice.Errorf(ice.EINVALID, "invalid pageToken %q", page.Token)
+		}
+		start = prefix + string(last) + "\x00"
+	}
+	end := clientv3.GetPrefixRangeEnd(prefix)
+	var names []string
+	for {
+		resp, err := s.cli.Get(ctx, start, clientv3.WithRange(end), clientv3.WithKeysOnly(),
+			clientv3.WithLimit(listBatch), clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
+		if err != nil {
+			return nil, "", readError("list", err)
+		}
+		for _, kv := range resp.Kvs {
+			name := strings.TrimPrefix(string(kv.Key), prefix)
+			if name == "" || strings.Contains(name, "/") {
+				continue
+			}
+			names = append(names, name)
+			if page.Size > 0 && len(names) == page.Size {
+				return names, base64.RawURLEncoding.EncodeToString([]byte(name)), nil
+			}
+		}
+		if !resp.More || len(resp.Kvs) == 0 {
+			return names, "", nil
+		}
+		start = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+	}
+}
+
+// readError classifies a failed read: nothing changed, so the client may
+// simply retry.
+func readError(op string, err error) error {
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	return &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException", Message: "the catalog store is unavailable; retry later", Err: fmt.Errorf("etcd %s: %w", op, err)}
+}
+
+// writeError classifies a failed write. etcd rejects some requests before
+// applying anything; for every other failure (timeouts, lost connections)
+// the write may or may not have been applied.
+func writeError(op string, err error) error {
+	switch {
+	case errors.Is(err, rpctypes.ErrTooManyOps):
+		return ice.Errorf(ice.EINVALID, "%s touches more keys than etcd allows in one transaction (etcd --max-txn-ops, default 128); raise it on every etcd member or split the request", op)
+	case errors.Is(err, rpctypes.ErrRequestTooLarge):
+		return ice.Errorf(ice.ETOOLARGE, "%s is larger than etcd accepts in one request (etcd --max-request-bytes)", op)
+	case errors.Is(err, rpctypes.ErrNoSpace):
+		return &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException", Message: "the catalog store is out of space (etcd alarm NOSPACE)", Err: err}
+	}
+	return &ice.Error{Code: ice.EUNKNOWNSTATE, Type: "CommitStateUnknownException",
+		Message: op + ": the catalog store did not confirm the write; it may or may not have been applied", Err: fmt.Errorf("etcd %s: %w", op, err)}
+}

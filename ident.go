@@ -1,0 +1,70 @@
+package ice
+
+import (
+	"strings"
+)
+
+// Namespace is a multi-level namespace, outermost level first.
+type Namespace []string
+
+func (ns Namespace) String() string { return strings.Join(ns, ".") }
+
+// Path joins the levels with "/", the separator of etcd keys and of the
+// default warehouse layout.
+func (ns Namespace) Path() string { return strings.Join(ns, "/") }
+
+// Parent returns the namespace one level up; the root's parent is the root.
+func (ns Namespace) Parent() Namespace {
+	if len(ns) == 0 {
+		return nil
+	}
+	return ns[:len(ns)-1]
+}
+
+// TableIdent names a table or view.
+type TableIdent struct {
+	Namespace Namespace
+	Name      string
+}
+
+func (id TableIdent) String() string {
+	if len(id.Namespace) == 0 {
+		return id.Name
+	}
+	return id.Namespace.String() + "." + id.Name
+}
+
+// ValidateNamespace enforces the rules that keep a namespace representable as
+// an etcd key in the layout shared with the Java ice-rest-catalog: no empty
+// level, and no "/" (the key separator) or "." (the Java level separator).
+func ValidateNamespace(ns Namespace) error {
+	if len(ns) == 0 {
+		return Errorf(EINVALID, "namespace must have at least one level")
+	}
+	for _, level := range ns {
+		if err := validateName("namespace level", level); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ValidateTableIdent applies ValidateNamespace and the same rules to the name.
+func ValidateTableIdent(id TableIdent) error {
+	if err := ValidateNamespace(id.Namespace); err != nil {
+		return err
+	}
+	return validateName("table name", id.Name)
+}
+
+func validateName(what, s string) error {
+	switch {
+	case s == "":
+		return Errorf(EINVALID, "%s must not be empty", what)
+	case strings.ContainsAny(s, "/."):
+		return Errorf(EINVALID, "%s %q must not contain '/' or '.': '/' separates etcd key levels and '.' separates namespace levels", what, s)
+	case strings.ContainsRune(s, 0):
+		return Errorf(EINVALID, "%s must not contain a NUL byte", what)
+	}
+	return nil
+}

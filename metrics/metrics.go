@@ -1,0 +1,66 @@
+// Package metrics exposes the catalog's Prometheus metrics.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics holds the collectors of one server, in its own registry, so that
+// several servers in one process (tests) never share state.
+type Metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	commits  *prometheus.CounterVec
+	retries  prometheus.Counter
+}
+
+// New creates the collectors and registers them with the Go and process ones.
+func New() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ice_http_requests_total",
+			Help: "HTTP requests served, by route pattern, method and status code.",
+		}, []string{"route", "method", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "ice_http_request_duration_seconds",
+			Help:    "HTTP request latency, by route pattern and method.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "method"}),
+		commits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ice_commits_total",
+			Help: "Table commits, by outcome: ok, conflict (409), unknown (CommitStateUnknown) or error.",
+		}, []string{"outcome"}),
+		retries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ice_commit_retries_total",
+			Help: "Commits that lost the compare-and-swap race to a concurrent commit and were retried from a fresh base.",
+		}),
+	}
+	m.reg.MustRegister(m.requests, m.latency, m.commits, m.retries,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// ObserveRequest records one served request.
+func (m *Metrics) ObserveRequest(route, method string, code int, d time.Duration) {
+	m.requests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
+	m.latency.WithLabelValues(route, method).Observe(d.Seconds())
+}
+
+// Commit records a finished commit.
+func (m *Metrics) Commit(outcome string) { m.commits.WithLabelValues(outcome).Inc() }
+
+// CommitRetry records a retried commit.
+func (m *Metrics) CommitRetry() { m.retries.Inc() }
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}

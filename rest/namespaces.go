@@ -1,0 +1,152 @@
+package rest
+
+import (
+	"net/http"
+	"strconv"
+
+	ice "github.com/ice-rest-catalog/ice"
+)
+
+func (h *Handler) getConfig(w http.ResponseWriter, r *http.Request) {
+	// ?warehouse= is accepted for clients that always send it (ClickHouse,
+	// Spark); one server serves one warehouse.
+	writeJSON(w, http.StatusOK, map[string]any{
+		"defaults":  map[string]string{},
+		"overrides": map[string]string{},
+		"endpoints": h.Endpoints(),
+	})
+}
+
+func pageParams(r *http.Request) (ice.Page, error) {
+	p := ice.Page{Token: r.URL.Query().Get("pageToken")}
+	if s := r.URL.Query().Get("pageSize"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return p, ice.Errorf(ice.EINVALID, "pageSize must be a positive integer, got %q", s)
+		}
+		p.Size = n
+	}
+	return p, nil
+}
+
+func (h *Handler) listNamespaces(w http.ResponseWriter, r *http.Request) {
+	page, err := pageParams(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	var parent ice.Namespace
+	if p := r.URL.Query().Get("parent"); p != "" {
+		if parent, err = parseNamespace(p); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+	}
+	children, next, err := h.svc.ListNamespaces(r.Context(), parent, page)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	out := make([][]string, len(children))
+	for i, ns := range children {
+		out[i] = ns
+	}
+	resp := map[string]any{"namespaces": out}
+	if next != "" {
+		resp["next-page-token"] = next
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+type createNamespaceRequest struct {
+	Namespace  []string          `json:"namespace"`
+	Properties map[string]string `json:"properties"`
+}
+
+func (h *Handler) createNamespace(w http.ResponseWriter, r *http.Request) {
+	var req createNamespaceRequest
+	if err := decode(r, &req); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if req.Properties == nil {
+		req.Properties = map[string]string{}
+	}
+	if err := h.svc.CreateNamespace(r.Context(), req.Namespace, req.Properties); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"namespace": req.Namespace, "properties": req.Properties})
+}
+
+func (h *Handler) loadNamespace(w http.ResponseWriter, r *http.Request) {
+	ns, err := namespaceParam(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	props, err := h.svc.LoadNamespace(r.Context(), ns)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"namespace": []string(ns), "properties": props})
+}
+
+func (h *Handler) namespaceExists(w http.ResponseWriter, r *http.Request) {
+	ns, err := namespaceParam(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	ok, err := h.svc.NamespaceExists(r.Context(), ns)
+	h.writeExists(w, r, ok, err)
+}
+
+// writeExists answers a HEAD: 204 when the entry exists, 404 when not.
+func (h *Handler) writeExists(w http.ResponseWriter, r *http.Request, ok bool, err error) {
+	switch {
+	case err != nil:
+		h.writeError(w, r, err)
+	case ok:
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		w.WriteHeader(http.StatusNotFound)
+	}
+}
+
+func (h *Handler) dropNamespace(w http.ResponseWriter, r *http.Request) {
+	ns, err := namespaceParam(r)
+	if err == nil {
+		err = h.svc.DropNamespace(r.Context(), ns)
+	}
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type updateNamespacePropertiesRequest struct {
+	Removals []string          `json:"removals"`
+	Updates  map[string]string `json:"updates"`
+}
+
+func (h *Handler) updateNamespaceProperties(w http.ResponseWriter, r *http.Request) {
+	ns, err := namespaceParam(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	var req updateNamespacePropertiesRequest
+	if err := decode(r, &req); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	res, err := h.svc.UpdateNamespaceProperties(r.Context(), ns, req.Removals, req.Updates)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"updated": res.Updated, "removed": res.Removed, "missing": res.Missing})
+}

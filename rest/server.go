@@ -1,0 +1,230 @@
+// Package rest serves the Iceberg REST catalog API over the service. It
+// decodes requests, authorizes them, calls the service and encodes the
+// answer; every error becomes an ErrorModel in errors.go.
+package rest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	ice "github.com/ice-rest-catalog/ice"
+	"github.com/ice-rest-catalog/ice/auth"
+	"github.com/ice-rest-catalog/ice/service"
+)
+
+// Observer receives one call per served request (the metrics package).
+type Observer interface {
+	ObserveRequest(route, method string, code int, d time.Duration)
+}
+
+// Config configures a Handler.
+type Config struct {
+	Service *service.Service
+	Auth    *auth.Authenticator
+	Log     *slog.Logger
+	Metrics Observer
+	// TableConfig is merged into every loadTable/createTable "config".
+	TableConfig map[string]string
+	// VendedConfig is added to TableConfig when the client asks for
+	// X-Iceberg-Access-Delegation: vended-credentials.
+	VendedConfig map[string]string
+	// MaxBodyBytes bounds request bodies; larger ones get 413. Default 16 MiB.
+	MaxBodyBytes int64
+}
+
+// Handler is the API's http.Handler.
+type Handler struct {
+	svc      *service.Service
+	auth     *auth.Authenticator
+	log      *slog.Logger
+	metrics  Observer
+	tableCfg map[string]string
+	vendCfg  map[string]string
+	maxBody  int64
+	mux      *http.ServeMux
+}
+
+// New builds the handler and its routes.
+func New(cfg Config) *Handler {
+	h := &Handler{svc: cfg.Service, auth: cfg.Auth, log: cfg.Log, metrics: cfg.Metrics,
+		tableCfg: cfg.TableConfig, vendCfg: cfg.VendedConfig, maxBody: cfg.MaxBodyBytes, mux: http.NewServeMux()}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	if h.maxBody <= 0 {
+		h.maxBody = 16 << 20
+	}
+	for _, rt := range h.routes() {
+		h.mux.HandleFunc(rt.pattern, rt.handler)
+	}
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		h.writeError(w, r, ice.Errorf(ice.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
+	})
+	return h
+}
+
+type route struct {
+	pattern string
+	handler http.HandlerFunc
+	// advertised is the spec's endpoint name for /v1/config, if any.
+	advertised string
+}
+
+const (
+	nsPath    = "/v1/namespaces/{namespace}"
+	tablePath = nsPath + "/tables/{table}"
+)
+
+func (h *Handler) routes() []route {
+	return []route{
+		{"GET /v1/config", h.getConfig, ""},
+		{"GET /v1/namespaces", h.listNamespaces, "GET /v1/{prefix}/namespaces"},
+		{"POST /v1/namespaces", h.createNamespace, "POST /v1/{prefix}/namespaces"},
+		{"GET " + nsPath, h.loadNamespace, "GET /v1/{prefix}/namespaces/{namespace}"},
+		{"HEAD " + nsPath, h.namespaceExists, "HEAD /v1/{prefix}/namespaces/{namespace}"},
+		{"DELETE " + nsPath, h.dropNamespace, "DELETE /v1/{prefix}/namespaces/{namespace}"},
+		{"POST " + nsPath + "/properties", h.updateNamespaceProperties, "POST /v1/{prefix}/namespaces/{namespace}/properties"},
+		{"GET " + nsPath + "/tables", h.listTables, "GET /v1/{prefix}/namespaces/{namespace}/tables"},
+		{"POST " + nsPath + "/tables", h.createTable, "POST /v1/{prefix}/namespaces/{namespace}/tables"},
+		{"GET " + tablePath, h.loadTable, "GET /v1/{prefix}/namespaces/{namespace}/tables/{table}"},
+		{"HEAD " + tablePath, h.tableExists, "HEAD /v1/{prefix}/namespaces/{namespace}/tables/{table}"},
+		{"POST " + tablePath, h.commitTable, "POST /v1/{prefix}/namespaces/{namespace}/tables/{table}"},
+		{"DELETE " + tablePath, h.dropTable, "DELETE /v1/{prefix}/namespaces/{namespace}/tables/{table}"},
+		{"POST " + nsPath + "/register", h.registerTable, "POST /v1/{prefix}/namespaces/{namespace}/register"},
+		{"POST " + tablePath + "/metrics", h.reportMetrics, "POST /v1/{prefix}/namespaces/{namespace}/tables/{table}/metrics"},
+		{"POST /v1/tables/rename", h.renameTable, "POST /v1/{prefix}/tables/rename"},
+		{"POST /v1/transactions/commit", h.commitTransaction, "POST /v1/{prefix}/transactions/commit"},
+	}
+}
+
+// Endpoints lists what /v1/config advertises: exactly the routes served.
+func (h *Handler) Endpoints() []string {
+	var out []string
+	for _, rt := range h.routes() {
+		if rt.advertised != "" {
+			out = append(out, rt.advertised)
+		}
+	}
+	return out
+}
+
+// ServeHTTP runs the middleware chain: recover, observe, authenticate,
+// limit the body, route.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			h.log.ErrorContext(r.Context(), "panic in handler", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			if !sw.wrote {
+				h.writeError(sw, r, ice.Errorf(ice.EINTERNAL, "internal server error; see the catalog's log"))
+			}
+		}
+		h.observe(r, sw.status, time.Since(start))
+	}()
+	who, err := h.auth.Authenticate(r.Header.Get("Authorization"))
+	if err != nil {
+		sw.Header().Set("WWW-Authenticate", `Bearer realm="ice-rest-catalog"`)
+		h.writeError(sw, r, ice.Errorf(ice.EUNAUTHORIZED, "%v", err))
+		return
+	}
+	if who.ReadOnly && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		h.writeError(sw, r, &ice.Error{Code: ice.EFORBIDDEN, Message: fmt.Sprintf("%s is read-only: %s %s is not allowed", who.Name, r.Method, r.URL.Path)})
+		return
+	}
+	r = r.WithContext(auth.WithPrincipal(r.Context(), who))
+	r.Body = http.MaxBytesReader(sw, r.Body, h.maxBody)
+	h.mux.ServeHTTP(sw, r)
+}
+
+func (h *Handler) observe(r *http.Request, status int, d time.Duration) {
+	if status == 0 {
+		status = http.StatusOK
+	}
+	route := r.Pattern
+	if route == "" || route == "/" {
+		route = "unmatched"
+	}
+	if h.metrics != nil {
+		h.metrics.ObserveRequest(route, r.Method, status, d)
+	}
+	h.log.DebugContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", status, "duration", d)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.status, w.wrote = http.StatusOK, true
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// decode reads a JSON body into v. Malformed JSON is a 400, an oversized
+// body a 413.
+func decode(r *http.Request, v any) error {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return ice.Errorf(ice.ETOOLARGE, "request body is larger than the limit of %d bytes", tooLarge.Limit)
+		}
+		return ice.Errorf(ice.EINVALID, "cannot read request body: %v", err)
+	}
+	if len(body) == 0 {
+		return ice.Errorf(ice.EINVALID, "request body is empty; a JSON object is required")
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return ice.Errorf(ice.EINVALID, "malformed request body: %v", err)
+	}
+	return nil
+}
+
+// namespaceParam parses the {namespace} path segment: levels joined by the
+// unit separator 0x1F (sent as %1F).
+func namespaceParam(r *http.Request) (ice.Namespace, error) {
+	return parseNamespace(r.PathValue("namespace"))
+}
+
+func parseNamespace(s string) (ice.Namespace, error) {
+	if s == "" {
+		return nil, ice.Errorf(ice.EINVALID, "namespace must not be empty")
+	}
+	ns := ice.Namespace(strings.Split(s, "\x1f"))
+	if err := ice.ValidateNamespace(ns); err != nil {
+		return nil, err
+	}
+	return ns, nil
+}
+
+func tableParam(r *http.Request) (ice.TableIdent, error) {
+	ns, err := namespaceParam(r)
+	if err != nil {
+		return ice.TableIdent{}, err
+	}
+	id := ice.TableIdent{Namespace: ns, Name: r.PathValue("table")}
+	return id, ice.ValidateTableIdent(id)
+}

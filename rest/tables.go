@@ -1,0 +1,289 @@
+package rest
+
+import (
+	"encoding/json"
+	"maps"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
+
+	ice "github.com/ice-rest-catalog/ice"
+	"github.com/ice-rest-catalog/ice/service"
+)
+
+// loadTableResult is the spec's LoadTableResult. Metadata is the metadata
+// file's own JSON, sent as read: no decode and re-encode per request.
+type loadTableResult struct {
+	MetadataLocation string            `json:"metadata-location,omitempty"`
+	Metadata         json.RawMessage   `json:"metadata"`
+	Config           map[string]string `json:"config"`
+}
+
+func (h *Handler) writeTable(w http.ResponseWriter, r *http.Request, t *service.Table) {
+	cfg := maps.Clone(h.tableCfg)
+	if cfg == nil {
+		cfg = map[string]string{}
+	}
+	if wantsVendedCredentials(r) {
+		maps.Copy(cfg, h.vendCfg)
+	}
+	writeJSON(w, http.StatusOK, loadTableResult{MetadataLocation: t.Location, Metadata: t.Metadata.Raw, Config: cfg})
+}
+
+func wantsVendedCredentials(r *http.Request) bool {
+	for _, v := range strings.Split(r.Header.Get("X-Iceberg-Access-Delegation"), ",") {
+		if strings.TrimSpace(v) == "vended-credentials" {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *Handler) listTables(w http.ResponseWriter, r *http.Request) {
+	ns, err := namespaceParam(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	page, err := pageParams(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	tables, next, err := h.svc.ListTables(r.Context(), ns, page)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, listTablesResult(tables, next))
+}
+
+type tableIdentifier struct {
+	Namespace []string `json:"namespace"`
+	Name      string   `json:"name"`
+}
+
+func (t tableIdentifier) ident() ice.TableIdent {
+	return ice.TableIdent{Namespace: t.Namespace, Name: t.Name}
+}
+
+func listTablesResult(ids []ice.TableIdent, next string) map[string]any {
+	out := make([]tableIdentifier, len(ids))
+	for i, id := range ids {
+		out[i] = tableIdentifier{Namespace: id.Namespace, Name: id.Name}
+	}
+	resp := map[string]any{"identifiers": out}
+	if next != "" {
+		resp["next-page-token"] = next
+	}
+	return resp
+}
+
+type createTableRequest struct {
+	Name          string                 `json:"name"`
+	Location      string                 `json:"location"`
+	Schema        *iceberg.Schema        `json:"schema"`
+	PartitionSpec *iceberg.PartitionSpec `json:"partition-spec"`
+	WriteOrder    *table.SortOrder       `json:"write-order"`
+	StageCreate   bool                   `json:"stage-create"`
+	Properties    map[string]string      `json:"properties"`
+}
+
+func (h *Handler) createTable(w http.ResponseWriter, r *http.Request) {
+	ns, err := namespaceParam(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	var req createTableRequest
+	if err := decode(r, &req); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	t, err := h.svc.CreateTable(r.Context(), ns, service.CreateTable{
+		Name: req.Name, Location: req.Location, Schema: req.Schema, Spec: req.PartitionSpec,
+		SortOrder: req.WriteOrder, Properties: req.Properties, StageCreate: req.StageCreate,
+	})
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.writeTable(w, r, t)
+}
+
+func (h *Handler) loadTable(w http.ResponseWriter, r *http.Request) {
+	id, err := tableParam(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if s := r.URL.Query().Get("snapshots"); s != "" && s != "all" && s != "refs" {
+		h.writeError(w, r, ice.Errorf(ice.EINVALID, "snapshots must be all or refs, got %q", s))
+		return
+	}
+	t, err := h.svc.LoadTable(r.Context(), id)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.writeTable(w, r, t)
+}
+
+func (h *Handler) tableExists(w http.ResponseWriter, r *http.Request) {
+	id, err := tableParam(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	ok, err := h.svc.TableExists(r.Context(), id)
+	h.writeExists(w, r, ok, err)
+}
+
+type commitTableRequest struct {
+	Identifier   *tableIdentifier   `json:"identifier"`
+	Requirements table.Requirements `json:"requirements"`
+	Updates      table.Updates      `json:"updates"`
+}
+
+func (h *Handler) commitTable(w http.ResponseWriter, r *http.Request) {
+	id, err := tableParam(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	var req commitTableRequest
+	if err := decode(r, &req); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if req.Identifier != nil && req.Identifier.ident().String() != id.String() {
+		h.writeError(w, r, ice.Errorf(ice.EINVALID, "identifier %s in the body does not match %s in the path", req.Identifier.ident(), id))
+		return
+	}
+	t, err := h.svc.CommitTable(r.Context(), service.TableChange{ID: id, Requirements: req.Requirements, Updates: req.Updates})
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, loadTableResult{MetadataLocation: t.Location, Metadata: t.Metadata.Raw})
+}
+
+func (h *Handler) dropTable(w http.ResponseWriter, r *http.Request) {
+	id, err := tableParam(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	purge := false
+	if s := r.URL.Query().Get("purgeRequested"); s != "" {
+		if purge, err = strconv.ParseBool(s); err != nil {
+			h.writeError(w, r, ice.Errorf(ice.EINVALID, "purgeRequested must be true or false, got %q", s))
+			return
+		}
+	}
+	if err := h.svc.DropTable(r.Context(), id, purge); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type registerTableRequest struct {
+	Name             string `json:"name"`
+	MetadataLocation string `json:"metadata-location"`
+	Overwrite        bool   `json:"overwrite"`
+}
+
+func (h *Handler) registerTable(w http.ResponseWriter, r *http.Request) {
+	ns, err := namespaceParam(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	var req registerTableRequest
+	if err := decode(r, &req); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	t, err := h.svc.RegisterTable(r.Context(), ice.TableIdent{Namespace: ns, Name: req.Name}, req.MetadataLocation, req.Overwrite)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.writeTable(w, r, t)
+}
+
+type renameTableRequest struct {
+	Source      *tableIdentifier `json:"source"`
+	Destination *tableIdentifier `json:"destination"`
+}
+
+func (h *Handler) renameTable(w http.ResponseWriter, r *http.Request) {
+	var req renameTableRequest
+	if err := decode(r, &req); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if req.Source == nil || req.Destination == nil {
+		h.writeError(w, r, ice.Errorf(ice.EINVALID, "rename requires source and destination"))
+		return
+	}
+	if err := h.svc.RenameTable(r.Context(), req.Source.ident(), req.Destination.ident()); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// reportMetrics accepts a client's scan or commit report. The catalog keeps
+// no report; it checks the table exists so a typo is not silently dropped.
+func (h *Handler) reportMetrics(w http.ResponseWriter, r *http.Request) {
+	id, err := tableParam(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	var report map[string]any
+	if err := decode(r, &report); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	ok, err := h.svc.TableExists(r.Context(), id)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if !ok {
+		h.writeError(w, r, ice.NoSuchTable(id))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type commitTransactionRequest struct {
+	TableChanges []commitTableRequest `json:"table-changes"`
+}
+
+func (h *Handler) commitTransaction(w http.ResponseWriter, r *http.Request) {
+	var req commitTransactionRequest
+	if err := decode(r, &req); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	changes := make([]service.TableChange, len(req.TableChanges))
+	for i, c := range req.TableChanges {
+		if c.Identifier == nil {
+			h.writeError(w, r, ice.Errorf(ice.EINVALID, "table-changes[%d] has no identifier", i))
+			return
+		}
+		changes[i] = service.TableChange{ID: c.Identifier.ident(), Requirements: c.Requirements, Updates: c.Updates}
+	}
+	if err := h.svc.CommitTransaction(r.Context(), changes); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,40 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/ice-rest-catalog/ice/metrics"
+	"github.com/ice-rest-catalog/ice/warehouse"
+)
+
+// debugHandler serves the probes and metrics on debugAddr, away from the API
+// so they need no credentials and are never exposed with it.
+func debugHandler(cli *clientv3.Client, wh *warehouse.Warehouse, m *metrics.Metrics) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "ok")
+	})
+	ready := func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		// A linearizable read proves a quorum answers, not only one member.
+		if _, err := cli.Get(ctx, "health", clientv3.WithCountOnly()); err != nil {
+			http.Error(w, "etcd: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		if err := wh.Check(ctx); err != nil {
+			http.Error(w, "warehouse: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	}
+	mux.HandleFunc("GET /readyz", ready)
+	mux.HandleFunc("GET /healthz", ready)
+	mux.Handle("GET /metrics", m.Handler())
+	return mux
+}

@@ -1,0 +1,184 @@
+// Package server wires the catalog together from a Config: etcd (external
+// or embedded), the warehouse, the service, the API and the debug listener.
+// main and the tests both start servers through it.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/ice-rest-catalog/ice/auth"
+	"github.com/ice-rest-catalog/ice/config"
+	"github.com/ice-rest-catalog/ice/etcd"
+	"github.com/ice-rest-catalog/ice/metrics"
+	"github.com/ice-rest-catalog/ice/rest"
+	"github.com/ice-rest-catalog/ice/service"
+	"github.com/ice-rest-catalog/ice/warehouse"
+)
+
+// Server is a running catalog.
+type Server struct {
+	log       *slog.Logger
+	embedded  *etcd.Embedded
+	cli       *clientv3.Client
+	wh        *warehouse.Warehouse
+	api, dbg  *http.Server
+	apiLn     net.Listener
+	dbgLn     net.Listener
+	serveErrs chan error
+}
+
+// Start builds the catalog and starts serving; it returns once both
+// listeners are bound.
+func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server, err error) {
+	s := &Server{log: log, serveErrs: make(chan error, 2)}
+	defer func() {
+		if err != nil {
+			s.closeBackends()
+		}
+	}()
+
+	authn, err := newAuthenticator(cfg)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range cfg.Ignored() {
+		log.Warn("config key accepted for compatibility with the Java ice-rest-catalog but not acted on", "key", k)
+	}
+
+	endpoints := cfg.EtcdEndpoints()
+	if endpoints == nil {
+		s.embedded, err = etcd.StartEmbedded(ctx, filepath.Join(cfg.DataDir, "etcd"), "127.0.0.1:0", log)
+		if err != nil {
+			return nil, err
+		}
+		endpoints = []string{s.embedded.Endpoint}
+	}
+	s.cli, err = etcd.Connect(ctx, clientv3.Config{Endpoints: endpoints, Context: context.WithoutCancel(ctx)})
+	if err != nil {
+		return nil, err
+	}
+	s.wh, err = warehouse.Open(ctx, warehouse.Config{
+		Location:   cfg.Warehouse,
+		BaseDir:    cfg.LocalFileIOBaseDir,
+		CacheBytes: cfg.MetadataCacheBytes,
+		S3: warehouse.S3Config{Endpoint: cfg.S3.Endpoint, PathStyleAccess: cfg.S3.PathStyleAccess,
+			AccessKeyID: cfg.S3.AccessKeyID, SecretAccessKey: cfg.S3.SecretAccessKey, Region: cfg.S3.Region},
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	m := metrics.New()
+	store := etcd.NewStore(s.cli, cfg.Name)
+	svc := service.New(service.Config{Store: store, Warehouse: s.wh, Log: log, Metrics: m})
+	tableCfg, vendedCfg := tableConfig(cfg)
+	api := rest.New(rest.Config{Service: svc, Auth: authn, Log: log, Metrics: m,
+		TableConfig: tableCfg, VendedConfig: vendedCfg, MaxBodyBytes: cfg.MaxRequestBodyBytes})
+
+	if s.apiLn, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, fmt.Errorf("listen on addr %s: %w", cfg.Addr, err)
+	}
+	if s.dbgLn, err = net.Listen("tcp", cfg.DebugAddr); err != nil {
+		s.apiLn.Close()
+		return nil, fmt.Errorf("listen on debugAddr %s: %w", cfg.DebugAddr, err)
+	}
+	s.api = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	s.dbg = &http.Server{Handler: debugHandler(s.cli, s.wh, m), ReadHeaderTimeout: 10 * time.Second}
+	go s.serve(s.api, s.apiLn)
+	go s.serve(s.dbg, s.dbgLn)
+	return s, nil
+}
+
+func (s *Server) serve(srv *http.Server, ln net.Listener) {
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		s.serveErrs <- err
+	}
+}
+
+// Addr is the API's bound address.
+func (s *Server) Addr() string { return s.apiLn.Addr().String() }
+
+// DebugAddr is the health and metrics listener's bound address.
+func (s *Server) DebugAddr() string { return s.dbgLn.Addr().String() }
+
+// EtcdEndpoint is the embedded etcd's client URL, or "" with an external etcd.
+func (s *Server) EtcdEndpoint() string {
+	if s.embedded == nil {
+		return ""
+	}
+	return s.embedded.Endpoint
+}
+
+// Err delivers a listener's fatal error.
+func (s *Server) Err() <-chan error { return s.serveErrs }
+
+// Shutdown stops accepting requests, lets in-flight ones finish until ctx
+// ends, then closes etcd and storage clients and the embedded etcd.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := errors.Join(s.api.Shutdown(ctx), s.dbg.Shutdown(ctx))
+	if err != nil {
+		s.api.Close()
+		s.dbg.Close()
+	}
+	s.closeBackends()
+	return err
+}
+
+func (s *Server) closeBackends() {
+	if s.wh != nil {
+		s.wh.Close()
+	}
+	if s.cli != nil {
+		s.cli.Close()
+	}
+	if s.embedded != nil {
+		s.embedded.Close()
+	}
+}
+
+func newAuthenticator(cfg *config.Config) (*auth.Authenticator, error) {
+	ac := auth.Config{}
+	for _, t := range cfg.BearerTokens {
+		ac.Tokens = append(ac.Tokens, auth.Token{Name: t.Name, Value: t.Value, ReadOnly: t.AccessConfig.ReadOnly})
+	}
+	if cfg.AnonymousAccess.Enabled {
+		ac.Anonymous = &auth.Principal{Name: "anonymous", ReadOnly: cfg.AnonymousAccess.AnonymousReadOnly()}
+	}
+	return auth.New(ac)
+}
+
+// tableConfig is what loadTable answers in "config": how to reach storage,
+// plus loadTableProperties; and, for vended-credentials requests, the static
+// keys when there are any.
+func tableConfig(cfg *config.Config) (base, vended map[string]string) {
+	base = map[string]string{}
+	if cfg.S3.Endpoint != "" {
+		base["s3.endpoint"] = cfg.S3.Endpoint
+	}
+	if cfg.S3.PathStyleAccess {
+		base["s3.path-style-access"] = "true"
+	}
+	if cfg.S3.Region != "" {
+		base["s3.region"] = cfg.S3.Region
+		base["client.region"] = cfg.S3.Region
+	}
+	for k, v := range cfg.LoadTableProperties {
+		base[k] = v
+	}
+	vended = map[string]string{}
+	if cfg.S3.AccessKeyID != "" {
+		vended["s3.access-key-id"] = cfg.S3.AccessKeyID
+		vended["s3.secret-access-key"] = cfg.S3.SecretAccessKey
+	}
+	return base, vended
+}

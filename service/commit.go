@@ -1,0 +1,340 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"path"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/apache/iceberg-go/table"
+
+	ice "github.com/ice-rest-catalog/ice"
+	"github.com/ice-rest-catalog/ice/warehouse"
+)
+
+// TableChange is one table's part of a commit.
+type TableChange struct {
+	ID           ice.TableIdent
+	Requirements table.Requirements
+	Updates      table.Updates
+}
+
+// staged is a change applied to a base and written as a new metadata file,
+// waiting for the pointer swap.
+type staged struct {
+	change  TableChange
+	base    ice.TablePointer
+	written *warehouse.Metadata // the new metadata file; nil for a no-op
+	current *warehouse.Metadata // the base metadata, the result of a no-op
+}
+
+// CommitTable commits one table's change. See commit.
+func (s *Service) CommitTable(ctx context.Context, ch TableChange) (*Table, error) {
+	tables, err := s.commit(ctx, []TableChange{ch})
+	if err != nil {
+		return nil, err
+	}
+	return tables[0], nil
+}
+
+// CommitTransaction commits several tables' changes atomically.
+func (s *Service) CommitTransaction(ctx context.Context, changes []TableChange) error {
+	if len(changes) == 0 {
+		return ice.Errorf(ice.EINVALID, "a transaction needs at least one table change")
+	}
+	seen := map[string]bool{}
+	for _, ch := range changes {
+		if seen[ch.ID.String()] {
+			return ice.Errorf(ice.EINVALID, "table %s appears more than once in the transaction", ch.ID)
+		}
+		seen[ch.ID.String()] = true
+	}
+	_, err := s.commit(ctx, changes)
+	return err
+}
+
+// commit is the commit path, in order: read each pointer and its revision,
+// read the base metadata, validate the requirements, apply the updates with
+// iceberg-go, write the new metadata files, then swap every pointer in one
+// etcd transaction that succeeds only if no revision moved. A lost race is
+// retried from a fresh base, where the requirements are checked again, so a
+// commit that landed in between is never overwritten.
+func (s *Service) commit(ctx context.Context, changes []TableChange) ([]*Table, error) {
+	for _, ch := range changes {
+		if err := ice.ValidateTableIdent(ch.ID); err != nil {
+			return nil, err
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		stages, err := s.stageAll(ctx, changes, attempt > 0)
+		if err != nil {
+			s.metrics.Commit(outcome(err))
+			return nil, err
+		}
+		swaps := make([]ice.TableSwap, 0, len(stages))
+		for _, st := range stages {
+			if st.written != nil {
+				swaps = append(swaps, ice.TableSwap{ID: st.change.ID, Base: st.base, NewLocation: st.written.Location})
+			}
+		}
+		if len(swaps) > 0 {
+			err = s.store.SwapTables(ctx, swaps)
+		}
+		if ice.ErrorCode(err) == ice.EUNKNOWNSTATE {
+			err = s.resolveUnknown(ctx, swaps, err)
+		}
+		switch {
+		case err == nil:
+			s.metrics.Commit("ok")
+			return results(stages), nil
+		case ice.ErrorCode(err) == ice.ECONFLICT && attempt < s.retries:
+			s.discardAll(ctx, stages)
+			s.metrics.CommitRetry()
+			if err := s.sleep(ctx, attempt); err != nil {
+				return nil, err
+			}
+			continue
+		case ice.ErrorCode(err) == ice.EUNKNOWNSTATE:
+			// The new files may be referenced: they stay.
+			s.log.ErrorContext(ctx, "commit outcome unknown", "tables", len(swaps), "err", err)
+			s.metrics.Commit("unknown")
+			return nil, err
+		default:
+			s.discardAll(ctx, stages)
+			s.metrics.Commit(outcome(err))
+			if ice.ErrorCode(err) == ice.ECONFLICT {
+				return nil, ice.CommitFailed("the table kept changing concurrently; gave up after %d attempts", attempt+1)
+			}
+			return nil, err
+		}
+	}
+}
+
+// stageAll stages every change; on failure it discards what it wrote.
+func (s *Service) stageAll(ctx context.Context, changes []TableChange, retry bool) ([]staged, error) {
+	stages := make([]staged, 0, len(changes))
+	for _, ch := range changes {
+		st, err := s.stage(ctx, ch, retry)
+		if err != nil {
+			s.discardAll(ctx, stages)
+			return nil, err
+		}
+		stages = append(stages, st)
+	}
+	return stages, nil
+}
+
+func (s *Service) stage(ctx context.Context, ch TableChange, retry bool) (staged, error) {
+	base, baseMd, err := s.loadBase(ctx, ch)
+	if err != nil {
+		return staged{}, err
+	}
+	var current table.Metadata
+	if baseMd != nil {
+		current = baseMd.Parsed
+	}
+	for _, req := range ch.Requirements {
+		if err := req.Validate(current); err != nil {
+			return staged{}, ice.CommitFailed("requirement failed for %s: %v", ch.ID, err)
+		}
+	}
+	st := staged{change: ch, base: base, current: baseMd}
+	if len(ch.Updates) == 0 {
+		if baseMd == nil {
+			return staged{}, ice.Errorf(ice.EINVALID, "creating %s requires updates", ch.ID)
+		}
+		return st, nil // nothing to write: the result is the current state
+	}
+	updated, err := applyUpdates(current, base.MetadataLocation, ch.Updates)
+	if err != nil {
+		if retry {
+			// The updates applied to the client's base but not to the
+			// newer one a concurrent commit made: that is a conflict.
+			return staged{}, ice.CommitFailed("updates for %s no longer apply after a concurrent commit: %v", ch.ID, err)
+		}
+		return staged{}, ice.Errorf(ice.EINVALID, "invalid updates for %s: %v", ch.ID, err)
+	}
+	newLoc, err := newMetadataLocation(updated, base.MetadataLocation)
+	if err != nil {
+		return staged{}, err
+	}
+	st.written, err = s.files.WriteMetadata(ctx, newLoc, updated)
+	if err != nil {
+		return staged{}, err
+	}
+	return st, nil
+}
+
+// loadBase reads the table's pointer and metadata. A missing table is a
+// valid base only for a change that asserts its creation.
+func (s *Service) loadBase(ctx context.Context, ch TableChange) (ice.TablePointer, *warehouse.Metadata, error) {
+	ptr, err := s.store.LoadTable(ctx, ch.ID)
+	if err != nil {
+		var e *ice.Error
+		if errors.As(err, &e) && e.Type == "NoSuchTableException" && assertsCreate(ch.Requirements) {
+			return ice.TablePointer{}, nil, nil
+		}
+		return ice.TablePointer{}, nil, err
+	}
+	md, err := s.files.ReadMetadata(ctx, ptr.MetadataLocation)
+	if err != nil {
+		return ice.TablePointer{}, nil, err
+	}
+	return ptr, md, nil
+}
+
+func assertsCreate(reqs table.Requirements) bool {
+	for _, r := range reqs {
+		if r.GetType() == "assert-create" {
+			return true
+		}
+	}
+	return false
+}
+
+// applyUpdates applies updates to base with iceberg-go's MetadataBuilder. A
+// nil base is a create: the builder starts empty at the format version the
+// updates ask for.
+func applyUpdates(base table.Metadata, baseLocation string, updates table.Updates) (table.Metadata, error) {
+	if base != nil {
+		return table.UpdateTableMetadata(base, updates, baseLocation)
+	}
+	b, err := table.NewMetadataBuilder(requestedFormatVersion(updates))
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range updates {
+		if err := u.Apply(b); err != nil {
+			return nil, err
+		}
+	}
+	md, err := b.Build()
+	if err != nil {
+		return nil, err
+	}
+	if md.Location() == "" {
+		return nil, errors.New("a created table needs a set-location update")
+	}
+	return md, nil
+}
+
+func requestedFormatVersion(updates table.Updates) int {
+	for _, u := range updates {
+		if u.Action() != table.UpdateUpgradeFormatVersion {
+			continue
+		}
+		var v struct {
+			FormatVersion int `json:"format-version"`
+		}
+		if b, err := json.Marshal(u); err == nil && json.Unmarshal(b, &v) == nil && v.FormatVersion > 0 {
+			return v.FormatVersion
+		}
+	}
+	return 2
+}
+
+var metadataVersion = regexp.MustCompile(`^v?(\d+)[-.]`)
+
+// newMetadataLocation names the next metadata file
+// <metadata dir>/<version>-<uuid>.metadata.json, honouring the table's
+// write.metadata.path and compression properties through iceberg-go.
+func newMetadataLocation(md table.Metadata, baseLocation string) (string, error) {
+	version := 0
+	if baseLocation != "" {
+		for range md.PreviousFiles() { // a fallback for unusual names
+			version++
+		}
+		if m := metadataVersion.FindStringSubmatch(path.Base(baseLocation)); m != nil {
+			if v, err := strconv.Atoi(m[1]); err == nil {
+				version = v + 1
+			}
+		}
+	}
+	lp, err := table.LoadLocationProvider(md.Location(), md.Properties())
+	if err != nil {
+		return "", ice.Errorf(ice.EINVALID, "table location %q: %v", md.Location(), err)
+	}
+	loc, err := lp.NewTableMetadataFileLocation(version)
+	if err != nil {
+		return "", ice.Errorf(ice.EINVALID, "metadata location: %v", err)
+	}
+	return loc, nil
+}
+
+// resolveUnknown decides, where it can, whether a swap whose answer was lost
+// was applied. Swaps are one transaction, so the first table tells for all.
+// If the pointer moved elsewhere, the transaction's comparison can never
+// succeed any more: it certainly failed. If it still shows the base, the
+// transaction may yet apply: the state stays unknown.
+func (s *Service) resolveUnknown(ctx context.Context, swaps []ice.TableSwap, cause error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	sw := swaps[0]
+	cur, err := s.store.LoadTable(ctx, sw.ID)
+	switch {
+	case err == nil && cur.MetadataLocation == sw.NewLocation:
+		return nil
+	case err == nil && cur.Revision != sw.Base.Revision:
+		return ice.CommitFailed("a concurrent commit changed %s first", sw.ID)
+	case ice.ErrorCode(err) == ice.ENOTFOUND && sw.Base.Revision != 0:
+		return ice.CommitFailed("%s was dropped concurrently", sw.ID)
+	}
+	return ice.CommitStateUnknown(cause)
+}
+
+func (s *Service) discardAll(ctx context.Context, stages []staged) {
+	for _, st := range stages {
+		if st.written != nil {
+			s.discard(ctx, st.written.Location)
+		}
+	}
+}
+
+// discard deletes a metadata file that certainly no pointer references.
+func (s *Service) discard(ctx context.Context, loc string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := s.files.Delete(ctx, loc); err != nil {
+		s.log.WarnContext(ctx, "could not delete an unreferenced metadata file", "location", loc, "err", err)
+	}
+}
+
+func (s *Service) sleep(ctx context.Context, attempt int) error {
+	d := s.backoff << min(attempt, 6)
+	d = d/2 + time.Duration(rand.Int64N(int64(d))) // jitter spreads replicas apart
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("commit retry: %w", ctx.Err())
+	}
+}
+
+func results(stages []staged) []*Table {
+	out := make([]*Table, len(stages))
+	for i, st := range stages {
+		md := st.written
+		if md == nil {
+			md = st.current
+		}
+		out[i] = &Table{ID: st.change.ID, Location: md.Location, Metadata: md}
+	}
+	return out
+}
+
+func outcome(err error) string {
+	switch ice.ErrorCode(err) {
+	case ice.ECONFLICT:
+		return "conflict"
+	case ice.EUNKNOWNSTATE:
+		return "unknown"
+	}
+	return "error"
+}

@@ -1,0 +1,70 @@
+// Package service is the heart of the catalog: it turns namespace and table
+// operations into reads of the Store and of metadata files, and commits into
+// one compare-and-swap of a table's pointer. It knows nothing of HTTP.
+package service
+
+import (
+	"log/slog"
+	"time"
+
+	ice "github.com/ice-rest-catalog/ice"
+	"github.com/ice-rest-catalog/ice/warehouse"
+)
+
+// Metrics receives commit outcomes. The zero Config uses a no-op.
+type Metrics interface {
+	// Commit records a finished commit: "ok", "conflict", "unknown" or "error".
+	Commit(outcome string)
+	// CommitRetry records one lost race that was retried from a fresh base.
+	CommitRetry()
+}
+
+type noMetrics struct{}
+
+func (noMetrics) Commit(string) {}
+func (noMetrics) CommitRetry()  {}
+
+// Config configures a Service.
+type Config struct {
+	Store     ice.Store
+	Warehouse *warehouse.Warehouse
+	Log       *slog.Logger
+	Metrics   Metrics
+	// CommitRetries bounds the retries of a commit that lost a race while its
+	// requirements still held. Default 8.
+	CommitRetries int
+	// RetryBackoff is the base of the jittered exponential backoff. Default 5ms.
+	RetryBackoff time.Duration
+}
+
+// Service implements the catalog's operations.
+type Service struct {
+	store   ice.Store
+	files   *warehouse.Warehouse
+	log     *slog.Logger
+	metrics Metrics
+	retries int
+	backoff time.Duration
+}
+
+// New returns a Service.
+func New(cfg Config) *Service {
+	s := &Service{store: cfg.Store, files: cfg.Warehouse, log: cfg.Log, metrics: cfg.Metrics,
+		retries: cfg.CommitRetries, backoff: cfg.RetryBackoff}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.metrics == nil {
+		s.metrics = noMetrics{}
+	}
+	if s.retries <= 0 {
+		s.retries = 8
+	}
+	if s.backoff <= 0 {
+		s.backoff = 5 * time.Millisecond
+	}
+	return s
+}
+
+// WarehouseLocation is the root under which new tables are placed.
+func (s *Service) WarehouseLocation() string { return s.files.Location() }

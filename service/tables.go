@@ -1,0 +1,244 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
+
+	ice "github.com/ice-rest-catalog/ice"
+	"github.com/ice-rest-catalog/ice/warehouse"
+)
+
+// Table is a table as the catalog serves it: its pointer and metadata. For a
+// staged create, Location is empty: nothing is stored yet.
+type Table struct {
+	ID       ice.TableIdent
+	Location string // metadata file location
+	Metadata *warehouse.Metadata
+}
+
+// CreateTable describes a createTable request.
+type CreateTable struct {
+	Name        string
+	Location    string
+	Schema      *iceberg.Schema
+	Spec        *iceberg.PartitionSpec
+	SortOrder   *table.SortOrder
+	Properties  map[string]string
+	StageCreate bool
+}
+
+// LoadTable returns the table's current pointer and metadata.
+func (s *Service) LoadTable(ctx context.Context, id ice.TableIdent) (*Table, error) {
+	if err := ice.ValidateTableIdent(id); err != nil {
+		return nil, err
+	}
+	ptr, err := s.store.LoadTable(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	md, err := s.files.ReadMetadata(ctx, ptr.MetadataLocation)
+	if err != nil {
+		return nil, fmt.Errorf("load table %s: %w", id, err)
+	}
+	return &Table{ID: id, Location: ptr.MetadataLocation, Metadata: md}, nil
+}
+
+// TableExists reports whether the table has an entry; it reads no metadata.
+func (s *Service) TableExists(ctx context.Context, id ice.TableIdent) (bool, error) {
+	if err := ice.ValidateTableIdent(id); err != nil {
+		return false, err
+	}
+	_, err := s.store.LoadTable(ctx, id)
+	if ice.ErrorCode(err) == ice.ENOTFOUND {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// ListTables lists the tables of ns.
+func (s *Service) ListTables(ctx context.Context, ns ice.Namespace, page ice.Page) ([]ice.TableIdent, string, error) {
+	if err := ice.ValidateNamespace(ns); err != nil {
+		return nil, "", err
+	}
+	return s.store.ListTables(ctx, ns, page)
+}
+
+// CreateTable creates a table, or with StageCreate only returns the metadata
+// it would have, for a later commit with assert-create.
+func (s *Service) CreateTable(ctx context.Context, ns ice.Namespace, req CreateTable) (*Table, error) {
+	id := ice.TableIdent{Namespace: ns, Name: req.Name}
+	if err := ice.ValidateTableIdent(id); err != nil {
+		return nil, err
+	}
+	if req.Schema == nil {
+		return nil, ice.Errorf(ice.EINVALID, "createTable requires a schema")
+	}
+	nsEntry, err := s.store.LoadNamespace(ctx, ns)
+	if err != nil {
+		return nil, err
+	}
+	if exists, err := s.TableExists(ctx, id); err != nil {
+		return nil, err
+	} else if exists {
+		return nil, tableExists(id)
+	}
+	loc := strings.TrimSuffix(req.Location, "/")
+	if loc == "" {
+		loc = s.defaultLocation(id, nsEntry.Properties)
+	}
+	spec := req.Spec
+	if spec == nil {
+		spec = iceberg.UnpartitionedSpec
+	}
+	order := table.UnsortedSortOrder
+	if req.SortOrder != nil {
+		order = *req.SortOrder
+	}
+	md, err := table.NewMetadata(req.Schema, spec, order, loc, req.Properties)
+	if err != nil {
+		return nil, ice.Errorf(ice.EINVALID, "invalid table definition: %v", err)
+	}
+	if req.StageCreate {
+		raw, err := json.Marshal(md)
+		if err != nil {
+			return nil, fmt.Errorf("encode staged metadata: %w", err)
+		}
+		return &Table{ID: id, Metadata: &warehouse.Metadata{Parsed: md, Raw: raw}}, nil
+	}
+	newLoc, err := newMetadataLocation(md, "")
+	if err != nil {
+		return nil, err
+	}
+	written, err := s.files.WriteMetadata(ctx, newLoc, md)
+	if err != nil {
+		return nil, err
+	}
+	err = s.store.SwapTables(ctx, []ice.TableSwap{{ID: id, NewLocation: newLoc}})
+	if err != nil {
+		return nil, s.failedCreate(ctx, id, newLoc, err)
+	}
+	return &Table{ID: id, Location: newLoc, Metadata: written}, nil
+}
+
+// RegisterTable points a table at an existing metadata file. With overwrite
+// an existing table is repointed.
+func (s *Service) RegisterTable(ctx context.Context, id ice.TableIdent, metadataLocation string, overwrite bool) (*Table, error) {
+	if err := ice.ValidateTableIdent(id); err != nil {
+		return nil, err
+	}
+	if metadataLocation == "" {
+		return nil, ice.Errorf(ice.EINVALID, "register requires metadata-location")
+	}
+	md, err := s.files.ReadMetadata(ctx, metadataLocation)
+	if err != nil {
+		if ice.ErrorCode(err) == ice.ENOTFOUND {
+			return nil, ice.Errorf(ice.EINVALID, "cannot register %s: metadata file %s does not exist", id, metadataLocation)
+		}
+		return nil, err
+	}
+	if ok, err := s.store.NamespaceExists(ctx, id.Namespace); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, ice.NoSuchNamespace(id.Namespace)
+	}
+	var base ice.TablePointer
+	switch cur, err := s.store.LoadTable(ctx, id); {
+	case err == nil && !overwrite:
+		return nil, tableExists(id)
+	case err == nil:
+		base = cur
+	case ice.ErrorCode(err) != ice.ENOTFOUND:
+		return nil, err
+	}
+	if err := s.store.SwapTables(ctx, []ice.TableSwap{{ID: id, Base: base, NewLocation: metadataLocation}}); err != nil {
+		if ice.ErrorCode(err) == ice.ECONFLICT {
+			return nil, ice.CommitFailed("table %s changed while it was being registered; retry", id)
+		}
+		return nil, err
+	}
+	return &Table{ID: id, Location: metadataLocation, Metadata: md}, nil
+}
+
+// DropTable removes the table's entry; with purge it then deletes the files
+// its metadata references. The entry goes first: a purge that fails halfway
+// leaves unreferenced files, never a table pointing at missing ones.
+func (s *Service) DropTable(ctx context.Context, id ice.TableIdent, purge bool) error {
+	if err := ice.ValidateTableIdent(id); err != nil {
+		return err
+	}
+	for attempt := 0; ; attempt++ {
+		ptr, err := s.store.LoadTable(ctx, id)
+		if err != nil {
+			return err
+		}
+		err = s.store.DropTable(ctx, id, ptr.Revision)
+		if ice.ErrorCode(err) == ice.ECONFLICT && attempt < s.retries {
+			continue // a commit landed; drop the newer state
+		}
+		if err != nil {
+			return err
+		}
+		if purge {
+			s.purge(ctx, id, ptr.MetadataLocation)
+		}
+		return nil
+	}
+}
+
+func (s *Service) purge(ctx context.Context, id ice.TableIdent, metadataLocation string) {
+	md, err := s.files.ReadMetadata(ctx, metadataLocation)
+	if err != nil {
+		s.log.WarnContext(ctx, "table dropped, but its metadata could not be read for the purge", "table", id.String(), "metadata", metadataLocation, "err", err)
+		return
+	}
+	if err := s.files.Purge(ctx, md); err != nil {
+		s.log.WarnContext(ctx, "table dropped, but some of its files could not be purged", "table", id.String(), "err", err)
+		return
+	}
+	s.log.InfoContext(ctx, "table purged", "table", id.String(), "metadata", metadataLocation)
+}
+
+// RenameTable moves a table to a new identifier.
+func (s *Service) RenameTable(ctx context.Context, from, to ice.TableIdent) error {
+	if err := ice.ValidateTableIdent(from); err != nil {
+		return err
+	}
+	if err := ice.ValidateTableIdent(to); err != nil {
+		return err
+	}
+	return s.store.RenameTable(ctx, from, to)
+}
+
+// defaultLocation places a table as Iceberg's own catalogs do: under its
+// namespace's location property if set, else <warehouse>/<ns levels>/<table>.
+func (s *Service) defaultLocation(id ice.TableIdent, nsProps map[string]string) string {
+	if nsLoc := strings.TrimSuffix(nsProps["location"], "/"); nsLoc != "" {
+		return nsLoc + "/" + id.Name
+	}
+	return s.files.Location() + "/" + id.Namespace.Path() + "/" + id.Name
+}
+
+// failedCreate explains why a create's swap failed and cleans up the
+// metadata file it wrote when the failure is certain.
+func (s *Service) failedCreate(ctx context.Context, id ice.TableIdent, newLoc string, err error) error {
+	if ice.ErrorCode(err) == ice.EUNKNOWNSTATE {
+		return err // the file may be referenced: keep it
+	}
+	s.discard(ctx, newLoc)
+	if ice.ErrorCode(err) != ice.ECONFLICT {
+		return err
+	}
+	if ok, nerr := s.store.NamespaceExists(ctx, id.Namespace); nerr == nil && !ok {
+		return ice.NoSuchNamespace(id.Namespace)
+	}
+	return tableExists(id)
+}
+
+func tableExists(id ice.TableIdent) error {
+	return &ice.Error{Code: ice.EEXISTS, Type: "AlreadyExistsException", Message: fmt.Sprintf("Table already exists: %s", id)}
+}

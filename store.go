@@ -1,0 +1,60 @@
+package ice
+
+import "context"
+
+// TablePointer is what the store keeps for a table: where its current
+// metadata file is. Revision is the store's version of the entry when it was
+// read (etcd's ModRevision); a commit succeeds only if it is still current.
+type TablePointer struct {
+	MetadataLocation         string
+	PreviousMetadataLocation string
+	Revision                 int64
+	// Attrs holds every key of the stored entry, so keys written by another
+	// implementation survive our rewrites.
+	Attrs map[string]string
+}
+
+// NamespaceEntry is a namespace's properties and their revision.
+type NamespaceEntry struct {
+	Properties map[string]string
+	Revision   int64
+}
+
+// Page asks for one page of a listing. Token is opaque, from the previous
+// page; Size 0 asks for everything.
+type Page struct {
+	Token string
+	Size  int
+}
+
+// TableSwap moves one table's pointer from Base to NewLocation. A zero
+// Base.Revision means the table must not exist yet (a create).
+type TableSwap struct {
+	ID          TableIdent
+	Base        TablePointer
+	NewLocation string
+}
+
+// Store keeps the catalog's entries. Every method reads or writes the store
+// directly: no cache that could go stale. Errors are *Error values:
+// ENOTFOUND, EEXISTS, ENOTEMPTY, ECONFLICT, EUNAVAILABLE, EUNKNOWNSTATE.
+type Store interface {
+	CreateNamespace(ctx context.Context, ns Namespace, props map[string]string) error
+	LoadNamespace(ctx context.Context, ns Namespace) (NamespaceEntry, error)
+	NamespaceExists(ctx context.Context, ns Namespace) (bool, error)
+	// ListNamespaces lists the direct children of parent (the root when empty).
+	ListNamespaces(ctx context.Context, parent Namespace, page Page) (children []Namespace, next string, err error)
+	// ReplaceNamespaceProperties writes props if the entry is still at revision.
+	ReplaceNamespaceProperties(ctx context.Context, ns Namespace, props map[string]string, revision int64) error
+	// DropNamespace deletes an empty namespace, atomically with the emptiness check.
+	DropNamespace(ctx context.Context, ns Namespace) error
+
+	LoadTable(ctx context.Context, id TableIdent) (TablePointer, error)
+	ListTables(ctx context.Context, ns Namespace, page Page) (tables []TableIdent, next string, err error)
+	// SwapTables applies every swap in one transaction, or none.
+	SwapTables(ctx context.Context, swaps []TableSwap) error
+	// DropTable deletes the table's entry if it is still at revision.
+	DropTable(ctx context.Context, id TableIdent, revision int64) error
+	// RenameTable moves an entry in one transaction that checks both keys.
+	RenameTable(ctx context.Context, from, to TableIdent) error
+}

@@ -1,0 +1,112 @@
+package warehouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
+)
+
+// objects is the little the catalog itself needs from a store of files. Each
+// call takes the request's context, unlike iceberg-go's FileIO, so a client
+// that goes away cancels the I/O it caused.
+type objects interface {
+	read(ctx context.Context, key string) ([]byte, error)
+	write(ctx context.Context, key string, data []byte) error
+	remove(ctx context.Context, key string) error
+	check(ctx context.Context) error
+}
+
+// errNotExist is returned by read for a missing object.
+var errNotExist = fs.ErrNotExist
+
+// bucketObjects stores objects in one S3 bucket.
+type bucketObjects struct{ b *blob.Bucket }
+
+func (o bucketObjects) read(ctx context.Context, key string) ([]byte, error) {
+	data, err := o.b.ReadAll(ctx, key)
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return nil, fmt.Errorf("%s: %w", key, errNotExist)
+	}
+	return data, err
+}
+
+func (o bucketObjects) write(ctx context.Context, key string, data []byte) error {
+	return o.b.WriteAll(ctx, key, data, &blob.WriterOptions{ContentType: "application/json"})
+}
+
+func (o bucketObjects) remove(ctx context.Context, key string) error {
+	err := o.b.Delete(ctx, key)
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return nil
+	}
+	return err
+}
+
+func (o bucketObjects) check(ctx context.Context) error {
+	ok, err := o.b.IsAccessible(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errors.New("bucket does not exist")
+	}
+	return nil
+}
+
+// dirObjects stores objects as files under the local filesystem root; keys
+// are absolute paths.
+type dirObjects struct{ root string }
+
+func (o dirObjects) read(_ context.Context, key string) ([]byte, error) {
+	return os.ReadFile(key)
+}
+
+// write goes through a temporary file and a rename, so a reader never sees
+// a half-written metadata file and a crash leaves none behind.
+func (o dirObjects) write(_ context.Context, key string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(key), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(key), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), key)
+}
+
+func (o dirObjects) remove(_ context.Context, key string) error {
+	err := os.Remove(key)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+func (o dirObjects) check(_ context.Context) error {
+	st, err := os.Stat(o.root)
+	if err != nil {
+		return err
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%s is not a directory", o.root)
+	}
+	return nil
+}

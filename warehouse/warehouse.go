@@ -1,0 +1,291 @@
+// Package warehouse reads and writes table metadata files in object storage
+// (s3://) or a local directory (file://), and purges dropped tables' files.
+package warehouse
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/apache/iceberg-go/io/gocloud/blobfs"
+	"github.com/apache/iceberg-go/table"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"gocloud.dev/blob"
+	"gocloud.dev/blob/s3blob"
+
+	icebergio "github.com/apache/iceberg-go/io"
+
+	ice "github.com/ice-rest-catalog/ice"
+)
+
+// S3Config is how the catalog reaches S3-compatible storage.
+type S3Config struct {
+	Endpoint        string
+	PathStyleAccess bool
+	AccessKeyID     string
+	SecretAccessKey string
+	Region          string
+}
+
+// Config configures a Warehouse.
+type Config struct {
+	// Location is the warehouse root: s3://bucket/prefix or file:///abs/dir.
+	Location string
+	S3       S3Config
+	// CacheBytes bounds the metadata cache (raw JSON bytes).
+	CacheBytes int64
+	// BaseDir resolves relative file:// locations (file://warehouse/...),
+	// which the Java server writes; default the working directory.
+	BaseDir string
+}
+
+// Warehouse is the catalog's access to table files.
+type Warehouse struct {
+	location string
+	baseDir  string
+	s3cfg    S3Config
+	awsCfg   aws.Config
+	cache    *cache
+
+	mu      sync.Mutex
+	buckets map[string]*blob.Bucket
+}
+
+// Open checks the configuration and prepares clients; it does no I/O for
+// file:// and only loads AWS settings for s3://.
+func Open(ctx context.Context, cfg Config) (*Warehouse, error) {
+	loc := strings.TrimSuffix(cfg.Location, "/")
+	u, err := url.Parse(loc)
+	if err != nil {
+		return nil, fmt.Errorf("warehouse %q: %w", cfg.Location, err)
+	}
+	if cfg.CacheBytes <= 0 {
+		cfg.CacheBytes = 32 << 20
+	}
+	if cfg.BaseDir == "" {
+		if cfg.BaseDir, err = os.Getwd(); err != nil {
+			return nil, err
+		}
+	}
+	w := &Warehouse{location: loc, baseDir: cfg.BaseDir, s3cfg: cfg.S3, cache: newCache(cfg.CacheBytes), buckets: map[string]*blob.Bucket{}}
+	switch u.Scheme {
+	case "file":
+		objs, _, err := w.resolve(ctx, loc)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(objs.(dirObjects).root, 0o755); err != nil {
+			return nil, fmt.Errorf("warehouse %q: %w", cfg.Location, err)
+		}
+	case "s3", "s3a":
+		if u.Host == "" {
+			return nil, fmt.Errorf("warehouse %q: no bucket", cfg.Location)
+		}
+		opts := []func(*awsconfig.LoadOptions) error{}
+		if cfg.S3.Region != "" {
+			opts = append(opts, awsconfig.WithRegion(cfg.S3.Region))
+		}
+		if cfg.S3.AccessKeyID != "" {
+			opts = append(opts, awsconfig.WithCredentialsProvider(
+				credentials.NewStaticCredentialsProvider(cfg.S3.AccessKeyID, cfg.S3.SecretAccessKey, "")))
+		}
+		w.awsCfg, err = awsconfig.LoadDefaultConfig(ctx, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("warehouse %q: load AWS settings: %w", cfg.Location, err)
+		}
+		if w.awsCfg.Region == "" {
+			w.awsCfg.Region = "us-east-1" // S3-compatible stores rarely care, the SDK insists
+		}
+	default:
+		return nil, fmt.Errorf("warehouse %q: scheme must be s3:// or file://", cfg.Location)
+	}
+	return w, nil
+}
+
+// Location is the warehouse root, without a trailing slash.
+func (w *Warehouse) Location() string { return w.location }
+
+// Close releases the storage clients.
+func (w *Warehouse) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var errs []error
+	for _, b := range w.buckets {
+		errs = append(errs, b.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Check reports whether the warehouse root can be reached.
+func (w *Warehouse) Check(ctx context.Context) error {
+	objs, _, err := w.resolve(ctx, w.location)
+	if err != nil {
+		return err
+	}
+	return objs.check(ctx)
+}
+
+// resolve picks the store of a location and the key within it.
+func (w *Warehouse) resolve(ctx context.Context, location string) (objects, string, error) {
+	u, err := url.Parse(location)
+	if err != nil {
+		return nil, "", ice.Errorf(ice.EINVALID, "invalid location %q", location)
+	}
+	switch u.Scheme {
+	case "file", "":
+		p := u.Path
+		if u.Host != "" || !strings.HasPrefix(p, "/") {
+			p = filepath.Join(w.baseDir, u.Host, p) // file://rel/dir, relative to the base dir
+		}
+		return dirObjects{root: p}, p, nil
+	case "s3", "s3a", "s3n":
+		if w.awsCfg.Region == "" {
+			return nil, "", ice.Errorf(ice.EINVALID, "location %q is on S3, but the catalog has no S3 settings (warehouse is %s)", location, w.location)
+		}
+		b, err := w.bucket(ctx, u.Host)
+		if err != nil {
+			return nil, "", err
+		}
+		return bucketObjects{b: b}, strings.TrimPrefix(u.Path, "/"), nil
+	}
+	return nil, "", ice.Errorf(ice.EINVALID, "location %q: unsupported scheme %q", location, u.Scheme)
+}
+
+func (w *Warehouse) bucket(ctx context.Context, name string) (*blob.Bucket, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if b, ok := w.buckets[name]; ok {
+		return b, nil
+	}
+	client := s3.NewFromConfig(w.awsCfg, func(o *s3.Options) {
+		if w.s3cfg.Endpoint != "" {
+			o.BaseEndpoint = aws.String(w.s3cfg.Endpoint)
+		}
+		o.UsePathStyle = w.s3cfg.PathStyleAccess
+	})
+	b, err := s3blob.OpenBucketV2(ctx, client, name, nil)
+	if err != nil {
+		return nil, fmt.Errorf("open bucket %s: %w", name, err)
+	}
+	w.buckets[name] = b
+	return b, nil
+}
+
+// ReadMetadata returns the metadata file at location, from the cache when it
+// was read or written before.
+func (w *Warehouse) ReadMetadata(ctx context.Context, location string) (*Metadata, error) {
+	if md, ok := w.cache.get(location); ok {
+		return md, nil
+	}
+	objs, key, err := w.resolve(ctx, location)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := objs.read(ctx, key)
+	if errors.Is(err, errNotExist) {
+		return nil, &ice.Error{Code: ice.ENOTFOUND, Type: "NotFoundException", Message: fmt.Sprintf("metadata file %s does not exist", location), Err: err}
+	}
+	if err != nil {
+		return nil, &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException", Message: "cannot read table metadata from storage", Err: fmt.Errorf("read %s: %w", location, err)}
+	}
+	if isGzip(location, raw) {
+		if raw, err = gunzip(raw); err != nil {
+			return nil, fmt.Errorf("decompress %s: %w", location, err)
+		}
+	}
+	parsed, err := table.ParseMetadataBytes(raw)
+	if err != nil {
+		return nil, fmt.Errorf("parse metadata %s: %w", location, err)
+	}
+	md := &Metadata{Location: location, Parsed: parsed, Raw: raw}
+	w.cache.put(md)
+	return md, nil
+}
+
+// WriteMetadata writes md as a new metadata file at location, compressed
+// when the location's name asks for it.
+func (w *Warehouse) WriteMetadata(ctx context.Context, location string, md table.Metadata) (*Metadata, error) {
+	raw, err := json.Marshal(md)
+	if err != nil {
+		return nil, fmt.Errorf("encode metadata: %w", err)
+	}
+	data := raw
+	if strings.HasSuffix(location, ".gz.metadata.json") {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		if _, err := zw.Write(raw); err != nil {
+			return nil, err
+		}
+		if err := zw.Close(); err != nil {
+			return nil, err
+		}
+		data = buf.Bytes()
+	}
+	objs, key, err := w.resolve(ctx, location)
+	if err != nil {
+		return nil, err
+	}
+	if err := objs.write(ctx, key, data); err != nil {
+		return nil, &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException", Message: "cannot write table metadata to storage", Err: fmt.Errorf("write %s: %w", location, err)}
+	}
+	out := &Metadata{Location: location, Parsed: md, Raw: raw}
+	w.cache.put(out)
+	return out, nil
+}
+
+// Delete removes one file; a missing file is not an error.
+func (w *Warehouse) Delete(ctx context.Context, location string) error {
+	w.cache.remove(location)
+	objs, key, err := w.resolve(ctx, location)
+	if err != nil {
+		return err
+	}
+	if err := objs.remove(ctx, key); err != nil {
+		return fmt.Errorf("delete %s: %w", location, err)
+	}
+	return nil
+}
+
+// FileIO returns an iceberg-go FileIO for location, for the work that
+// iceberg-go does itself (reading manifests). It is bound to ctx.
+func (w *Warehouse) FileIO(ctx context.Context, location string) (icebergio.IO, error) {
+	u, err := url.Parse(location)
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme == "file" || u.Scheme == "" {
+		return icebergio.LocalFS{}, nil
+	}
+	b, err := w.bucket(ctx, u.Host)
+	if err != nil {
+		return nil, err
+	}
+	return blobfs.New(ctx, b, blobfs.DefaultObjectLocationExtractor(u.Host, "s3", "s3a", "s3n")), nil
+}
+
+func isGzip(location string, raw []byte) bool {
+	return strings.HasSuffix(location, ".gz.metadata.json") ||
+		strings.HasSuffix(location, ".metadata.json.gz") ||
+		(len(raw) > 2 && raw[0] == 0x1f && raw[1] == 0x8b)
+}
+
+func gunzip(b []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	defer zr.Close()
+	return io.ReadAll(zr)
+}
