@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -15,7 +16,8 @@ import (
 // Embedded is an etcd server running inside this process: the store of the
 // zero-config default and of the fast tests.
 type Embedded struct {
-	etcd *embed.Etcd
+	etcd  *embed.Etcd
+	close sync.Once
 	// Endpoint is the client URL, for clientv3 and for etcdctl (backups).
 	Endpoint string
 }
@@ -61,8 +63,9 @@ func StartEmbedded(ctx context.Context, dir, clientAddr string, log *slog.Logger
 	return &Embedded{etcd: e, Endpoint: endpoint}, nil
 }
 
-// Close stops the server and waits until its ports are free.
-func (e *Embedded) Close() { e.etcd.Close() }
+// Close stops the server and waits until its ports are free. It may be
+// called more than once.
+func (e *Embedded) Close() { e.close.Do(e.etcd.Close) }
 
 // Connect opens a clientv3 client on endpoints and checks that it answers.
 func Connect(ctx context.Context, cfg clientv3.Config) (*clientv3.Client, error) {
