@@ -18,13 +18,21 @@ import (
 // commit acknowledged with a 2xx must end up in the table's history exactly
 // once: the lost-update bug of Altinity/ice issue 158 must not happen here.
 func TestConcurrentAppendsTwoReplicas(t *testing.T) {
+	t.Run("embedded etcd", func(t *testing.T) {
+		concurrentAppends(t, []string{testenv.StartEmbeddedEtcd(t).Endpoint})
+	})
+	t.Run("3-member etcd cluster", func(t *testing.T) {
+		concurrentAppends(t, testenv.StartEtcdCluster(t, 3).Endpoints())
+	})
+}
+
+func concurrentAppends(t *testing.T, etcdEndpoints []string) {
 	const writers, appendsEach = 16, 3
 	ctx := context.Background()
-	e := testenv.StartEmbeddedEtcd(t)
 	warehouse := "file://" + t.TempDir()
 	var clients []*rest.Catalog
 	for i := 0; i < 2; i++ {
-		cfg := testenv.CatalogConfig(t, e.Endpoint)
+		cfg := testenv.CatalogConfig(t, etcdEndpoints...)
 		cfg.Warehouse = warehouse
 		clients = append(clients, testenv.Client(t, testenv.StartCatalog(t, cfg).URL))
 	}
