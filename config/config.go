@@ -163,6 +163,7 @@ func Parse(data []byte, env Env) (*Config, error) {
 
 func expandEnv(n *yaml.Node, env Env) error {
 	if n.Kind == yaml.ScalarNode {
+		orig := n.Value
 		var missing []string
 		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
 			name := envRef.FindStringSubmatch(ref)[1]
@@ -173,7 +174,12 @@ func expandEnv(n *yaml.Node, env Env) error {
 			return v
 		})
 		if len(missing) > 0 {
-			return fmt.Errorf("line %d: environment variable %s is not set", n.Line, strings.Join(missing, ", "))
+			return fmt.Errorf("line %d: environment variable %s is not set or empty", n.Line, strings.Join(missing, ", "))
+		}
+		if n.Value != orig && n.Style == 0 {
+			// An unquoted ${VAR} takes the type of its value, so that
+			// pathStyleAccess: ${PATH_STYLE} can be a boolean.
+			n.Tag = ""
 		}
 	}
 	for _, c := range n.Content {
@@ -197,11 +203,18 @@ func (c *Config) applyDefaults() error {
 	if strings.Contains(c.Name, "/") {
 		return fmt.Errorf("name %q must not contain '/': it prefixes etcd keys", c.Name)
 	}
+	switch c.Name {
+	case "n", "t", "v":
+		return fmt.Errorf("name %q is reserved: its keys would fall among the default catalog's %s/ keys", c.Name, c.Name)
+	}
 	if c.DataDir == "" {
 		c.DataDir = "data"
 	}
 	if c.URI != "" && !strings.HasPrefix(c.URI, "etcd:") {
 		return fmt.Errorf("uri %q is not supported: this server keeps its state in etcd (uri: etcd:http://host:2379,...); omit uri for an embedded etcd", c.URI)
+	}
+	if c.URI != "" && len(c.EtcdEndpoints()) == 0 {
+		return fmt.Errorf("uri %q names no etcd endpoint; omit uri for an embedded etcd", c.URI)
 	}
 	if c.Warehouse == "" {
 		if c.URI != "" {

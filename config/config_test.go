@@ -70,6 +70,17 @@ func TestUnknownKeyIsNamed(t *testing.T) {
 	}
 }
 
+func TestEnvInTypedFields(t *testing.T) {
+	c, err := config.Parse([]byte("s3:\n  pathStyleAccess: ${PS}\n  region: '${R}'\nmaxRequestBodyBytes: ${MAX}\nbearerTokens:\n- name: a\n  value: ${TOK}\n"),
+		env(map[string]string{"PS": "true", "R": "eu-1", "MAX": "1024", "TOK": "123"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.S3.PathStyleAccess || c.S3.Region != "eu-1" || c.MaxRequestBodyBytes != 1024 || c.BearerTokens[0].Value != "123" {
+		t.Errorf("config = %+v", c)
+	}
+}
+
 func TestUnsetEnvIsAnError(t *testing.T) {
 	_, err := config.Parse([]byte("bearerTokens: [{name: a, value: '${MISSING}'}]\n"), env(nil))
 	if err == nil || !strings.Contains(err.Error(), "MISSING") {
@@ -96,6 +107,12 @@ func TestDefaults(t *testing.T) {
 	}
 	if _, err := config.Parse([]byte("name: a/b\n"), env(nil)); err == nil {
 		t.Error("name with a slash accepted")
+	}
+	if _, err := config.Parse([]byte("name: t\n"), env(nil)); err == nil {
+		t.Error("reserved name t accepted")
+	}
+	if _, err := config.Parse([]byte("uri: 'etcd:'\nwarehouse: file:///w\n"), env(nil)); err == nil {
+		t.Error("uri without endpoints accepted")
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/klauspost/compress/zstd"
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/s3blob"
 
@@ -200,10 +201,8 @@ func (w *Warehouse) ReadMetadata(ctx context.Context, location string) (*Metadat
 	if err != nil {
 		return nil, &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException", Message: "cannot read table metadata from storage", Err: fmt.Errorf("read %s: %w", location, err)}
 	}
-	if isGzip(location, raw) {
-		if raw, err = gunzip(raw); err != nil {
-			return nil, fmt.Errorf("decompress %s: %w", location, err)
-		}
+	if raw, err = decompress(raw); err != nil {
+		return nil, fmt.Errorf("decompress %s: %w", location, err)
 	}
 	parsed, err := table.ParseMetadataBytes(raw)
 	if err != nil {
@@ -221,17 +220,9 @@ func (w *Warehouse) WriteMetadata(ctx context.Context, location string, md table
 	if err != nil {
 		return nil, fmt.Errorf("encode metadata: %w", err)
 	}
-	data := raw
-	if strings.HasSuffix(location, ".gz.metadata.json") {
-		var buf bytes.Buffer
-		zw := gzip.NewWriter(&buf)
-		if _, err := zw.Write(raw); err != nil {
-			return nil, err
-		}
-		if err := zw.Close(); err != nil {
-			return nil, err
-		}
-		data = buf.Bytes()
+	data, err := compress(location, raw)
+	if err != nil {
+		return nil, fmt.Errorf("compress %s: %w", location, err)
 	}
 	objs, key, err := w.resolve(ctx, location)
 	if err != nil {
@@ -275,17 +266,51 @@ func (w *Warehouse) FileIO(ctx context.Context, location string) (icebergio.IO, 
 	return blobfs.New(ctx, b, blobfs.DefaultObjectLocationExtractor(u.Host, "s3", "s3a", "s3n")), nil
 }
 
-func isGzip(location string, raw []byte) bool {
-	return strings.HasSuffix(location, ".gz.metadata.json") ||
-		strings.HasSuffix(location, ".metadata.json.gz") ||
-		(len(raw) > 2 && raw[0] == 0x1f && raw[1] == 0x8b)
-}
-
-func gunzip(b []byte) ([]byte, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(b))
-	if err != nil {
+// compress encodes a metadata file as its name says: iceberg-go names files
+// <v>-<uuid>.gz.metadata.json or .zstd.metadata.json when the table's
+// write.metadata.compression-codec asks for it.
+func compress(location string, raw []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	var w io.WriteCloser
+	switch {
+	case strings.HasSuffix(location, ".gz.metadata.json"):
+		w = gzip.NewWriter(&buf)
+	case strings.HasSuffix(location, ".zstd.metadata.json"):
+		zw, err := zstd.NewWriter(&buf)
+		if err != nil {
+			return nil, err
+		}
+		w = zw
+	default:
+		return raw, nil
+	}
+	if _, err := w.Write(raw); err != nil {
 		return nil, err
 	}
-	defer zr.Close()
-	return io.ReadAll(zr)
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// decompress recognises gzip and zstd by their magic numbers, whatever the
+// file's name, since other writers name compressed files differently.
+func decompress(b []byte) ([]byte, error) {
+	switch {
+	case len(b) > 2 && b[0] == 0x1f && b[1] == 0x8b:
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			return nil, err
+		}
+		defer zr.Close()
+		return io.ReadAll(zr)
+	case len(b) > 4 && b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd:
+		zr, err := zstd.NewReader(bytes.NewReader(b))
+		if err != nil {
+			return nil, err
+		}
+		defer zr.Close()
+		return io.ReadAll(zr)
+	}
+	return b, nil
 }
