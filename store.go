@@ -1,6 +1,9 @@
 package ice
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // TablePointer is what the store keeps for a table: where its current
 // metadata file is. Revision is the store's version of the entry when it was
@@ -35,6 +38,18 @@ type TableSwap struct {
 	NewLocation string
 }
 
+// ViewPointer is what the store keeps for a view: the same shape as a
+// table's pointer, under its own key prefix.
+type ViewPointer = TablePointer
+
+// ViewSwap moves one view's pointer; a zero Base.Revision is a create.
+type ViewSwap = TableSwap
+
+// NoSuchView reports a missing view.
+func NoSuchView(id TableIdent) *Error {
+	return &Error{Code: ENOTFOUND, Type: "NoSuchViewException", Message: fmt.Sprintf("View does not exist: %s", id)}
+}
+
 // Store keeps the catalog's entries. Every method reads or writes the store
 // directly: no cache that could go stale. Errors are *Error values:
 // ENOTFOUND, EEXISTS, ENOTEMPTY, ECONFLICT, EUNAVAILABLE, EUNKNOWNSTATE.
@@ -57,4 +72,15 @@ type Store interface {
 	DropTable(ctx context.Context, id TableIdent, revision int64) error
 	// RenameTable moves an entry in one transaction that checks both keys.
 	RenameTable(ctx context.Context, from, to TableIdent) error
+
+	// A view and a table never share an identifier: each create or rename
+	// checks the other kind's key in the same transaction.
+	LoadView(ctx context.Context, id TableIdent) (ViewPointer, error)
+	ListViews(ctx context.Context, ns Namespace, page Page) (views []TableIdent, next string, err error)
+	// SwapView creates (zero Base.Revision) or repoints one view.
+	SwapView(ctx context.Context, swap ViewSwap) error
+	// DropView deletes the view's entry if it is still at revision.
+	DropView(ctx context.Context, id TableIdent, revision int64) error
+	// RenameView moves an entry in one transaction that checks both keys.
+	RenameView(ctx context.Context, from, to TableIdent) error
 }

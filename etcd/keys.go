@@ -15,6 +15,8 @@ const (
 	attrMetadataLocation = "metadata_location"
 	attrPreviousLocation = "previous_metadata_location"
 	tableTypeIceberg     = "ICEBERG"
+	// A view entry names its kind with view_type, in the style of table_type.
+	attrViewType = "view_type"
 )
 
 // keys builds the etcd keys of one catalog. The catalog named "default" has no
@@ -44,6 +46,13 @@ func (k keys) table(id ice.TableIdent) string {
 
 // tablesIn is the prefix under which ns's tables (and its children's) live.
 func (k keys) tablesIn(ns ice.Namespace) string { return k.prefix + "t/" + ns.Path() + "/" }
+
+func (k keys) view(id ice.TableIdent) string {
+	return k.prefix + "v/" + id.Namespace.Path() + "/" + id.Name
+}
+
+// viewsIn is the prefix under which ns's views (and its children's) live.
+func (k keys) viewsIn(ns ice.Namespace) string { return k.prefix + "v/" + ns.Path() + "/" }
 
 func decodeProps(b []byte) (map[string]string, error) {
 	props := map[string]string{}
@@ -84,13 +93,17 @@ func decodePointer(b []byte, revision int64) (ice.TablePointer, error) {
 // encodeSwap is the entry after a swap: the base's keys are kept, the new
 // location is current and the base's location becomes the previous one. A
 // new table's entry has no previous location.
-func encodeSwap(s ice.TableSwap) string {
+func encodeSwap(s ice.TableSwap) string { return encodeEntry(attrTableType, s) }
+
+// encodeEntry is encodeSwap for either kind: typeKey names the entry's
+// type attribute (table_type or view_type).
+func encodeEntry(typeKey string, s ice.TableSwap) string {
 	attrs := make(map[string]string, len(s.Base.Attrs)+3)
 	for k, v := range s.Base.Attrs {
 		attrs[k] = v
 	}
-	if attrs[attrTableType] == "" {
-		attrs[attrTableType] = tableTypeIceberg
+	if attrs[typeKey] == "" {
+		attrs[typeKey] = tableTypeIceberg
 	}
 	attrs[attrMetadataLocation] = s.NewLocation
 	if s.Base.MetadataLocation != "" {

@@ -118,6 +118,7 @@ func (s *Store) DropNamespace(ctx context.Context, ns ice.Namespace) error {
 		clientv3.Compare(clientv3.CreateRevision(key), ">", 0),
 		clientv3.Compare(clientv3.CreateRevision(s.keys.namespaceChildren(ns)), "=", 0).WithPrefix(),
 		clientv3.Compare(clientv3.CreateRevision(s.keys.tablesIn(ns)), "=", 0).WithPrefix(),
+		clientv3.Compare(clientv3.CreateRevision(s.keys.viewsIn(ns)), "=", 0).WithPrefix(),
 	).Then(clientv3.OpDelete(key)).Commit()
 	if err != nil {
 		return writeError("drop namespace", err)
@@ -131,7 +132,7 @@ func (s *Store) DropNamespace(ctx context.Context, ns ice.Namespace) error {
 		return ice.NoSuchNamespace(ns)
 	}
 	return &ice.Error{Code: ice.ENOTEMPTY, Type: "NamespaceNotEmptyException",
-		Message: fmt.Sprintf("Namespace %s is not empty: it still holds tables or namespaces", ns)}
+		Message: fmt.Sprintf("Namespace %s is not empty: it still holds tables, views or namespaces", ns)}
 }
 
 func (s *Store) LoadTable(ctx context.Context, id ice.TableIdent) (ice.TablePointer, error) {
@@ -183,6 +184,7 @@ func (s *Store) SwapTables(ctx context.Context, swaps []ice.TableSwap) error {
 		if sw.Base.Revision == 0 {
 			cmps = append(cmps,
 				clientv3.Compare(clientv3.CreateRevision(key), "=", 0),
+				clientv3.Compare(clientv3.CreateRevision(s.keys.view(sw.ID)), "=", 0),
 				clientv3.Compare(clientv3.CreateRevision(s.keys.namespace(sw.ID.Namespace)), ">", 0))
 		} else {
 			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(key), "=", sw.Base.Revision))
@@ -194,6 +196,9 @@ func (s *Store) SwapTables(ctx context.Context, swaps []ice.TableSwap) error {
 		return writeError("commit", err)
 	}
 	if !resp.Succeeded {
+		if err := s.viewInTheWay(ctx, swaps); err != nil {
+			return err
+		}
 		return ice.CommitFailed("a concurrent commit changed the table first")
 	}
 	return nil
@@ -229,6 +234,7 @@ func (s *Store) RenameTable(ctx context.Context, from, to ice.TableIdent) error 
 		txn, err := s.cli.Txn(ctx).If(
 			clientv3.Compare(clientv3.ModRevision(fromKey), "=", src.ModRevision),
 			clientv3.Compare(clientv3.CreateRevision(toKey), "=", 0),
+			clientv3.Compare(clientv3.CreateRevision(s.keys.view(to)), "=", 0),
 			clientv3.Compare(clientv3.CreateRevision(s.keys.namespace(to.Namespace)), ">", 0),
 		).Then(clientv3.OpDelete(fromKey), clientv3.OpPut(toKey, string(src.Value))).Commit()
 		if err != nil {
@@ -248,6 +254,9 @@ func (s *Store) RenameTable(ctx context.Context, from, to ice.TableIdent) error 
 		}
 		if exists.Count > 0 {
 			return &ice.Error{Code: ice.EEXISTS, Type: "AlreadyExistsException", Message: fmt.Sprintf("Table already exists: %s", to)}
+		}
+		if err := s.viewExistsError(ctx, to); err != nil {
+			return err
 		}
 	}
 	return ice.Errorf(ice.ECONFLICT, "table %s kept changing during the rename; retry", from)

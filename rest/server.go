@@ -48,6 +48,7 @@ type Handler struct {
 	tableCfg map[string]string
 	vendCfg  map[string]string
 	maxBody  int64
+	cfgTag   string // fingerprint of tableCfg and vendCfg, part of every ETag
 	mux      *http.ServeMux
 }
 
@@ -58,6 +59,7 @@ func New(cfg Config) *Handler {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
+	h.cfgTag = configFingerprint(h.tableCfg, h.vendCfg)
 	if h.maxBody <= 0 {
 		h.maxBody = 16 << 20
 	}
@@ -83,7 +85,7 @@ const (
 )
 
 func (h *Handler) routes() []route {
-	return []route{
+	return append([]route{
 		{"GET /v1/config", h.getConfig, ""},
 		{"GET /v1/namespaces", h.listNamespaces, "GET /v1/{prefix}/namespaces"},
 		{"POST /v1/namespaces", h.createNamespace, "POST /v1/{prefix}/namespaces"},
@@ -99,9 +101,11 @@ func (h *Handler) routes() []route {
 		{"DELETE " + tablePath, h.dropTable, "DELETE /v1/{prefix}/namespaces/{namespace}/tables/{table}"},
 		{"POST " + nsPath + "/register", h.registerTable, "POST /v1/{prefix}/namespaces/{namespace}/register"},
 		{"POST " + tablePath + "/metrics", h.reportMetrics, "POST /v1/{prefix}/namespaces/{namespace}/tables/{table}/metrics"},
+		{"GET " + tablePath + "/credentials", h.loadCredentials, "GET /v1/{prefix}/namespaces/{namespace}/tables/{table}/credentials"},
+		{"POST " + tablePath + "/unregister", h.unregisterTable, "POST /v1/{prefix}/namespaces/{namespace}/tables/{table}/unregister"},
 		{"POST /v1/tables/rename", h.renameTable, "POST /v1/{prefix}/tables/rename"},
 		{"POST /v1/transactions/commit", h.commitTransaction, "POST /v1/{prefix}/transactions/commit"},
-	}
+	}, h.viewRoutes()...)
 }
 
 // Endpoints lists what /v1/config advertises: exactly the routes served.

@@ -2,6 +2,7 @@ package rest
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"net/http"
 	"strconv"
@@ -22,15 +23,27 @@ type loadTableResult struct {
 	Config           map[string]string `json:"config"`
 }
 
-func (h *Handler) writeTable(w http.ResponseWriter, r *http.Request, t *service.Table) {
+// writeTable answers a LoadTableResult with its ETag; snapshots is
+// snapshotsAll or snapshotsRefs.
+func (h *Handler) writeTable(w http.ResponseWriter, r *http.Request, t *service.Table, snapshots string) {
+	vended := wantsVendedCredentials(r)
 	cfg := maps.Clone(h.tableCfg)
 	if cfg == nil {
 		cfg = map[string]string{}
 	}
-	if wantsVendedCredentials(r) {
+	if vended {
 		maps.Copy(cfg, h.vendCfg)
 	}
-	writeJSON(w, http.StatusOK, loadTableResult{MetadataLocation: t.Location, Metadata: t.Metadata.Raw, Config: cfg})
+	md := json.RawMessage(t.Metadata.Raw)
+	if snapshots == snapshotsRefs {
+		var err error
+		if md, err = refsOnly(t.Metadata.Raw); err != nil {
+			h.writeError(w, r, fmt.Errorf("table %s: %w", t.ID, err))
+			return
+		}
+	}
+	setETag(w, tableETag(t, snapshots, vended, h.cfgTag))
+	writeJSON(w, http.StatusOK, loadTableResult{MetadataLocation: t.Location, Metadata: md, Config: cfg})
 }
 
 func wantsVendedCredentials(r *http.Request) bool {
@@ -111,7 +124,7 @@ func (h *Handler) createTable(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	h.writeTable(w, r, t)
+	h.writeTable(w, r, t, snapshotsAll)
 }
 
 func (h *Handler) loadTable(w http.ResponseWriter, r *http.Request) {
@@ -120,16 +133,35 @@ func (h *Handler) loadTable(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	if s := r.URL.Query().Get("snapshots"); s != "" && s != "all" && s != "refs" {
-		h.writeError(w, r, ice.Errorf(ice.EINVALID, "snapshots must be all or refs, got %q", s))
+	mode := r.URL.Query().Get("snapshots")
+	switch mode {
+	case "":
+		mode = snapshotsAll // the spec's default; same body, so same ETag
+	case snapshotsAll, snapshotsRefs:
+	default:
+		h.writeError(w, r, ice.Errorf(ice.EINVALID, "snapshots must be all or refs, got %q", mode))
 		return
+	}
+	if inm := r.Header.Get("If-None-Match"); inm != "" {
+		// Only the pointer decides the ETag: a client with a current copy
+		// is answered without reading the metadata file.
+		loc, err := h.svc.TableLocation(r.Context(), id)
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		if etag := tableETag(&service.Table{ID: id, Location: loc}, mode, wantsVendedCredentials(r), h.cfgTag); noneMatch(inm, etag) {
+			setETag(w, etag)
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
 	}
 	t, err := h.svc.LoadTable(r.Context(), id)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	h.writeTable(w, r, t)
+	h.writeTable(w, r, t, mode)
 }
 
 func (h *Handler) tableExists(w http.ResponseWriter, r *http.Request) {
@@ -168,6 +200,9 @@ func (h *Handler) commitTable(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	// The ETag is the one a loadTable with the same headers would give for
+	// this metadata, so a client can send it back in If-None-Match.
+	setETag(w, tableETag(t, snapshotsAll, wantsVendedCredentials(r), h.cfgTag))
 	writeJSON(w, http.StatusOK, loadTableResult{MetadataLocation: t.Location, Metadata: t.Metadata.Raw})
 }
 
@@ -213,7 +248,29 @@ func (h *Handler) registerTable(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	h.writeTable(w, r, t)
+	h.writeTable(w, r, t, snapshotsAll)
+}
+
+// unregisterTableResult is the spec's UnregisterTableResult.
+type unregisterTableResult struct {
+	MetadataLocation string          `json:"metadata-location"`
+	Metadata         json.RawMessage `json:"metadata"`
+}
+
+// unregisterTable removes the table from the catalog and leaves every file
+// in place, so the table can be registered elsewhere from the answer.
+func (h *Handler) unregisterTable(w http.ResponseWriter, r *http.Request) {
+	id, err := tableParam(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	t, err := h.svc.UnregisterTable(r.Context(), id)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, unregisterTableResult{MetadataLocation: t.Location, Metadata: t.Metadata.Raw})
 }
 
 type renameTableRequest struct {

@@ -36,9 +36,27 @@ type Server struct {
 	serveErrs chan error
 }
 
+// Option changes how Start builds the server, for what a config file must
+// not control.
+type Option func(*options)
+
+type options struct {
+	wrapAPI func(http.Handler) http.Handler
+}
+
+// WrapAPI puts fn's handler in front of the API, so tests can check every
+// request and answer (against the OpenAPI spec, say).
+func WrapAPI(fn func(http.Handler) http.Handler) Option {
+	return func(o *options) { o.wrapAPI = fn }
+}
+
 // Start builds the catalog and starts serving; it returns once both
 // listeners are bound.
-func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server, err error) {
+func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Option) (_ *Server, err error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	s := &Server{log: log, serveErrs: make(chan error, 2)}
 	defer func() {
 		if err != nil {
@@ -84,6 +102,11 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server
 	api := rest.New(rest.Config{Service: svc, Auth: authn, Log: log, Metrics: m,
 		TableConfig: tableCfg, VendedConfig: vendedCfg, MaxBodyBytes: cfg.MaxRequestBodyBytes})
 
+	var apiHandler http.Handler = api
+	if o.wrapAPI != nil {
+		apiHandler = o.wrapAPI(api)
+	}
+
 	if s.apiLn, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return nil, fmt.Errorf("listen on addr %s: %w", cfg.Addr, err)
 	}
@@ -91,7 +114,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *Server
 		s.apiLn.Close()
 		return nil, fmt.Errorf("listen on debugAddr %s: %w", cfg.DebugAddr, err)
 	}
-	s.api = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+	s.api = &http.Server{Handler: apiHandler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	s.dbg = &http.Server{Handler: debugHandler(s.cli, s.wh, m), ReadHeaderTimeout: 10 * time.Second}
 	go s.serve(s.api, s.apiLn)

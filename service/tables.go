@@ -48,6 +48,19 @@ func (s *Service) LoadTable(ctx context.Context, id ice.TableIdent) (*Table, err
 	return &Table{ID: id, Location: ptr.MetadataLocation, Metadata: md}, nil
 }
 
+// TableLocation returns the table's current metadata location; it reads no
+// metadata, for answers that depend on the pointer alone (ETags).
+func (s *Service) TableLocation(ctx context.Context, id ice.TableIdent) (string, error) {
+	if err := ice.ValidateTableIdent(id); err != nil {
+		return "", err
+	}
+	ptr, err := s.store.LoadTable(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return ptr.MetadataLocation, nil
+}
+
 // TableExists reports whether the table has an entry; it reads no metadata.
 func (s *Service) TableExists(ctx context.Context, id ice.TableIdent) (bool, error) {
 	if err := ice.ValidateTableIdent(id); err != nil {
@@ -187,6 +200,35 @@ func (s *Service) DropTable(ctx context.Context, id ice.TableIdent, purge bool) 
 			s.purge(ctx, id, ptr.MetadataLocation)
 		}
 		return nil
+	}
+}
+
+// UnregisterTable removes the table's entry and never deletes a file: the
+// table can then be registered in another catalog from the location and
+// metadata returned. The metadata is read before the entry is removed, and
+// the removal is conditional on the entry's revision, so what is returned is
+// exactly the state that was unregistered, with every earlier commit in it.
+func (s *Service) UnregisterTable(ctx context.Context, id ice.TableIdent) (*Table, error) {
+	if err := ice.ValidateTableIdent(id); err != nil {
+		return nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		ptr, err := s.store.LoadTable(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		md, err := s.files.ReadMetadata(ctx, ptr.MetadataLocation)
+		if err != nil {
+			return nil, fmt.Errorf("unregister table %s: %w", id, err)
+		}
+		err = s.store.DropTable(ctx, id, ptr.Revision)
+		if ice.ErrorCode(err) == ice.ECONFLICT && attempt < s.retries {
+			continue // a commit landed; unregister the newer state
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &Table{ID: id, Location: ptr.MetadataLocation, Metadata: md}, nil
 	}
 }
 

@@ -45,9 +45,13 @@ func CatalogConfig(t testing.TB, etcdEndpoints ...string) *config.Config {
 }
 
 // StartCatalog starts a server with cfg and stops it when the test ends.
+// Every request and answer of its API is checked against the OpenAPI spec;
+// the test fails at its end on any violation.
 func StartCatalog(t testing.TB, cfg *config.Config) *Catalog {
 	t.Helper()
-	srv, err := server.Start(context.Background(), cfg, DiscardLogger())
+	v := NewSpecValidator(t)
+	v.FailOnViolations(t) // registered first, so it runs after the shutdown below
+	srv, err := server.Start(context.Background(), cfg, DiscardLogger(), server.WrapAPI(v.Wrap))
 	if err != nil {
 		t.Fatalf("start catalog: %v", err)
 	}
