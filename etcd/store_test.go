@@ -15,13 +15,7 @@ import (
 
 func newClient(t *testing.T) *clientv3.Client {
 	t.Helper()
-	e := testenv.StartEmbeddedEtcd(t)
-	cli, err := etcd.Connect(context.Background(), clientv3.Config{Endpoints: []string{e.Endpoint}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cli.Close() })
-	return cli
+	return testenv.EtcdClient(t)
 }
 
 func get(t *testing.T, cli *clientv3.Client, key string) (map[string]string, bool) {

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-
 	"github.com/ice-rest-catalog/ice/auth"
 	"github.com/ice-rest-catalog/ice/etcd"
 	"github.com/ice-rest-catalog/ice/internal/testenv"
@@ -28,12 +26,7 @@ type api struct {
 func newAPI(t *testing.T, ac auth.Config) *api {
 	t.Helper()
 	ctx := context.Background()
-	e := testenv.StartEmbeddedEtcd(t)
-	cli, err := etcd.Connect(ctx, clientv3.Config{Endpoints: []string{e.Endpoint}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cli.Close() })
+	cli := testenv.EtcdClient(t)
 	wh, err := warehouse.Open(ctx, warehouse.Config{Location: "file://" + filepath.Join(t.TempDir(), "wh")})
 	if err != nil {
 		t.Fatal(err)

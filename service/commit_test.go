@@ -10,7 +10,6 @@ import (
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
-	clientv3 "go.etcd.io/etcd/client/v3"
 
 	ice "github.com/ice-rest-catalog/ice"
 	"github.com/ice-rest-catalog/ice/etcd"
@@ -56,12 +55,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	e := testenv.StartEmbeddedEtcd(t)
-	cli, err := etcd.Connect(ctx, clientv3.Config{Endpoints: []string{e.Endpoint}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cli.Close() })
+	cli := testenv.EtcdClient(t)
 	dir := t.TempDir()
 	wh, err := warehouse.Open(ctx, warehouse.Config{Location: "file://" + dir})
 	if err != nil {

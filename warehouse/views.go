@@ -3,7 +3,6 @@ package warehouse
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/apache/iceberg-go/view"
@@ -24,19 +23,9 @@ type ViewMetadata struct {
 
 // ReadViewMetadata reads and parses the view metadata file at location.
 func (w *Warehouse) ReadViewMetadata(ctx context.Context, location string) (*ViewMetadata, error) {
-	objs, key, err := w.resolve(ctx, location)
+	raw, err := w.readMetadataFile(ctx, location)
 	if err != nil {
 		return nil, err
-	}
-	raw, err := objs.read(ctx, key)
-	if errors.Is(err, errNotExist) {
-		return nil, &ice.Error{Code: ice.ENOTFOUND, Type: "NotFoundException", Message: fmt.Sprintf("metadata file %s does not exist", location), Err: err}
-	}
-	if err != nil {
-		return nil, &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException", Message: "cannot read view metadata from storage", Err: fmt.Errorf("read %s: %w", location, err)}
-	}
-	if raw, err = decompress(raw); err != nil {
-		return nil, fmt.Errorf("decompress %s: %w", location, err)
 	}
 	parsed, err := view.ParseMetadataBytes(raw)
 	if err != nil {

@@ -190,6 +190,21 @@ func (w *Warehouse) ReadMetadata(ctx context.Context, location string) (*Metadat
 	if md, ok := w.cache.get(location); ok {
 		return md, nil
 	}
+	raw, err := w.readMetadataFile(ctx, location)
+	if err != nil {
+		return nil, err
+	}
+	parsed, err := table.ParseMetadataBytes(raw)
+	if err != nil {
+		return nil, fmt.Errorf("parse metadata %s: %w", location, err)
+	}
+	md := &Metadata{Location: location, Parsed: parsed, Raw: raw}
+	w.cache.put(md)
+	return md, nil
+}
+
+// readMetadataFile reads and decompresses a table or view metadata file.
+func (w *Warehouse) readMetadataFile(ctx context.Context, location string) ([]byte, error) {
 	objs, key, err := w.resolve(ctx, location)
 	if err != nil {
 		return nil, err
@@ -199,18 +214,12 @@ func (w *Warehouse) ReadMetadata(ctx context.Context, location string) (*Metadat
 		return nil, &ice.Error{Code: ice.ENOTFOUND, Type: "NotFoundException", Message: fmt.Sprintf("metadata file %s does not exist", location), Err: err}
 	}
 	if err != nil {
-		return nil, &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException", Message: "cannot read table metadata from storage", Err: fmt.Errorf("read %s: %w", location, err)}
+		return nil, &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException", Message: "cannot read metadata from storage", Err: fmt.Errorf("read %s: %w", location, err)}
 	}
 	if raw, err = decompress(raw); err != nil {
 		return nil, fmt.Errorf("decompress %s: %w", location, err)
 	}
-	parsed, err := table.ParseMetadataBytes(raw)
-	if err != nil {
-		return nil, fmt.Errorf("parse metadata %s: %w", location, err)
-	}
-	md := &Metadata{Location: location, Parsed: parsed, Raw: raw}
-	w.cache.put(md)
-	return md, nil
+	return raw, nil
 }
 
 // WriteMetadata writes md as a new metadata file at location, compressed

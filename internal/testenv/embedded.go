@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"github.com/ice-rest-catalog/ice/etcd"
 )
 
@@ -24,3 +26,16 @@ func StartEmbeddedEtcd(t testing.TB) *etcd.Embedded {
 
 // DiscardLogger is a logger for components whose logs a test does not read.
 func DiscardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// EtcdClient starts an embedded etcd and returns a client connected to it;
+// both close when the test ends.
+func EtcdClient(t testing.TB) *clientv3.Client {
+	t.Helper()
+	e := StartEmbeddedEtcd(t)
+	cli, err := etcd.Connect(context.Background(), clientv3.Config{Endpoints: []string{e.Endpoint}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	return cli
+}
