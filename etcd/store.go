@@ -219,47 +219,42 @@ func (s *Store) DropTable(ctx context.Context, id ice.TableIdent, revision int64
 }
 
 func (s *Store) RenameTable(ctx context.Context, from, to ice.TableIdent) error {
-	fromKey, toKey := s.keys.table(from), s.keys.table(to)
-	// A commit may land on the source between our read and the transaction;
-	// retry a few times with the fresh entry so the rename carries it.
+	return s.rename(ctx, "table", s.keys.table(from), s.keys.table(to), s.keys.view(to), to,
+		func() error { return s.missingTable(ctx, from) })
+}
+
+// rename moves a table's or a view's entry in one transaction that checks the
+// source is unchanged, the destination is free for both kinds and its
+// namespace exists. A commit may land on the source between our read and the
+// transaction; it retries a few times with the fresh entry so the rename
+// carries it.
+func (s *Store) rename(ctx context.Context, kind, fromKey, toKey, otherKindKey string, to ice.TableIdent, missing func() error) error {
 	for attempt := 0; attempt < 5; attempt++ {
 		resp, err := s.cli.Get(ctx, fromKey)
 		if err != nil {
-			return readError("rename table", err)
+			return readError("rename "+kind, err)
 		}
 		if len(resp.Kvs) == 0 {
-			return s.missingTable(ctx, from)
+			return missing()
 		}
 		src := resp.Kvs[0]
 		txn, err := s.cli.Txn(ctx).If(
 			clientv3.Compare(clientv3.ModRevision(fromKey), "=", src.ModRevision),
 			clientv3.Compare(clientv3.CreateRevision(toKey), "=", 0),
-			clientv3.Compare(clientv3.CreateRevision(s.keys.view(to)), "=", 0),
+			clientv3.Compare(clientv3.CreateRevision(otherKindKey), "=", 0),
 			clientv3.Compare(clientv3.CreateRevision(s.keys.namespace(to.Namespace)), ">", 0),
 		).Then(clientv3.OpDelete(fromKey), clientv3.OpPut(toKey, string(src.Value))).Commit()
 		if err != nil {
-			return writeError("rename table", err)
+			return writeError("rename "+kind, err)
 		}
 		if txn.Succeeded {
 			return nil
 		}
-		if ok, err := s.NamespaceExists(ctx, to.Namespace); err != nil {
-			return err
-		} else if !ok {
-			return ice.NoSuchNamespace(to.Namespace)
-		}
-		exists, err := s.cli.Get(ctx, toKey, clientv3.WithCountOnly())
-		if err != nil {
-			return readError("rename table", err)
-		}
-		if exists.Count > 0 {
-			return &ice.Error{Code: ice.EEXISTS, Type: "AlreadyExistsException", Message: fmt.Sprintf("Table already exists: %s", to)}
-		}
-		if err := s.viewExistsError(ctx, to); err != nil {
+		if err := s.identifierTaken(ctx, to); err != nil {
 			return err
 		}
 	}
-	return ice.Errorf(ice.ECONFLICT, "table %s kept changing during the rename; retry", from)
+	return ice.Errorf(ice.ECONFLICT, "%s kept changing during the rename; retry", strings.TrimPrefix(fromKey, s.keys.prefix))
 }
 
 // listChildren pages through the keys under prefix and returns the names of

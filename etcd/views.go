@@ -149,33 +149,6 @@ func (s *Store) DropView(ctx context.Context, id ice.TableIdent, revision int64)
 }
 
 func (s *Store) RenameView(ctx context.Context, from, to ice.TableIdent) error {
-	fromKey, toKey := s.keys.view(from), s.keys.view(to)
-	// As in RenameTable: a replace may land on the source between our read
-	// and the transaction; retry with the fresh entry so the rename carries it.
-	for attempt := 0; attempt < 5; attempt++ {
-		resp, err := s.cli.Get(ctx, fromKey)
-		if err != nil {
-			return readError("rename view", err)
-		}
-		if len(resp.Kvs) == 0 {
-			return s.missingView(ctx, from)
-		}
-		src := resp.Kvs[0]
-		txn, err := s.cli.Txn(ctx).If(
-			clientv3.Compare(clientv3.ModRevision(fromKey), "=", src.ModRevision),
-			clientv3.Compare(clientv3.CreateRevision(toKey), "=", 0),
-			clientv3.Compare(clientv3.CreateRevision(s.keys.table(to)), "=", 0),
-			clientv3.Compare(clientv3.CreateRevision(s.keys.namespace(to.Namespace)), ">", 0),
-		).Then(clientv3.OpDelete(fromKey), clientv3.OpPut(toKey, string(src.Value))).Commit()
-		if err != nil {
-			return writeError("rename view", err)
-		}
-		if txn.Succeeded {
-			return nil
-		}
-		if err := s.identifierTaken(ctx, to); err != nil {
-			return err
-		}
-	}
-	return ice.Errorf(ice.ECONFLICT, "view %s kept changing during the rename; retry", from)
+	return s.rename(ctx, "view", s.keys.view(from), s.keys.view(to), s.keys.table(to), to,
+		func() error { return s.missingView(ctx, from) })
 }
