@@ -1,0 +1,466 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/catalog/rest"
+	"github.com/apache/iceberg-go/table"
+)
+
+func cmdCheck(ctx context.Context, r *run, args []string) error {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	if _, err := r.parse(fs, args, 0, 0); err != nil {
+		return err
+	}
+	cat, err := r.catalog(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := cat.ListNamespaces(ctx, nil); err != nil {
+		return fmt.Errorf("list namespaces at %s: %w", r.cfg.URI, err)
+	}
+	fmt.Fprintln(r.stdout, "OK")
+	return nil
+}
+
+type namespaceInfo struct {
+	Namespace  string            `json:"namespace"`
+	Properties map[string]string `json:"properties,omitempty"`
+	Tables     []string          `json:"tables"`
+}
+
+func cmdDescribe(ctx context.Context, r *run, args []string) error {
+	fs := flag.NewFlagSet("describe", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON instead of YAML")
+	// -s, -p, -m, -a select sections in the Java tool; everything is shown here.
+	for _, f := range []string{"s", "p", "m", "a"} {
+		fs.Bool(f, false, "accepted for compatibility; all sections are shown")
+	}
+	pos, err := r.parse(fs, args, 0, 1)
+	if err != nil {
+		return err
+	}
+	cat, err := r.catalog(ctx)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		nss, err := allNamespaces(ctx, cat, nil)
+		if err != nil {
+			return err
+		}
+		out := []namespaceInfo{}
+		for _, ns := range nss {
+			info, err := describeNamespace(ctx, cat, ns)
+			if err != nil {
+				return err
+			}
+			out = append(out, info)
+		}
+		return emit(r.stdout, out, *asJSON)
+	}
+	parts, err := splitName(pos[0])
+	if err != nil {
+		return err
+	}
+	if len(parts) >= 2 {
+		tbl, err := cat.LoadTable(ctx, parts)
+		if err == nil {
+			return emit(r.stdout, describeTable(pos[0], tbl), *asJSON)
+		}
+		if !errors.Is(err, catalog.ErrNoSuchTable) && !errors.Is(err, catalog.ErrNoSuchNamespace) {
+			return fmt.Errorf("load table %s: %w", pos[0], err)
+		}
+	}
+	info, err := describeNamespace(ctx, cat, parts)
+	if err != nil {
+		return err
+	}
+	return emit(r.stdout, info, *asJSON)
+}
+
+func allNamespaces(ctx context.Context, cat *rest.Catalog, parent table.Identifier) ([]table.Identifier, error) {
+	children, err := cat.ListNamespaces(ctx, parent)
+	if err != nil {
+		return nil, fmt.Errorf("list namespaces of %q: %w", strings.Join(parent, "."), err)
+	}
+	var out []table.Identifier
+	for _, c := range children {
+		out = append(out, c)
+		sub, err := allNamespaces(ctx, cat, c)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sub...)
+	}
+	return out, nil
+}
+
+func describeNamespace(ctx context.Context, cat *rest.Catalog, ns table.Identifier) (namespaceInfo, error) {
+	name := strings.Join(ns, ".")
+	props, err := cat.LoadNamespaceProperties(ctx, ns)
+	if err != nil {
+		return namespaceInfo{}, fmt.Errorf("load namespace %s: %w", name, err)
+	}
+	tables, err := listTables(ctx, cat, ns)
+	if err != nil {
+		return namespaceInfo{}, err
+	}
+	return namespaceInfo{Namespace: name, Properties: props, Tables: tables}, nil
+}
+
+func listTables(ctx context.Context, cat *rest.Catalog, ns table.Identifier) ([]string, error) {
+	tables := []string{}
+	for id, err := range cat.ListTables(ctx, ns) {
+		if err != nil {
+			return nil, fmt.Errorf("list tables of %s: %w", strings.Join(ns, "."), err)
+		}
+		tables = append(tables, strings.Join(id, "."))
+	}
+	sort.Strings(tables)
+	return tables, nil
+}
+
+type columnInfo struct {
+	ID       int    `json:"id"`
+	Name     string `json:"name"`
+	Type     string `json:"type"`
+	Required bool   `json:"required,omitempty"`
+	Doc      string `json:"doc,omitempty"`
+}
+
+type partitionFieldInfo struct {
+	Name      string `json:"name"`
+	Column    string `json:"column"`
+	Transform string `json:"transform"`
+}
+
+type sortFieldInfo struct {
+	Column    string `json:"column"`
+	Transform string `json:"transform,omitempty"`
+	Desc      bool   `json:"desc"`
+	NullFirst bool   `json:"nullFirst"`
+}
+
+type snapshotInfo struct {
+	ID        int64             `json:"id"`
+	ParentID  *int64            `json:"parentId,omitempty"`
+	Timestamp string            `json:"timestamp"`
+	Operation string            `json:"operation,omitempty"`
+	Summary   map[string]string `json:"summary,omitempty"`
+	Manifest  string            `json:"manifestList,omitempty"`
+	Current   bool              `json:"current,omitempty"`
+}
+
+type tableInfo struct {
+	Table            string               `json:"table"`
+	UUID             string               `json:"uuid"`
+	FormatVersion    int                  `json:"formatVersion"`
+	Location         string               `json:"location"`
+	MetadataLocation string               `json:"metadataLocation,omitempty"`
+	Schema           []columnInfo         `json:"schema"`
+	Partition        []partitionFieldInfo `json:"partitionSpec"`
+	SortOrder        []sortFieldInfo      `json:"sortOrder"`
+	Properties       map[string]string    `json:"properties,omitempty"`
+	CurrentSnapshot  *snapshotInfo        `json:"currentSnapshot,omitempty"`
+}
+
+func describeTable(name string, tbl *table.Table) tableInfo {
+	info := describeMetadata(tbl.Metadata())
+	info.Table = name
+	info.MetadataLocation = tbl.MetadataLocation()
+	return info
+}
+
+func describeMetadata(md table.Metadata) tableInfo {
+	sc := md.CurrentSchema()
+	info := tableInfo{
+		UUID:          md.TableUUID().String(),
+		FormatVersion: md.Version(),
+		Location:      md.Location(),
+		Schema:        columns(sc),
+		Partition:     partitionFields(md.PartitionSpec(), sc),
+		SortOrder:     sortFields(md.SortOrder(), sc),
+		Properties:    md.Properties(),
+	}
+	if s := md.CurrentSnapshot(); s != nil {
+		si := snapshot(*s)
+		info.CurrentSnapshot = &si
+	}
+	return info
+}
+
+func columns(sc *iceberg.Schema) []columnInfo {
+	out := []columnInfo{}
+	for _, f := range sc.Fields() {
+		out = append(out, columnInfo{ID: f.ID, Name: f.Name, Type: f.Type.String(), Required: f.Required, Doc: f.Doc})
+	}
+	return out
+}
+
+func columnName(sc *iceberg.Schema, id int) string {
+	if n, ok := sc.FindColumnName(id); ok {
+		return n
+	}
+	return fmt.Sprintf("#%d", id)
+}
+
+func partitionFields(spec iceberg.PartitionSpec, sc *iceberg.Schema) []partitionFieldInfo { //nolint:gocritic // small value
+	out := []partitionFieldInfo{}
+	for _, f := range spec.Fields() {
+		out = append(out, partitionFieldInfo{Name: f.Name, Column: columnName(sc, f.SourceID()), Transform: f.Transform.String()})
+	}
+	return out
+}
+
+func sortFields(order table.SortOrder, sc *iceberg.Schema) []sortFieldInfo {
+	out := []sortFieldInfo{}
+	for _, f := range order.Fields() {
+		si := sortFieldInfo{Desc: f.Direction == table.SortDESC, NullFirst: f.NullOrder == table.NullsFirst}
+		if len(f.SourceIDs) > 0 {
+			si.Column = columnName(sc, f.SourceIDs[0])
+		}
+		if _, ok := f.Transform.(iceberg.IdentityTransform); !ok && f.Transform != nil {
+			si.Transform = f.Transform.String()
+		}
+		out = append(out, si)
+	}
+	return out
+}
+
+func snapshot(s table.Snapshot) snapshotInfo {
+	si := snapshotInfo{
+		ID:        s.SnapshotID,
+		ParentID:  s.ParentSnapshotID,
+		Timestamp: time.UnixMilli(s.TimestampMs).UTC().Format(time.RFC3339Nano),
+		Manifest:  s.ManifestList,
+	}
+	if s.Summary != nil {
+		si.Operation = string(s.Summary.Operation)
+		si.Summary = s.Summary.Properties
+	}
+	return si
+}
+
+func cmdListNamespaces(ctx context.Context, r *run, args []string) error {
+	fs := flag.NewFlagSet("list-namespaces", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON instead of YAML")
+	pos, err := r.parse(fs, args, 0, 1)
+	if err != nil {
+		return err
+	}
+	var parent table.Identifier
+	if len(pos) == 1 {
+		if parent, err = splitName(pos[0]); err != nil {
+			return err
+		}
+	}
+	cat, err := r.catalog(ctx)
+	if err != nil {
+		return err
+	}
+	nss, err := cat.ListNamespaces(ctx, parent)
+	if err != nil {
+		return fmt.Errorf("list namespaces: %w", err)
+	}
+	out := []string{}
+	for _, ns := range nss {
+		out = append(out, strings.Join(ns, "."))
+	}
+	sort.Strings(out)
+	return emit(r.stdout, out, *asJSON)
+}
+
+func cmdListTables(ctx context.Context, r *run, args []string) error {
+	fs := flag.NewFlagSet("list-tables", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON instead of YAML")
+	pos, err := r.parse(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	ns, err := splitName(pos[0])
+	if err != nil {
+		return err
+	}
+	cat, err := r.catalog(ctx)
+	if err != nil {
+		return err
+	}
+	tables, err := listTables(ctx, cat, ns)
+	if err != nil {
+		return err
+	}
+	return emit(r.stdout, tables, *asJSON)
+}
+
+func cmdListSnapshots(ctx context.Context, r *run, args []string) error {
+	fs := flag.NewFlagSet("list-snapshots", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON instead of YAML")
+	pos, err := r.parse(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	cat, err := r.catalog(ctx)
+	if err != nil {
+		return err
+	}
+	tbl, err := r.loadTable(ctx, cat, pos[0])
+	if err != nil {
+		return err
+	}
+	out := []snapshotInfo{}
+	cur := tbl.CurrentSnapshot()
+	for _, s := range tbl.Metadata().Snapshots() {
+		si := snapshot(s)
+		si.Current = cur != nil && cur.SnapshotID == s.SnapshotID
+		out = append(out, si)
+	}
+	return emit(r.stdout, out, *asJSON)
+}
+
+type fileInfo struct {
+	Path        string         `json:"path"`
+	Format      string         `json:"format"`
+	Records     int64          `json:"records"`
+	SizeBytes   int64          `json:"sizeBytes"`
+	Partition   map[string]any `json:"partition,omitempty"`
+	DeleteFiles int            `json:"deleteFiles,omitempty"`
+}
+
+// partitionValues names a data file's partition values by partition field.
+func partitionValues(spec iceberg.PartitionSpec, df iceberg.DataFile) map[string]any {
+	if spec.NumFields() == 0 {
+		return nil
+	}
+	vals := df.Partition()
+	out := map[string]any{}
+	for _, f := range spec.Fields() {
+		out[f.Name] = displayValue(vals[f.FieldID])
+	}
+	return out
+}
+
+// displayValue turns iceberg-go's partition values (some of them typed
+// integers such as iceberg.Date) into plain values for printing.
+func displayValue(v any) any {
+	switch x := v.(type) {
+	case nil, string, bool, int32, int64, float32, float64:
+		return x
+	case fmt.Stringer:
+		return x.String()
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+func cmdFiles(ctx context.Context, r *run, args []string) error {
+	fs := flag.NewFlagSet("files", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON instead of YAML")
+	pos, err := r.parse(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	cat, err := r.catalog(ctx)
+	if err != nil {
+		return err
+	}
+	tbl, err := r.loadTable(ctx, cat, pos[0])
+	if err != nil {
+		return err
+	}
+	files, err := dataFiles(ctx, tbl)
+	if err != nil {
+		return err
+	}
+	out := []fileInfo{}
+	for _, t := range files {
+		df := t.File
+		out = append(out, fileInfo{
+			Path: df.FilePath(), Format: string(df.FileFormat()), Records: df.Count(), SizeBytes: df.FileSizeBytes(),
+			Partition: partitionValues(specOf(tbl, df), df), DeleteFiles: len(t.DeleteFiles),
+		})
+	}
+	return emit(r.stdout, out, *asJSON)
+}
+
+// dataFiles lists the data files of the current snapshot, sorted by path.
+func dataFiles(ctx context.Context, tbl *table.Table) ([]table.FileScanTask, error) {
+	if tbl.CurrentSnapshot() == nil {
+		return nil, nil
+	}
+	tasks, err := tbl.Scan().PlanFiles(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("plan files: %w", err)
+	}
+	sort.Slice(tasks, func(i, j int) bool { return tasks[i].File.FilePath() < tasks[j].File.FilePath() })
+	return tasks, nil
+}
+
+func specOf(tbl *table.Table, df iceberg.DataFile) iceberg.PartitionSpec {
+	for _, s := range tbl.Metadata().PartitionSpecs() {
+		if s.ID() == int(df.SpecID()) {
+			return s
+		}
+	}
+	return tbl.Spec()
+}
+
+type partitionInfo struct {
+	Partition map[string]any `json:"partition"`
+	Files     int            `json:"files"`
+	Records   int64          `json:"records"`
+	SizeBytes int64          `json:"sizeBytes"`
+}
+
+func cmdListPartitions(ctx context.Context, r *run, args []string) error {
+	fs := flag.NewFlagSet("list-partitions", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON instead of YAML")
+	pos, err := r.parse(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	cat, err := r.catalog(ctx)
+	if err != nil {
+		return err
+	}
+	tbl, err := r.loadTable(ctx, cat, pos[0])
+	if err != nil {
+		return err
+	}
+	files, err := dataFiles(ctx, tbl)
+	if err != nil {
+		return err
+	}
+	byKey := map[string]*partitionInfo{}
+	var keys []string
+	for _, t := range files {
+		pv := partitionValues(specOf(tbl, t.File), t.File)
+		key := fmt.Sprint(pv) // fmt prints maps sorted by key
+		p, ok := byKey[key]
+		if !ok {
+			if pv == nil {
+				pv = map[string]any{}
+			}
+			p = &partitionInfo{Partition: pv}
+			byKey[key] = p
+			keys = append(keys, key)
+		}
+		p.Files++
+		p.Records += t.File.Count()
+		p.SizeBytes += t.File.FileSizeBytes()
+	}
+	sort.Strings(keys)
+	out := []partitionInfo{}
+	for _, k := range keys {
+		out = append(out, *byKey[k])
+	}
+	return emit(r.stdout, out, *asJSON)
+}
