@@ -116,6 +116,18 @@ func (r *run) authorize(req *http.Request) {
 	}
 }
 
+// openTable checks the name "ns.table", then connects and loads it.
+func (r *run) openTable(ctx context.Context, name string) (*table.Table, error) {
+	if _, err := tableIdent(name); err != nil {
+		return nil, err
+	}
+	cat, err := r.catalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.loadTable(ctx, cat, name)
+}
+
 // loadTable loads "ns.table".
 func (r *run) loadTable(ctx context.Context, cat *rest.Catalog, name string) (*table.Table, error) {
 	ident, err := tableIdent(name)

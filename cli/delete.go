@@ -33,11 +33,7 @@ func cmdDelete(ctx context.Context, r *run, args []string) error {
 	if err := decodeStrict("--partition", *partJSON, &filters); err != nil || len(filters) == 0 {
 		return usagef("--partition: want a non-empty JSON list of {\"name\",\"values\"}")
 	}
-	cat, err := r.catalog(ctx)
-	if err != nil {
-		return err
-	}
-	tbl, err := r.loadTable(ctx, cat, pos[0])
+	tbl, err := r.openTable(ctx, pos[0])
 	if err != nil {
 		return err
 	}

@@ -308,11 +308,7 @@ func cmdListSnapshots(ctx context.Context, r *run, args []string) error {
 	if err != nil {
 		return err
 	}
-	cat, err := r.catalog(ctx)
-	if err != nil {
-		return err
-	}
-	tbl, err := r.loadTable(ctx, cat, pos[0])
+	tbl, err := r.openTable(ctx, pos[0])
 	if err != nil {
 		return err
 	}
@@ -368,11 +364,7 @@ func cmdFiles(ctx context.Context, r *run, args []string) error {
 	if err != nil {
 		return err
 	}
-	cat, err := r.catalog(ctx)
-	if err != nil {
-		return err
-	}
-	tbl, err := r.loadTable(ctx, cat, pos[0])
+	tbl, err := r.openTable(ctx, pos[0])
 	if err != nil {
 		return err
 	}
@@ -427,11 +419,7 @@ func cmdListPartitions(ctx context.Context, r *run, args []string) error {
 	if err != nil {
 		return err
 	}
-	cat, err := r.catalog(ctx)
-	if err != nil {
-		return err
-	}
-	tbl, err := r.loadTable(ctx, cat, pos[0])
+	tbl, err := r.openTable(ctx, pos[0])
 	if err != nil {
 		return err
 	}

@@ -20,11 +20,7 @@ func cmdScan(ctx context.Context, r *run, args []string) error {
 	if *limit < 0 {
 		return usagef("--limit must be >= 0")
 	}
-	cat, err := r.catalog(ctx)
-	if err != nil {
-		return err
-	}
-	tbl, err := r.loadTable(ctx, cat, pos[0])
+	tbl, err := r.openTable(ctx, pos[0])
 	if err != nil {
 		return err
 	}

@@ -183,11 +183,7 @@ func cmdAlterTable(ctx context.Context, r *run, args []string) error {
 	if len(ops) == 0 {
 		return usagef("no operations; supported: %s", alterOps)
 	}
-	cat, err := r.catalog(ctx)
-	if err != nil {
-		return err
-	}
-	tbl, err := r.loadTable(ctx, cat, pos[0])
+	tbl, err := r.openTable(ctx, pos[0])
 	if err != nil {
 		return err
 	}
