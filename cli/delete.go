@@ -83,7 +83,7 @@ func matchesAll(tbl *table.Table, spec iceberg.PartitionSpec, df iceberg.DataFil
 		if !ok {
 			return false, usagef("--partition: the table has no partition field or partitioned column %q", f.Name)
 		}
-		have := fmt.Sprint(displayValue(vals[field.FieldID]))
+		have := fmt.Sprint(formatPartition(field, vals[field.FieldID]))
 		hit := false
 		for _, v := range f.Values {
 			for _, want := range candidates(tbl.Schema(), field, v) {
@@ -134,7 +134,7 @@ func candidates(sc *iceberg.Schema, field iceberg.PartitionField, v any) []strin
 	}
 	res := field.Transform.Apply(iceberg.Optional[iceberg.Literal]{Valid: true, Val: lit})
 	if res.Valid {
-		out = append(out, fmt.Sprint(displayValue(res.Val.Any())))
+		out = append(out, fmt.Sprint(formatPartition(field, res.Val.Any())))
 	}
 	return out
 }

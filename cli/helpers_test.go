@@ -231,3 +231,23 @@ func (e *iceEnv) list(t *testing.T, bucket, prefix string) []string {
 	}
 	return keys
 }
+
+// writeExtraColumn writes a file with the table's id plus a column "extra".
+func writeExtraColumn(t *testing.T, dir string) string {
+	t.Helper()
+	sc := arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		{Name: "extra", Type: arrow.BinaryTypes.String, Nullable: true},
+	}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
+	defer b.Release()
+	b.Field(0).(*array.Int64Builder).Append(1)
+	b.Field(1).(*array.StringBuilder).Append("x")
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	p := filepath.Join(dir, "extra.parquet")
+	if err := os.WriteFile(p, writeRecord(t, rec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

@@ -9,11 +9,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path"
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/iceberg-go"
@@ -36,8 +38,13 @@ type insertArgs struct {
 }
 
 // commitAttempts bounds the reload-and-retry loop around a commit that
-// still conflicts after iceberg-go's own retries.
-const commitAttempts = 3
+// conflicts with another writer; the waits between attempts grow from
+// commitMinWait to commitMaxWait, with jitter so racing writers spread out.
+const (
+	commitAttempts = 10
+	commitMinWait  = 50 * time.Millisecond
+	commitMaxWait  = 2 * time.Second
+)
 
 func cmdInsert(ctx context.Context, r *run, args []string) error {
 	fs := flag.NewFlagSet("insert", flag.ContinueOnError)
@@ -251,35 +258,45 @@ func (ins *inserter) run(ctx context.Context, cat *rest.Catalog, ident table.Ide
 	return ins.commit(ctx, cat, ident, tbl, all)
 }
 
-// commit appends all data files in one snapshot. iceberg-go retries a
-// conflicting commit itself (refreshing the table and re-applying the
-// append); if the conflict outlasts those retries, the table is reloaded
-// and the append rebuilt a bounded number of times.
+// commit appends all data files in one snapshot. When another writer
+// commits first, the catalog refuses ours (its base snapshot is stale);
+// the table is then reloaded and the append rebuilt on the new head, a
+// bounded number of times. iceberg-go retries by itself only when the
+// table sets commit.retry.num-retries, which tables rarely do.
 func (ins *inserter) commit(ctx context.Context, cat *rest.Catalog, ident table.Identifier, tbl *table.Table, files []iceberg.DataFile) error {
 	props := iceberg.Properties{"ice.insert.files": fmt.Sprint(len(files))}
-	var err error
-	for attempt := 1; attempt <= commitAttempts; attempt++ {
+	wait := commitMinWait
+	for attempt := 1; ; attempt++ {
 		txn := tbl.NewTransaction()
-		if err = txn.AddDataFiles(ctx, files, props); err != nil {
+		if err := txn.AddDataFiles(ctx, files, props); err != nil {
 			return fmt.Errorf("nothing was committed: %w", err)
 		}
-		if _, err = txn.Commit(ctx); err == nil {
+		_, err := txn.Commit(ctx)
+		if err == nil {
 			var rows int64
 			for _, f := range files {
 				rows += f.Count()
 			}
-			ins.r.log.Info("inserted", "table", ins.name, "dataFiles", len(files), "rows", rows)
+			ins.r.log.Info("inserted", "table", ins.name, "dataFiles", len(files), "rows", rows, "attempts", attempt)
 			return nil
 		}
 		if !errors.Is(err, table.ErrCommitFailed) {
 			return fmt.Errorf("commit: %w", err)
 		}
-		ins.r.log.Warn("commit conflict; reloading the table", "attempt", attempt, "err", err)
+		if attempt == commitAttempts {
+			return fmt.Errorf("nothing was committed: still conflicting after %d attempts: %w", attempt, err)
+		}
+		ins.r.log.Info("commit conflict; retrying on the new table state", "attempt", attempt, "err", err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("nothing was committed: %w", ctx.Err())
+		case <-time.After(wait/2 + rand.N(wait/2+1)):
+		}
+		wait = min(2*wait, commitMaxWait)
 		if tbl, err = cat.LoadTable(ctx, ident); err != nil {
-			return fmt.Errorf("reload table after a conflict: %w", err)
+			return fmt.Errorf("nothing was committed: reload table after a conflict: %w", err)
 		}
 	}
-	return fmt.Errorf("nothing was committed: commit kept conflicting: %w", err)
 }
 
 func (ins *inserter) existingFiles(ctx context.Context, tbl *table.Table) (map[string]bool, error) {
@@ -371,25 +388,31 @@ func (ins *inserter) processFile(ctx context.Context, tbl *table.Table, wfs iceb
 	return []iceberg.DataFile{df}, nil
 }
 
-// checkInPlace refuses --no-copy for a file that the table's storage
-// cannot reach: a local file for an s3:// table or the other way round.
+// checkInPlace refuses --no-copy for a file the table's storage cannot
+// reach: a local file for an s3:// table (or the other way round), or an
+// object in another bucket, since table readers get access to the table's
+// bucket only.
 func (ins *inserter) checkInPlace(tbl *table.Table, src *source) error {
 	if ins.args.forceNoCopy || strings.HasPrefix(src.URI, tbl.Location()) {
 		return nil
 	}
-	scheme := func(s string) string {
-		if i := strings.Index(s, "://"); i > 0 && !strings.HasPrefix(s, "file://") {
-			return s[:i]
-		}
-		return "file"
-	}
-	if scheme(src.URI) != scheme(tbl.Location()) {
-		return fmt.Errorf("cannot be added without a copy: the table lives at %s (use --force-no-copy to add it anyway)", tbl.Location())
-	}
 	if strings.HasPrefix(src.URI, "http") {
 		return errors.New("an http(s) file cannot be added without a copy")
 	}
+	if storageRoot(src.URI) != storageRoot(tbl.Location()) {
+		return fmt.Errorf("cannot be added without a copy: the table lives at %s (use --force-no-copy to add it anyway)", tbl.Location())
+	}
 	return nil
+}
+
+// storageRoot is "s3://bucket" for an object URI and "file" for a local path.
+func storageRoot(uri string) string {
+	scheme, rest, ok := strings.Cut(uri, "://")
+	if !ok || scheme == "file" {
+		return "file"
+	}
+	bucket, _, _ := strings.Cut(rest, "/")
+	return scheme + "://" + bucket
 }
 
 func (ins *inserter) copy(ctx context.Context, wfs icebergio.WriteFileIO, src io.ReaderAt, size int64, dest string, prog *progress) error {

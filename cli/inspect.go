@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -339,9 +340,31 @@ func partitionValues(spec iceberg.PartitionSpec, df iceberg.DataFile) map[string
 	vals := df.Partition()
 	out := map[string]any{}
 	for _, f := range spec.Fields() {
-		out[f.Name] = displayValue(vals[f.FieldID])
+		out[f.Name] = formatPartition(f, vals[f.FieldID])
 	}
 	return out
+}
+
+// formatPartition prints the value of a time partition the way Iceberg
+// paths do (day 2025-03-01, month 2025-03, year 2025, hour 2025-03-01-05)
+// instead of as a count since 1970.
+func formatPartition(f iceberg.PartitionField, v any) any {
+	n, err := strconv.ParseInt(fmt.Sprint(v), 10, 64)
+	if v == nil || err != nil {
+		return displayValue(v)
+	}
+	epoch := time.Unix(0, 0).UTC()
+	switch f.Transform.(type) {
+	case iceberg.YearTransform:
+		return fmt.Sprint(1970 + n)
+	case iceberg.MonthTransform:
+		return epoch.AddDate(0, int(n), 0).Format("2006-01")
+	case iceberg.DayTransform:
+		return epoch.AddDate(0, 0, int(n)).Format("2006-01-02")
+	case iceberg.HourTransform:
+		return epoch.Add(time.Duration(n) * time.Hour).Format("2006-01-02-15")
+	}
+	return displayValue(v)
 }
 
 // displayValue turns iceberg-go's partition values (some of them typed
