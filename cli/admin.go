@@ -46,9 +46,6 @@ func (r *run) adminCall(ctx context.Context, method, op string, query url.Values
 	if err != nil {
 		return nil, fmt.Errorf("%s: read answer: %w", op, err)
 	}
-	if resp.StatusCode == http.StatusNotFound && !json.Valid(out) {
-		return nil, fmt.Errorf("%s: %w", op, errAdminUnavailable)
-	}
 	if resp.StatusCode/100 != 2 {
 		var em struct {
 			Error struct {
@@ -56,11 +53,14 @@ func (r *run) adminCall(ctx context.Context, method, op string, query url.Values
 				Type    string `json:"type"`
 			} `json:"error"`
 		}
-		if json.Unmarshal(out, &em) == nil && em.Error.Message != "" {
-			return nil, fmt.Errorf("%s: HTTP %d %s: %s", op, resp.StatusCode, em.Error.Type, em.Error.Message)
-		}
-		if resp.StatusCode == http.StatusNotFound {
+		_ = json.Unmarshal(out, &em)
+		// A 404 that is not about a missing namespace or table means the
+		// route itself is unknown: a server without the admin endpoints.
+		if resp.StatusCode == http.StatusNotFound && !strings.HasPrefix(em.Error.Type, "NoSuch") {
 			return nil, fmt.Errorf("%s: %w", op, errAdminUnavailable)
+		}
+		if em.Error.Message != "" {
+			return nil, fmt.Errorf("%s: HTTP %d %s: %s", op, resp.StatusCode, em.Error.Type, em.Error.Message)
 		}
 		return nil, fmt.Errorf("%s: HTTP %d: %s", op, resp.StatusCode, strings.TrimSpace(string(out)))
 	}
