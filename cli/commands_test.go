@@ -274,6 +274,20 @@ func TestCommands(t *testing.T) {
 		t.Fatalf("describe-metadata = %+v", md)
 	}
 
+	// --partition on insert into an empty, unpartitioned table sets its spec.
+	e.ok(t, "create-table", "sales.late", "--schema-from-parquet", eu)
+	e.ok(t, "insert", "sales.late", mixed, "--partition", `[{"column":"region"}]`)
+	if d := e.describe(t, "sales.late"); len(d.PartitionSpec) != 1 || d.PartitionSpec[0].Name != "region" {
+		t.Fatalf("spec after insert --partition: %+v", d.PartitionSpec)
+	}
+	if n := len(e.files(t, "sales.late")); n != 2 {
+		t.Fatalf("sales.late has %d files, want 2 (one per region)", n)
+	}
+	if msg := e.fails(t, "insert", "sales.late", more, "--partition", `[{"column":"id","transform":"bucket[4]"}]`); !strings.Contains(msg, "has data") {
+		t.Fatalf("changing the spec of a table with data: %s", msg)
+	}
+	e.ok(t, "delete-table", "sales.late")
+
 	// Deleting.
 	if msg := e.fails(t, "delete-namespace", "sales"); !strings.Contains(msg, "not empty") {
 		t.Fatalf("delete of a non-empty namespace: %s", msg)

@@ -151,7 +151,7 @@ func (r *run) syncSpec(ctx context.Context, tbl *table.Table, a tableSpecArgs) (
 		return tbl, nil
 	}
 	if tbl.CurrentSnapshot() != nil {
-		return nil, usagef("--partition/--sort differ from the table's, which has data; changing them is not supported")
+		return nil, errors.New("--partition/--sort differ from the table's, which has data; changing them is not supported")
 	}
 	txn := tbl.NewTransaction()
 	if specChange {

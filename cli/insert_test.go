@@ -85,6 +85,13 @@ func TestInsertS3(t *testing.T) {
 		t.Fatalf("partitions of the files: %v, want 6 files over 3 days + 1 split-off file of day 4", days)
 	}
 
+	// delete with a value of the source column: the timestamp is turned
+	// into its day, and the file of day 4 (the row split off id 219) goes.
+	e.ok(t, "delete", "logs.events", "--partition", `[{"name":"ts","values":["2025-03-04T00:00:00+00:00"]}]`, "--dry-run=false")
+	if ids := e.scanIDs(t, "logs.events"); slices.Contains(ids, 219) || len(ids) != len(want)-1 {
+		t.Fatalf("after deleting day 4: %d rows, 219 present: %v", len(ids), slices.Contains(ids, 219))
+	}
+
 	// --no-copy keeps files of the table's bucket where they are; a file
 	// over HTTP is copied.
 	e.put(t, "warehouse", "landing/a.parquet", parquetBytes(t, rows(1000, 5, day1, "eu")))
