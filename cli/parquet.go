@@ -115,9 +115,13 @@ func describeParquet(p *parquetFile, withColumns, withGroups bool) parquetInfo {
 	md := p.pf.MetaData()
 	info := parquetInfo{File: p.src.URI, SizeBytes: p.src.Size, Rows: p.pf.NumRows(), RowGroups: p.pf.NumRowGroups(), CreatedBy: md.GetCreatedBy()}
 	if withColumns {
+		// Leaf column i is field i only until the first nested field, which
+		// spans several leaves.
+		flat := true
 		for i, f := range p.schema.Fields() {
 			c := parquetColumn{Name: f.Name, Type: f.Type.String(), Nullable: f.Nullable}
-			if p.pf.NumRowGroups() > 0 && i < md.RowGroup(0).NumColumns() && !isNested(f.Type) {
+			flat = flat && !isNested(f.Type)
+			if flat && p.pf.NumRowGroups() > 0 && i < md.RowGroup(0).NumColumns() {
 				if cc, err := md.RowGroup(0).ColumnChunk(i); err == nil {
 					c.Physical, c.Compression = cc.Type().String(), cc.Compression().String()
 				}
