@@ -2,7 +2,14 @@ package cli_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/pem"
+	"io"
+	"log"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,4 +86,32 @@ func TestBearerToken(t *testing.T) {
 	without := &iceEnv{URL: c.URL, Config: writeConfig(t, "uri: "+c.URL+"\n")}
 	with.ok(t, "check")
 	without.fails(t, "check")
+}
+
+// TestTLS puts the catalog behind an HTTPS proxy with a self-signed
+// certificate: the CLI refuses it until given the CA (as PEM or base64) or
+// told not to verify.
+func TestTLS(t *testing.T) {
+	plain := startFileCatalog(t)
+	target, err := url.Parse(plain.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httptest.NewUnstartedServer(httputil.NewSingleHostReverseProxy(target))
+	proxy.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are expected
+	proxy.StartTLS()
+	t.Cleanup(proxy.Close)
+	pemCert := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: proxy.Certificate().Raw}))
+	indented := "    " + strings.ReplaceAll(strings.TrimSpace(pemCert), "\n", "\n    ")
+
+	cfg := func(extra string) *iceEnv {
+		return &iceEnv{URL: proxy.URL, Config: writeConfig(t, "uri: "+proxy.URL+"\n"+extra)}
+	}
+	if msg := cfg("").fails(t, "check"); !strings.Contains(msg, "certificate") {
+		t.Fatalf("unverified server accepted: %s", msg)
+	}
+	cfg("caCrt: |\n"+indented+"\n").ok(t, "check")
+	cfg("caCrt: base64:"+base64.StdEncoding.EncodeToString([]byte(pemCert))+"\n").ok(t, "check")
+	cfg("sslVerify: false\n").ok(t, "check")
+	cfg("").ok(t, "check", "--insecure")
 }
