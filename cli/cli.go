@@ -52,6 +52,8 @@ type run struct {
 	log    *slog.Logger
 	cfg    *Config
 	stdout io.Writer
+	name   string // the command's name and usage, for its -h
+	usage  string
 }
 
 type command struct {
@@ -112,6 +114,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 		usage(env.Stderr, fs)
 		return 2
 	}
+	r.name, r.usage = name, cmd.usage
 	err := cmd.run(ctx, r, rest)
 	var ue usageError
 	switch {
@@ -162,6 +165,10 @@ func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format
 func (r *run) parse(fs *flag.FlagSet, args []string, minPos, maxPos int) ([]string, error) {
 	fs.SetOutput(r.env.Stderr)
 	r.g.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(r.env.Stderr, "usage: ice %s %s\n\nflags:\n", r.name, r.usage)
+		fs.PrintDefaults()
+	}
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
