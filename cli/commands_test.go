@@ -283,6 +283,21 @@ func TestCommands(t *testing.T) {
 	if n := len(e.files(t, "sales.late")); n != 2 {
 		t.Fatalf("sales.late has %d files, want 2 (one per region)", n)
 	}
+	// --no-copy of a local file into a file:// table keeps it in place; a
+	// file spanning two partitions cannot be added without a split.
+	inPlace := writeParquet(t, dir, "inplace.parquet", rows(50, 2, day1, "us"))
+	e.ok(t, "insert", "sales.late", "--no-copy", inPlace)
+	var found bool
+	for _, f := range e.files(t, "sales.late") {
+		found = found || f.Path == "file://"+inPlace
+	}
+	if !found {
+		t.Fatalf("file added with --no-copy is not at file://%s: %+v", inPlace, e.files(t, "sales.late"))
+	}
+	twoRegions := writeParquet(t, dir, "two.parquet", rows(60, 2, day1, "eu", "us"))
+	if msg := e.fails(t, "insert", "sales.late", "--no-copy", twoRegions); !strings.Contains(msg, "more than one value") {
+		t.Fatalf("--no-copy of a file spanning partitions: %s", msg)
+	}
 	if msg := e.fails(t, "insert", "sales.late", more, "--partition", `[{"column":"id","transform":"bucket[4]"}]`); !strings.Contains(msg, "has data") {
 		t.Fatalf("changing the spec of a table with data: %s", msg)
 	}

@@ -63,8 +63,13 @@ func (ins *inserter) processFile(ctx context.Context, tbl *table.Table, wfs iceb
 			return nil, fmt.Errorf("table location: %w", err)
 		}
 		dest = loc.NewDataLocation(copyName(src.URI))
-	} else if err := ins.checkInPlace(tbl, src); err != nil {
-		return nil, err
+	} else {
+		if err := ins.checkInPlace(tbl, src); err != nil {
+			return nil, err
+		}
+		if strings.HasPrefix(tbl.Location(), "file:") && strings.HasPrefix(dest, "/") {
+			dest = "file://" + dest // as the table's own paths are written
+		}
 	}
 	if err := ins.duplicate(existing, dest); err != nil {
 		if errors.Is(err, errDuplicate) {
