@@ -82,7 +82,7 @@ func commands() map[string]command {
 		"delete-table":      {"ns.table [--purge] [-p]", "delete a table (--purge: and its files)", cmdDeleteTable},
 		"insert":            {"ns.table FILE... [flags]", "add Parquet files to a table in one commit", cmdInsert},
 		"scan":              {"ns.table [--limit N] [--json]", "print rows of a table", cmdScan},
-		"delete":            {"ns.table --partition JSON [--dry-run=false]", "delete the data files of partitions", cmdDelete},
+		"delete":            {"ns.table --partition JSON [--dry-run=false] [--json]", "delete the data files of partitions", cmdDelete},
 		"catalog-export":    {"[--namespace ns] [-o FILE]", "export the catalog state (admin endpoint)", cmdCatalogExport},
 		"catalog-import":    {"[FILE|-] [--dry-run] [--overwrite]", "import a catalog state (admin endpoint)", cmdCatalogImport},
 	}

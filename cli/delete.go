@@ -25,6 +25,7 @@ func cmdDelete(ctx context.Context, r *run, args []string) error {
 	fs := flag.NewFlagSet("delete", flag.ContinueOnError)
 	partJSON := fs.String("partition", "", `partitions whose data files to delete, e.g. [{"name":"region","values":["eu"]}]`)
 	dryRun := fs.Bool("dry-run", true, "only print the files that would be deleted; --dry-run=false deletes them")
+	asJSON := fs.Bool("json", false, "print JSON instead of YAML")
 	pos, err := r.parse(fs, args, 1, 1)
 	if err != nil {
 		return err
@@ -60,7 +61,7 @@ func cmdDelete(ctx context.Context, r *run, args []string) error {
 		return emit(r.stdout, struct {
 			DryRun bool     `json:"dryRun"`
 			Files  []string `json:"files"`
-		}{*dryRun, append([]string{}, paths...)}, false)
+		}{*dryRun, append([]string{}, paths...)}, *asJSON)
 	}
 	txn := tbl.NewTransaction()
 	if err := txn.ReplaceDataFilesWithDataFiles(ctx, matched, nil, nil); err != nil {
@@ -73,7 +74,7 @@ func cmdDelete(ctx context.Context, r *run, args []string) error {
 	return emit(r.stdout, struct {
 		DryRun bool     `json:"dryRun"`
 		Files  []string `json:"files"`
-	}{false, paths}, false)
+	}{false, paths}, *asJSON)
 }
 
 func matchesAll(tbl *table.Table, spec iceberg.PartitionSpec, df iceberg.DataFile, filters []partitionFilter) (bool, error) { //nolint:gocritic // small value
