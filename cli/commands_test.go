@@ -208,6 +208,12 @@ func TestCommands(t *testing.T) {
 		t.Fatalf("scan after --files-from = %v", ids)
 	}
 
+	// The list can come from stdin too; these files are all in already.
+	if r := runIce(t, []byte(more+"\n"+eu+"\n"), "-c", e.Config, "insert", "sales.orders", "-", "--skip-duplicates"); r.Code != 0 ||
+		!strings.Contains(r.Stderr, "nothing to insert") {
+		t.Fatalf("insert - from stdin: %+v", r)
+	}
+
 	// alter-table.
 	e.ok(t, "alter-table", "sales.orders", `[{"op":"add_column","name":"note","type":"string"},
 		{"op":"rename_column","name":"value","new_name":"amount"},
