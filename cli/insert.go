@@ -1,0 +1,312 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/catalog/rest"
+	icebergio "github.com/apache/iceberg-go/io"
+	"github.com/apache/iceberg-go/table"
+	"golang.org/x/sync/errgroup"
+)
+
+type insertArgs struct {
+	create         bool
+	filesFrom      string
+	noCopy         bool
+	forceNoCopy    bool
+	skipDuplicates bool
+	threads        int
+	spec           tableSpecArgs
+}
+
+// commitAttempts bounds the reload-and-retry loop around a commit that
+// conflicts with another writer; the waits between attempts grow from
+// commitMinWait to commitMaxWait, with jitter so racing writers spread out.
+const (
+	commitAttempts = 10
+	commitMinWait  = 50 * time.Millisecond
+	commitMaxWait  = 2 * time.Second
+)
+
+func cmdInsert(ctx context.Context, r *run, args []string) error {
+	fs := flag.NewFlagSet("insert", flag.ContinueOnError)
+	var a insertArgs
+	fs.BoolVar(&a.create, "p", false, "create the table from the first file's schema if it does not exist")
+	fs.BoolVar(&a.create, "create-table", false, "same as -p")
+	fs.StringVar(&a.filesFrom, "files-from", "", "read the input files from `file`, one per line (- for stdin)")
+	fs.BoolVar(&a.noCopy, "no-copy", false, "add the files where they are instead of copying them into the table's data location")
+	fs.BoolVar(&a.forceNoCopy, "force-no-copy", false, "--no-copy even for files outside the table's storage")
+	fs.BoolVar(&a.skipDuplicates, "skip-duplicates", false, "skip files the table already references")
+	fs.IntVar(&a.threads, "thread-count", 0, "files processed in parallel (default: max(4, CPUs))")
+	a.spec.register(fs)
+	pos, err := r.parse(fs, args, 1, -1)
+	if err != nil {
+		return err
+	}
+	files := pos[1:]
+	if a.filesFrom != "" {
+		if len(files) > 0 {
+			return usagef("FILE arguments and --files-from are mutually exclusive")
+		}
+		if files, err = readLines(a.filesFrom, r.env.Stdin); err != nil {
+			return err
+		}
+	} else if len(files) == 1 && files[0] == "-" {
+		if files, err = readLines("-", r.env.Stdin); err != nil {
+			return err
+		}
+	}
+	if len(files) == 0 {
+		return usagef("at least one FILE or --files-from is required")
+	}
+	a.noCopy = a.noCopy || a.forceNoCopy
+	if a.threads <= 0 {
+		a.threads = max(4, runtime.NumCPU())
+	}
+	ident, err := tableIdent(pos[0])
+	if err != nil {
+		return err
+	}
+	cat, err := r.catalog(ctx)
+	if err != nil {
+		return err
+	}
+	in := r.newInputs()
+	defer in.Close()
+	srcs, err := in.resolve(ctx, files)
+	if err != nil {
+		return err
+	}
+	tbl, err := cat.LoadTable(ctx, ident)
+	switch {
+	case errors.Is(err, catalog.ErrNoSuchTable) && a.create:
+		if tbl, err = r.createTable(ctx, cat, ident, srcs[0], a.spec, true); err != nil {
+			return err
+		}
+	case err != nil:
+		return fmt.Errorf("load table %s: %w", pos[0], err)
+	}
+	if tbl, err = r.syncSpec(ctx, tbl, a.spec); err != nil {
+		return err
+	}
+	ins := &inserter{r: r, args: a, name: pos[0]}
+	return ins.run(ctx, cat, ident, tbl, srcs)
+}
+
+func readLines(name string, stdin io.Reader) ([]string, error) {
+	var rd io.Reader = stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, fmt.Errorf("--files-from: %w", err)
+		}
+		defer f.Close()
+		rd = f
+	}
+	var out []string
+	sc := bufio.NewScanner(rd)
+	for sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); l != "" {
+			out = append(out, l)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("--files-from %s: %w", name, err)
+	}
+	return out, nil
+}
+
+// syncSpec applies --partition and --sort to a table that has no data yet,
+// as the Java tool does; a table with data must already have them.
+func (r *run) syncSpec(ctx context.Context, tbl *table.Table, a tableSpecArgs) (*table.Table, error) {
+	spec, err := parsePartition(a.partition, tbl.Schema())
+	if err != nil {
+		return nil, err
+	}
+	order, err := parseSort(a.sort, tbl.Schema())
+	if err != nil {
+		return nil, err
+	}
+	specChange := spec != nil && !sameSpec(*spec, tbl.Spec())
+	sortChange := order != nil && !order.Equals(tbl.SortOrder())
+	if !specChange && !sortChange {
+		return tbl, nil
+	}
+	if tbl.CurrentSnapshot() != nil {
+		return nil, errors.New("--partition/--sort differ from the table's, which has data; changing them is not supported")
+	}
+	txn := tbl.NewTransaction()
+	if specChange {
+		up := txn.UpdateSpec(true)
+		cur := tbl.Spec()
+		for _, f := range cur.Fields() {
+			up.RemoveField(f.Name)
+		}
+		for _, f := range spec.Fields() {
+			col, _ := tbl.Schema().FindColumnName(f.SourceID())
+			up.AddField(col, f.Transform, f.Name)
+		}
+		if err := up.Commit(); err != nil {
+			return nil, fmt.Errorf("update partition spec: %w", err)
+		}
+	}
+	if sortChange {
+		if err := txn.ReplaceSortOrder(*order); err != nil {
+			return nil, fmt.Errorf("update sort order: %w", err)
+		}
+	}
+	tbl, err = txn.Commit(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("update partition spec / sort order: %w", err)
+	}
+	r.log.Info("updated the table's partition spec / sort order", "spec", tbl.Spec().String())
+	return tbl, nil
+}
+
+func sameSpec(a, b iceberg.PartitionSpec) bool { //nolint:gocritic // specs are small values
+	if a.NumFields() != b.NumFields() {
+		return false
+	}
+	for i := 0; i < a.NumFields(); i++ {
+		fa, fb := a.Field(i), b.Field(i)
+		if fa.SourceID() != fb.SourceID() || fa.Transform.String() != fb.Transform.String() {
+			return false
+		}
+	}
+	return true
+}
+
+// inserter adds a set of input files to one table in one commit.
+type inserter struct {
+	r    *run
+	args insertArgs
+	name string
+
+	mu      sync.Mutex
+	written []string // files copied so far, removed if the insert fails
+	// keepFiles is set when a commit failed in a way that leaves its
+	// outcome unknown (the catalog may have applied it): the copies may
+	// then be referenced and must stay.
+	keepFiles bool
+}
+
+func (ins *inserter) run(ctx context.Context, cat *rest.Catalog, ident table.Identifier, tbl *table.Table, srcs []*source) (err error) {
+	fsys, err := tbl.FS(ctx)
+	if err != nil {
+		return fmt.Errorf("table storage: %w", err)
+	}
+	wfs, ok := fsys.(icebergio.WriteFileIO)
+	if !ok && !ins.args.noCopy {
+		return fmt.Errorf("table storage at %s is not writable", tbl.Location())
+	}
+	existing, err := ins.existingFiles(ctx, tbl)
+	if err != nil {
+		return err
+	}
+	var total int64
+	for _, s := range srcs {
+		total += s.Size
+	}
+	prog := newProgress(ins.r.env.Stderr, ins.r.env.IsTerminal, len(srcs), total)
+	defer prog.stop()
+	defer func() {
+		if err != nil {
+			ins.cleanup(wfs)
+		}
+	}()
+
+	results := make([][]iceberg.DataFile, len(srcs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(ins.args.threads)
+	for i, src := range srcs {
+		g.Go(func() error {
+			dfs, err := ins.processFile(gctx, tbl, wfs, existing, src, prog)
+			if err != nil {
+				return fmt.Errorf("%s: %w", src.URI, err)
+			}
+			results[i] = dfs
+			prog.fileDone()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("nothing was committed: %w", err)
+	}
+	var all []iceberg.DataFile
+	for _, dfs := range results {
+		all = append(all, dfs...)
+	}
+	prog.stop()
+	if len(all) == 0 {
+		ins.r.log.Info("nothing to insert: every file is already in the table", "table", ins.name)
+		return nil
+	}
+	return ins.commit(ctx, cat, ident, tbl, all)
+}
+
+// commit appends all data files in one snapshot. When another writer
+// commits first, the catalog refuses ours (its base snapshot is stale);
+// the table is then reloaded and the append rebuilt on the new head, a
+// bounded number of times. iceberg-go retries by itself only when the
+// table sets commit.retry.num-retries, which tables rarely do.
+func (ins *inserter) commit(ctx context.Context, cat *rest.Catalog, ident table.Identifier, tbl *table.Table, files []iceberg.DataFile) error {
+	props := iceberg.Properties{"ice.insert.files": fmt.Sprint(len(files))}
+	wait := commitMinWait
+	for attempt := 1; ; attempt++ {
+		txn := tbl.NewTransaction()
+		if err := txn.AddDataFiles(ctx, files, props); err != nil {
+			return fmt.Errorf("nothing was committed: %w", err)
+		}
+		_, err := txn.Commit(ctx)
+		if err == nil {
+			var rows int64
+			for _, f := range files {
+				rows += f.Count()
+			}
+			ins.r.log.Info("inserted", "table", ins.name, "dataFiles", len(files), "rows", rows, "attempts", attempt)
+			return nil
+		}
+		if !errors.Is(err, table.ErrCommitFailed) {
+			ins.keepFiles = true
+			return fmt.Errorf("commit outcome unknown, check the table (its copied files are kept): %w", err)
+		}
+		if attempt == commitAttempts {
+			return fmt.Errorf("nothing was committed: still conflicting after %d attempts: %w", attempt, err)
+		}
+		ins.r.log.Info("commit conflict; retrying on the new table state", "attempt", attempt, "err", err)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("nothing was committed: %w", ctx.Err())
+		case <-time.After(wait/2 + rand.N(wait/2+1)):
+		}
+		wait = min(2*wait, commitMaxWait)
+		if tbl, err = cat.LoadTable(ctx, ident); err != nil {
+			return fmt.Errorf("nothing was committed: reload table after a conflict: %w", err)
+		}
+	}
+}
+
+func (ins *inserter) existingFiles(ctx context.Context, tbl *table.Table) (map[string]bool, error) {
+	tasks, err := dataFiles(ctx, tbl)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(tasks))
+	for _, t := range tasks {
+		out[t.File.FilePath()] = true
+	}
+	return out, nil
+}

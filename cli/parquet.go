@@ -1,0 +1,146 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+)
+
+// parquetFile is an open Parquet file: its footer and an Arrow view of it.
+type parquetFile struct {
+	src    *source
+	rc     readerAt
+	pf     *file.Reader
+	arrow  *pqarrow.FileReader
+	schema *arrow.Schema
+}
+
+// openParquet reads the footer of src. Close releases it.
+func openParquet(ctx context.Context, src *source) (*parquetFile, error) {
+	rc, err := src.Open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pf, err := file.NewParquetReader(io.NewSectionReader(rc, 0, src.Size))
+	if err != nil {
+		rc.Close()
+		return nil, fmt.Errorf("%s: not a readable Parquet file: %w", src.URI, err)
+	}
+	ar, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 64 * 1024, Parallel: false}, memory.DefaultAllocator)
+	if err != nil {
+		pf.Close()
+		rc.Close()
+		return nil, fmt.Errorf("%s: %w", src.URI, err)
+	}
+	sc, err := ar.Schema()
+	if err != nil {
+		pf.Close()
+		rc.Close()
+		return nil, fmt.Errorf("%s: read Arrow schema: %w", src.URI, err)
+	}
+	return &parquetFile{src: src, rc: rc, pf: pf, arrow: ar, schema: sc}, nil
+}
+
+func (p *parquetFile) Close() {
+	p.pf.Close()
+	p.rc.Close()
+}
+
+type parquetColumn struct {
+	Name        string `json:"name"`
+	Type        string `json:"type"`
+	Nullable    bool   `json:"nullable"`
+	Physical    string `json:"physicalType,omitempty"`
+	Compression string `json:"compression,omitempty"`
+}
+
+type parquetRowGroup struct {
+	Rows           int64 `json:"rows"`
+	SizeBytes      int64 `json:"totalByteSize"`
+	CompressedSize int64 `json:"compressedSize"`
+}
+
+type parquetInfo struct {
+	File      string            `json:"file"`
+	SizeBytes int64             `json:"sizeBytes"`
+	Rows      int64             `json:"rows"`
+	RowGroups int               `json:"rowGroups"`
+	CreatedBy string            `json:"createdBy,omitempty"`
+	Columns   []parquetColumn   `json:"columns,omitempty"`
+	Groups    []parquetRowGroup `json:"rowGroupDetails,omitempty"`
+}
+
+func cmdDescribeParquet(ctx context.Context, r *run, args []string) error {
+	fs := flag.NewFlagSet("describe-parquet", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON instead of YAML")
+	all := fs.Bool("a", false, "show everything")
+	fs.BoolVar(all, "all", false, "same as -a")
+	fs.Bool("s", true, "show the summary (always shown)")
+	fs.Bool("summary", true, "same as -s")
+	cols := fs.Bool("columns", false, "show columns")
+	groups := fs.Bool("r", false, "show row groups")
+	fs.BoolVar(groups, "row-groups", false, "same as -r")
+	pos, err := r.parse(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	in := r.newInputs()
+	defer in.Close()
+	srcs, err := in.resolve(ctx, pos)
+	if err != nil {
+		return err
+	}
+	var out []parquetInfo
+	for _, src := range srcs {
+		p, err := openParquet(ctx, src)
+		if err != nil {
+			return err
+		}
+		out = append(out, describeParquet(p, *all || *cols, *all || *groups))
+		p.Close()
+	}
+	if len(out) == 1 {
+		return emit(r.stdout, out[0], *asJSON)
+	}
+	return emit(r.stdout, out, *asJSON)
+}
+
+func describeParquet(p *parquetFile, withColumns, withGroups bool) parquetInfo {
+	md := p.pf.MetaData()
+	info := parquetInfo{File: p.src.URI, SizeBytes: p.src.Size, Rows: p.pf.NumRows(), RowGroups: p.pf.NumRowGroups(), CreatedBy: md.GetCreatedBy()}
+	if withColumns {
+		// Leaf column i is field i only until the first nested field, which
+		// spans several leaves.
+		flat := true
+		for i, f := range p.schema.Fields() {
+			c := parquetColumn{Name: f.Name, Type: f.Type.String(), Nullable: f.Nullable}
+			flat = flat && !isNested(f.Type)
+			if flat && p.pf.NumRowGroups() > 0 && i < md.RowGroup(0).NumColumns() {
+				if cc, err := md.RowGroup(0).ColumnChunk(i); err == nil {
+					c.Physical, c.Compression = cc.Type().String(), cc.Compression().String()
+				}
+			}
+			info.Columns = append(info.Columns, c)
+		}
+	}
+	if withGroups {
+		for i := 0; i < p.pf.NumRowGroups(); i++ {
+			rg := md.RowGroup(i)
+			info.Groups = append(info.Groups, parquetRowGroup{Rows: rg.NumRows(), SizeBytes: rg.TotalByteSize(), CompressedSize: rg.TotalCompressedSize()})
+		}
+	}
+	return info
+}
+
+// isNested reports whether a column spans several Parquet leaf columns, in
+// which case the leaf index no longer matches the field index.
+func isNested(t arrow.DataType) bool {
+	_, ok := t.(arrow.NestedType)
+	return ok
+}

@@ -1,0 +1,55 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+
+	"github.com/apache/iceberg-go/table"
+)
+
+func cmdScan(ctx context.Context, r *run, args []string) error {
+	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
+	limit := fs.Int64("limit", 10, "number of rows to print")
+	asJSON := fs.Bool("json", false, "print JSON instead of YAML")
+	pos, err := r.parse(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	if *limit < 0 {
+		return usagef("--limit must be >= 0")
+	}
+	tbl, err := r.openTable(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	rows := []json.RawMessage{}
+	if tbl.CurrentSnapshot() != nil && *limit > 0 {
+		_, recs, err := tbl.Scan(table.WithLimit(*limit)).ToArrowRecords(ctx)
+		if err != nil {
+			return fmt.Errorf("scan %s: %w", pos[0], err)
+		}
+		for rec, err := range recs {
+			if err != nil {
+				return fmt.Errorf("scan %s: %w", pos[0], err)
+			}
+			// arrow-go renders a batch as a JSON array of row objects.
+			b, err := rec.MarshalJSON()
+			rec.Release()
+			if err != nil {
+				return fmt.Errorf("scan %s: render rows: %w", pos[0], err)
+			}
+			var batch []json.RawMessage
+			if err := json.Unmarshal(b, &batch); err != nil {
+				return fmt.Errorf("scan %s: render rows: %w", pos[0], err)
+			}
+			rows = append(rows, batch...)
+			if int64(len(rows)) >= *limit {
+				rows = rows[:*limit]
+				break
+			}
+		}
+	}
+	return emit(r.stdout, rows, *asJSON)
+}
