@@ -72,7 +72,9 @@ func evolveSpec(t *testing.T, tbl *table.Table, change func(*table.UpdateSpec) *
 }
 
 func addColumn(name string, typ iceberg.Type) func(*table.UpdateSchema) *table.UpdateSchema {
-	return func(u *table.UpdateSchema) *table.UpdateSchema { return u.AddColumn([]string{name}, typ, "", false, nil) }
+	return func(u *table.UpdateSchema) *table.UpdateSchema {
+		return u.AddColumn([]string{name}, typ, "", false, nil)
+	}
 }
 
 func bucketField(col string, name string) func(*table.UpdateSpec) *table.UpdateSpec {
@@ -294,13 +296,17 @@ func TestReferenceEvolution(t *testing.T) {
 		id, tbl := create(t, catalog.WithPartitionSpec(&spec))
 		tbl = appendFiles(t, tbl, fileA) // the snapshot was written with spec 0 and schema 0
 		for _, change := range []func(*table.Transaction) error{
-			func(txn *table.Transaction) error { return bucketField("data", "data_bucket")(txn.UpdateSpec(true)).Commit() },
+			func(txn *table.Transaction) error {
+				return bucketField("data", "data_bucket")(txn.UpdateSpec(true)).Commit()
+			},
 			func(txn *table.Transaction) error { return txn.UpdateSpec(true).RemoveField("data_bucket").Commit() },
 			func(txn *table.Transaction) error { return txn.UpdateSpec(true).AddIdentity("data").Commit() },
 			func(txn *table.Transaction) error {
 				return addColumn("col_to_delete", iceberg.PrimitiveTypes.Int32)(txn.UpdateSchema(true, false)).Commit()
 			},
-			func(txn *table.Transaction) error { return txn.UpdateSchema(true, false).DeleteColumn([]string{"col_to_delete"}).Commit() },
+			func(txn *table.Transaction) error {
+				return txn.UpdateSchema(true, false).DeleteColumn([]string{"col_to_delete"}).Commit()
+			},
 			func(txn *table.Transaction) error {
 				return addColumn("extra_col", iceberg.PrimitiveTypes.String)(txn.UpdateSchema(true, false)).Commit()
 			},

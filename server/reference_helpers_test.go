@@ -12,17 +12,21 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog/rest"
 	iceio "github.com/apache/iceberg-go/io"
 	"github.com/apache/iceberg-go/table"
 
+	"github.com/ice-rest-catalog/ice/config"
 	"github.com/ice-rest-catalog/ice/internal/testenv"
+	"github.com/ice-rest-catalog/ice/server"
 )
 
 // refSchema is the schema the reference tests create tables with. Its field
@@ -70,9 +74,73 @@ type refEnv struct {
 
 func newRefEnv(t *testing.T) *refEnv {
 	t.Helper()
-	srv := startViewCatalog(t) // views are part of the suite; see viewErrorQuirk
+	srv := startRefCatalog(t, testenv.CatalogConfig(t))
 	log := &statusLog{next: http.DefaultTransport}
 	return &refEnv{url: srv.URL, cat: testenv.Client(t, srv.URL, rest.WithCustomTransport(log)), status: log}
+}
+
+// startRefCatalog is testenv.StartCatalog, with every exchange checked
+// against the spec except for what specExcused forgives.
+func startRefCatalog(t *testing.T, cfg *config.Config) *testenv.Catalog {
+	t.Helper()
+	v := testenv.NewSpecValidator(t)
+	t.Cleanup(func() { // registered first, so it runs after the shutdown below
+		for _, s := range v.Violations() {
+			if !specExcused(s) {
+				t.Errorf("OpenAPI spec violation: %s", s)
+			}
+		}
+	})
+	srv, err := server.Start(context.Background(), cfg, testenv.DiscardLogger(), server.WrapAPI(v.Wrap))
+	if err != nil {
+		t.Fatalf("start catalog: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	c := &testenv.Catalog{URL: "http://" + srv.Addr(), Debug: "http://" + srv.DebugAddr(), Config: cfg, Server: srv}
+	testenv.WaitReady(t, c.Debug+"/readyz")
+	return c
+}
+
+// Where the vendored spec, not the server, is wrong for format v3:
+//   - its unions (Type; the default values' PrimitiveTypeValue) overlap, so
+//     kin-openapi finds "variant" or an integer default valid for two
+//     branches of a oneOf and rejects it;
+//   - it declares current-snapshot-id an integer, while a v3 table without
+//     a snapshot has null there (Iceberg's own TableMetadataParser writes
+//     null from v3 on).
+var (
+	specLeaf        = regexp.MustCompile(`- at '([^']*)': (.*?)(?: \(value .*)?$`)
+	specContainer   = regexp.MustCompile(`^(validation failed|'allOf' failed|'anyOf' failed)$`)
+	// In an anyOf (a commit's update), the branches the value was not meant
+	// for fail on their action and required properties.
+	specOtherBranch = regexp.MustCompile(`^(missing propert(y|ies) '.*'|value must be '[^']*')$`)
+	specExcusedLeaf = regexp.MustCompile(`^'oneOf' failed, subschemas \d+, \d+ matched$|^got null, want integer$`)
+)
+
+// specExcused reports whether a recorded violation is only the view error
+// quirk (viewErrorQuirk) or only the spec defects above.
+func specExcused(violation string) bool {
+	if viewErrorQuirk.MatchString(violation) {
+		return true
+	}
+	leaves := 0
+	for _, line := range strings.Split(violation, "\n") {
+		m := specLeaf.FindStringSubmatch(line)
+		if m == nil || specContainer.MatchString(m[2]) ||
+			(strings.Contains(violation, "'anyOf' failed") && specOtherBranch.MatchString(m[2])) {
+			continue
+		}
+		if !specExcusedLeaf.MatchString(m[2]) ||
+			(strings.HasPrefix(m[2], "got null") && !strings.HasSuffix(m[1], "/current-snapshot-id")) {
+			return false
+		}
+		leaves++
+	}
+	return leaves > 0
 }
 
 // ns creates a namespace named after the running subtest (and any extra
