@@ -151,7 +151,6 @@ func (s *Store) LoadTable(ctx context.Context, id ice.TableIdent) (ice.TablePoin
 	return decodePointer(resp.Kvs[0].Value, resp.Kvs[0].ModRevision)
 }
 
-
 func (s *Store) ListTables(ctx context.Context, ns ice.Namespace, page ice.Page) ([]ice.TableIdent, string, error) {
 	if ok, err := s.NamespaceExists(ctx, ns); err != nil {
 		return nil, "", err

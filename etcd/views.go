@@ -26,7 +26,6 @@ func (s *Store) LoadView(ctx context.Context, id ice.TableIdent) (ice.ViewPointe
 	return decodePointer(resp.Kvs[0].Value, resp.Kvs[0].ModRevision)
 }
 
-
 func (s *Store) ListViews(ctx context.Context, ns ice.Namespace, page ice.Page) ([]ice.TableIdent, string, error) {
 	if ok, err := s.NamespaceExists(ctx, ns); err != nil {
 		return nil, "", err

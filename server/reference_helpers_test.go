@@ -113,8 +113,8 @@ func startRefCatalog(t *testing.T, cfg *config.Config) *testenv.Catalog {
 //     a snapshot has null there (Iceberg's own TableMetadataParser writes
 //     null from v3 on).
 var (
-	specLeaf        = regexp.MustCompile(`- at '([^']*)': (.*?)(?: \(value .*)?$`)
-	specContainer   = regexp.MustCompile(`^(validation failed|'allOf' failed|'anyOf' failed)$`)
+	specLeaf      = regexp.MustCompile(`- at '([^']*)': (.*?)(?: \(value .*)?$`)
+	specContainer = regexp.MustCompile(`^(validation failed|'allOf' failed|'anyOf' failed)$`)
 	// In an anyOf (a commit's update), the branches the value was not meant
 	// for fail on their action and required properties.
 	specOtherBranch = regexp.MustCompile(`^(missing propert(y|ies) '.*'|value must be '[^']*')$`)
