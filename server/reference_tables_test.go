@@ -405,31 +405,29 @@ func TestReferenceTables(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var written []string // every metadata file, oldest first
-		written = append(written, tbl.MetadataLocation())
+		// The commits go through CommitTable, not iceberg-go's table
+		// commit, which would delete old files itself: the server must.
+		md, written := tbl.Metadata(), []string{tbl.MetadataLocation()} // every metadata file, oldest first
+		commit := func(reqs []table.Requirement, ups []table.Update) {
+			t.Helper()
+			var loc string
+			if md, loc, err = cat.CommitTable(ctx, id, reqs, ups); err != nil {
+				t.Fatal(err)
+			}
+			written = append(written, loc)
+		}
 		addCol := func(name string) {
 			t.Helper()
-			cur := load(t, cat, id)
-			reqs, ups := schemaCommit(cur.Metadata(), evolveSchema(t, cur, addColumn(name, iceberg.PrimitiveTypes.Int64)))
-			mustCommit(t, cat, id, reqs, ups)
-			written = append(written, load(t, cat, id).MetadataLocation())
+			next := iceberg.NewSchema(md.CurrentSchema().ID+1, append(md.CurrentSchema().Fields(),
+				iceberg.NestedField{ID: md.LastColumnID() + 1, Name: name, Type: iceberg.PrimitiveTypes.Int64})...)
+			commit(schemaCommit(md, next))
 		}
 		setProps := func(p iceberg.Properties) {
 			t.Helper()
-			mustCommit(t, cat, id, []table.Requirement{}, []table.Update{table.NewSetPropertiesUpdate(p)})
-			written = append(written, load(t, cat, id).MetadataLocation())
-		}
-		// The commits go through CommitTable, not iceberg-go's table
-		// commit, which would delete old files itself: the server must.
-		for _, c := range []string{"a", "b", "c"} {
-			addCol(c)
-		}
-		if n := previousFiles(load(t, cat, id).Metadata()); n != 3 {
-			t.Fatalf("%d previous files, want 3", n)
+			commit([]table.Requirement{}, []table.Update{table.NewSetPropertiesUpdate(p)})
 		}
 		check := func(keep int) {
 			t.Helper()
-			md := load(t, cat, id).Metadata()
 			if n := previousFiles(md); n != keep {
 				t.Fatalf("%d previous files, want %d", n, keep)
 			}
@@ -440,17 +438,24 @@ func TestReferenceTables(t *testing.T) {
 				}
 			}
 		}
+		for _, c := range []string{"a", "b", "c"} {
+			addCol(c)
+		}
+		check(3) // off by default: nothing deleted
 		setProps(iceberg.Properties{"write.metadata.delete-after-commit.enabled": "true", "write.metadata.previous-versions-max": "2"})
 		check(2)
-		for i := 1; i <= 5; i++ {
-			addCol("d" + string(rune('0'+i)))
+		for _, c := range []string{"d1", "d2", "d3"} {
+			addCol(c)
 			check(2)
 		}
 		setProps(iceberg.Properties{"write.metadata.previous-versions-max": "4"})
-		for i := 1; i <= 6; i++ {
-			addCol("e" + string(rune('0'+i)))
+		for _, c := range []string{"e1", "e2", "e3", "e4"} {
+			addCol(c)
 		}
 		check(4)
+		if load(t, cat, id).MetadataLocation() != written[len(written)-1] {
+			t.Fatal("the table does not point at the last commit")
+		}
 	})
 
 	t.Run("Register", func(t *testing.T) {
