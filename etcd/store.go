@@ -141,22 +141,14 @@ func (s *Store) LoadTable(ctx context.Context, id ice.TableIdent) (ice.TablePoin
 		return ice.TablePointer{}, readError("load table", err)
 	}
 	if len(resp.Kvs) == 0 {
-		return ice.TablePointer{}, s.missingTable(ctx, id)
+		// Also in a missing namespace: what the client asked for is a table,
+		// and Iceberg's clients and reference catalog answer
+		// NoSuchTableException for it (a client seeing
+		// NoSuchNamespaceException from loadTable raises that instead of
+		// "table not found").
+		return ice.TablePointer{}, ice.NoSuchTable(id)
 	}
 	return decodePointer(resp.Kvs[0].Value, resp.Kvs[0].ModRevision)
-}
-
-// missingTable tells a missing namespace from a missing table, as clients
-// expect different exceptions for the two.
-func (s *Store) missingTable(ctx context.Context, id ice.TableIdent) error {
-	ok, err := s.NamespaceExists(ctx, id.Namespace)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return ice.NoSuchNamespace(id.Namespace)
-	}
-	return ice.NoSuchTable(id)
 }
 
 func (s *Store) ListTables(ctx context.Context, ns ice.Namespace, page ice.Page) ([]ice.TableIdent, string, error) {
@@ -220,7 +212,7 @@ func (s *Store) DropTable(ctx context.Context, id ice.TableIdent, revision int64
 
 func (s *Store) RenameTable(ctx context.Context, from, to ice.TableIdent) error {
 	return s.rename(ctx, "table", s.keys.table(from), s.keys.table(to), s.keys.view(to), to,
-		func() error { return s.missingTable(ctx, from) })
+		func() error { return ice.NoSuchTable(from) })
 }
 
 // rename moves a table's or a view's entry in one transaction that checks the

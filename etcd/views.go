@@ -21,21 +21,9 @@ func (s *Store) LoadView(ctx context.Context, id ice.TableIdent) (ice.ViewPointe
 		return ice.ViewPointer{}, readError("load view", err)
 	}
 	if len(resp.Kvs) == 0 {
-		return ice.ViewPointer{}, s.missingView(ctx, id)
+		return ice.ViewPointer{}, ice.NoSuchView(id) // as LoadTable: in a missing namespace too
 	}
 	return decodePointer(resp.Kvs[0].Value, resp.Kvs[0].ModRevision)
-}
-
-// missingView tells a missing namespace from a missing view.
-func (s *Store) missingView(ctx context.Context, id ice.TableIdent) error {
-	ok, err := s.NamespaceExists(ctx, id.Namespace)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return ice.NoSuchNamespace(id.Namespace)
-	}
-	return ice.NoSuchView(id)
 }
 
 func (s *Store) ListViews(ctx context.Context, ns ice.Namespace, page ice.Page) ([]ice.TableIdent, string, error) {
@@ -119,13 +107,18 @@ func (s *Store) viewExistsError(ctx context.Context, id ice.TableIdent) error {
 }
 
 // viewInTheWay tells, after a failed SwapTables, whether a table create was
-// refused because a view holds its identifier: that is AlreadyExists, which
-// a retry cannot fix, not a lost race. A failed read falls back to the
-// generic conflict (nil): the swap certainly failed either way.
+// refused because its namespace is missing (NoSuchNamespace: a commit with
+// assert-create reaches the swap without a namespace check of its own) or
+// because a view holds its identifier (AlreadyExists); a retry can fix
+// neither, unlike a lost race. A failed read falls back to the generic
+// conflict (nil): the swap certainly failed either way.
 func (s *Store) viewInTheWay(ctx context.Context, swaps []ice.TableSwap) error {
 	for _, sw := range swaps {
 		if sw.Base.Revision != 0 {
 			continue
+		}
+		if ok, err := s.NamespaceExists(ctx, sw.ID.Namespace); err == nil && !ok {
+			return ice.NoSuchNamespace(sw.ID.Namespace)
 		}
 		if err := s.viewExistsError(ctx, sw.ID); ice.ErrorCode(err) == ice.EEXISTS {
 			return err
@@ -150,5 +143,5 @@ func (s *Store) DropView(ctx context.Context, id ice.TableIdent, revision int64)
 
 func (s *Store) RenameView(ctx context.Context, from, to ice.TableIdent) error {
 	return s.rename(ctx, "view", s.keys.view(from), s.keys.view(to), s.keys.table(to), to,
-		func() error { return s.missingView(ctx, from) })
+		func() error { return ice.NoSuchView(from) })
 }

@@ -106,7 +106,7 @@ func TestErrorModel(t *testing.T) {
 	}
 	wantError(t, a.do(t, "POST", "/v1/namespaces", `{"namespace":["db"]}`), 409, "AlreadyExistsException")
 	wantError(t, a.do(t, "GET", "/v1/namespaces/db/tables/nope", ""), 404, "NoSuchTableException")
-	wantError(t, a.do(t, "GET", "/v1/namespaces/nope/tables/t", ""), 404, "NoSuchNamespaceException")
+	wantError(t, a.do(t, "GET", "/v1/namespaces/nope/tables/t", ""), 404, "NoSuchTableException") // as the reference catalog answers
 	wantError(t, a.do(t, "POST", "/v1/namespaces", `{"namespace":`), 400, "BadRequestException")
 	wantError(t, a.do(t, "POST", "/v1/namespaces", `{"namespace":["a.b"]}`), 400, "BadRequestException")
 	wantError(t, a.do(t, "POST", "/v1/namespaces", `{"namespace":["a/b"]}`), 400, "BadRequestException")

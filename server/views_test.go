@@ -210,7 +210,7 @@ func TestViewErrorTypes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for path, want := range map[string]string{
-		"/v1/namespaces/nope/views/v": "NoSuchNamespaceException",
+		"/v1/namespaces/nope/views/v": "NoSuchViewException", // as the reference catalog answers
 		"/v1/namespaces/db/views/v":   "NoSuchViewException",
 		"/v1/namespaces/nope/views":   "NoSuchNamespaceException",
 	} {

@@ -91,6 +91,9 @@ func (s *Service) commit(ctx context.Context, changes []TableChange) ([]*Table, 
 		switch {
 		case err == nil:
 			s.metrics.Commit("ok")
+			for _, st := range stages {
+				s.deleteRemovedMetadata(ctx, st)
+			}
 			return results(stages), nil
 		case ice.ErrorCode(err) == ice.ECONFLICT && attempt < s.retries:
 			s.discardAll(ctx, stages)

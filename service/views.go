@@ -100,7 +100,7 @@ func (s *Service) CreateView(ctx context.Context, ns ice.Namespace, req CreateVi
 	if err != nil {
 		return nil, ice.Errorf(ice.EINVALID, "invalid view definition: %v", err)
 	}
-	newLoc, err := newViewMetadataLocation(loc, "")
+	newLoc, err := newViewMetadataLocation(md, "")
 	if err != nil {
 		return nil, err
 	}
@@ -238,7 +238,7 @@ func (s *Service) stageView(ctx context.Context, ch ViewChange, retry bool) (bas
 		}
 		return base, nil, nil, ice.Errorf(ice.EINVALID, "invalid updates for view %s: %v", ch.ID, err)
 	}
-	newLoc, err := newViewMetadataLocation(updated.Location(), base.MetadataLocation)
+	newLoc, err := newViewMetadataLocation(updated, base.MetadataLocation)
 	if err != nil {
 		return base, nil, nil, err
 	}
@@ -264,11 +264,17 @@ func applyViewUpdates(base view.Metadata, updates view.Updates) (view.Metadata, 
 }
 
 // newViewMetadataLocation names the next view metadata file
-// <view location>/metadata/<version>-<uuid>.metadata.json, the version one
-// more than the base file's (0 for a new view).
-func newViewMetadataLocation(viewLocation, baseLocation string) (string, error) {
-	if viewLocation == "" {
-		return "", ice.Errorf(ice.EINVALID, "view has no location")
+// <metadata dir>/<version>-<uuid>.metadata.json, the version one more than
+// the base file's (0 for a new view). The directory is the view's
+// write.metadata.path property if set (as for tables), else
+// <view location>/metadata.
+func newViewMetadataLocation(md view.Metadata, baseLocation string) (string, error) {
+	dir := strings.TrimSuffix(md.Properties()[viewMetadataPathKey], "/")
+	if dir == "" {
+		if md.Location() == "" {
+			return "", ice.Errorf(ice.EINVALID, "view has no location")
+		}
+		dir = strings.TrimSuffix(md.Location(), "/") + "/metadata"
 	}
 	version := 0
 	if m := metadataVersion.FindStringSubmatch(path.Base(baseLocation)); baseLocation != "" && m != nil {
@@ -280,8 +286,12 @@ func newViewMetadataLocation(viewLocation, baseLocation string) (string, error) 
 	if err != nil {
 		return "", fmt.Errorf("view metadata file name: %w", err)
 	}
-	return fmt.Sprintf("%s/metadata/%05d-%s.metadata.json", strings.TrimSuffix(viewLocation, "/"), version, id), nil
+	return fmt.Sprintf("%s/%05d-%s.metadata.json", dir, version, id), nil
 }
+
+// viewMetadataPathKey is Iceberg's property for where a view's metadata
+// files go (ViewProperties.WRITE_METADATA_LOCATION), as for tables.
+const viewMetadataPathKey = "write.metadata.path"
 
 // resolveUnknownView is resolveUnknown for a view's swap: if the pointer
 // moved elsewhere, the lost transaction can never apply any more.
