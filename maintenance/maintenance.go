@@ -55,6 +55,10 @@ type Config struct {
 	OrphanRetention time.Duration
 	// DryRun lists what would be expired or deleted and changes nothing.
 	DryRun bool
+	// Jobs, when not nil, names the jobs that run (Job* constants).
+	Jobs map[string]bool
+	// SkipOrphans turns the orphan job off.
+	SkipOrphans bool
 }
 
 func (c Config) withDefaults() Config {
@@ -140,6 +144,9 @@ func (j *Jobs) RunOnce(ctx context.Context) (*Report, error) {
 		{JobOrphanFiles, j.removeOrphans},
 	}
 	for _, job := range jobs {
+		if j.cfg.Jobs != nil && !j.cfg.Jobs[job.name] || job.name == JobOrphanFiles && j.cfg.SkipOrphans {
+			continue
+		}
 		start := time.Now()
 		failed := 0
 		for _, id := range ids {

@@ -34,6 +34,7 @@ type Server struct {
 	apiLn     net.Listener
 	dbgLn     net.Listener
 	serveErrs chan error
+	maint     *maintenanceLoop // scheduled maintenance, see maintenance.go
 }
 
 // Option changes how Start builds the server, for what a config file must
@@ -102,6 +103,11 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	api := rest.New(rest.Config{Service: svc, Auth: authn, Log: log, Metrics: m,
 		TableConfig: tableCfg, VendedConfig: vendedCfg, MaxBodyBytes: cfg.MaxRequestBodyBytes})
 
+	if err := s.startMaintenance(cfg, svc, m); err != nil {
+		return nil, err
+	}
+	s.writeEndpointFile(cfg)
+
 	var apiHandler http.Handler = api
 	if o.wrapAPI != nil {
 		apiHandler = o.wrapAPI(api)
@@ -158,6 +164,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 func (s *Server) closeBackends() {
+	s.stopMaintenance()
 	if s.wh != nil {
 		s.wh.Close()
 	}
