@@ -170,4 +170,3 @@ func relativeKey(key, catalogPrefix, kind string) (string, error) {
 	}
 	return rel, nil
 }
-
