@@ -126,7 +126,7 @@ func (j *Jobs) RunOnce(ctx context.Context) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{DryRun: j.cfg.DryRun, Tables: len(ids)}
+	rep := &Report{DryRun: j.cfg.DryRun, Tables: len(ids), Results: []TableResult{}}
 	locations, err := j.tableLocations(ctx, ids)
 	if err != nil {
 		return nil, err

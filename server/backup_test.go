@@ -83,3 +83,34 @@ func TestBackupRestore(t *testing.T) {
 		}
 	}
 }
+
+// TestPerformMaintenanceReachesRunningServer runs perform-maintenance's code
+// while a server on the embedded default holds the etcd data directory: it
+// finds the server's etcd through <dataDir>/etcd.endpoint.
+func TestPerformMaintenanceReachesRunningServer(t *testing.T) {
+	ctx := context.Background()
+	cfg := testenv.CatalogConfig(t)
+	c := testenv.StartCatalog(t, cfg)
+	cat := testenv.Client(t, c.URL)
+	if err := cat.CreateNamespace(ctx, table.Identifier{"ops"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := cat.CreateTable(ctx, table.Identifier{"ops", "events"}, eventSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := int64(0); i < 3; i++ {
+		if tbl, err = tbl.AppendTable(ctx, eventBatch(t, i*10, 5), 100, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg.Maintenance.MaxSnapshotAgeHours = 0
+	cfg.Maintenance.MinSnapshotsToKeep = 1
+	rep, err := server.PerformMaintenance(ctx, cfg, testenv.DiscardLogger(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Tables != 1 || !rep.DryRun {
+		t.Fatalf("report: %+v", rep)
+	}
+}

@@ -31,6 +31,6 @@ func backup(args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "wrote etcd snapshot %s (%d bytes); restore with: etcdutl snapshot restore %s --data-dir <dataDir>/etcd --name ice-rest-catalog\n", out, n, out)
+	fmt.Fprintf(os.Stderr, "wrote etcd snapshot %s (%d bytes); restore it as docs/backup.md says: etcdutl snapshot restore %s --data-dir <new dataDir>/etcd --name ice-rest-catalog --initial-cluster ice-rest-catalog=http://localhost:2380 --initial-advertise-peer-urls http://localhost:2380\n", out, n, out)
 	return nil
 }
