@@ -122,23 +122,19 @@ type TableResult struct {
 // RunOnce runs every job on every table. A failure on one table is logged,
 // counted and reported, and the run goes on with the others.
 func (j *Jobs) RunOnce(ctx context.Context) (*Report, error) {
-	ids, err := j.allTables(ctx)
+	idx, err := j.index(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{DryRun: j.cfg.DryRun, Tables: len(ids), Results: []TableResult{}}
-	locations, err := j.tableLocations(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
+	rep := &Report{DryRun: j.cfg.DryRun, Tables: len(idx.tables), Results: []TableResult{}}
 	jobs := []struct {
 		name string
-		fn   func(context.Context, ice.TableIdent, map[string]ice.TableIdent) (TableResult, error)
+		fn   func(context.Context, ice.TableIdent, *catalogIndex) (TableResult, error)
 	}{
-		{JobExpireSnapshots, func(ctx context.Context, id ice.TableIdent, _ map[string]ice.TableIdent) (TableResult, error) {
+		{JobExpireSnapshots, func(ctx context.Context, id ice.TableIdent, _ *catalogIndex) (TableResult, error) {
 			return j.ExpireSnapshots(ctx, id)
 		}},
-		{JobMetadataFiles, func(ctx context.Context, id ice.TableIdent, _ map[string]ice.TableIdent) (TableResult, error) {
+		{JobMetadataFiles, func(ctx context.Context, id ice.TableIdent, _ *catalogIndex) (TableResult, error) {
 			return j.DeleteOldMetadata(ctx, id)
 		}},
 		{JobOrphanFiles, j.removeOrphans},
@@ -149,11 +145,11 @@ func (j *Jobs) RunOnce(ctx context.Context) (*Report, error) {
 		}
 		start := time.Now()
 		failed := 0
-		for _, id := range ids {
+		for _, id := range idx.tables {
 			if err := ctx.Err(); err != nil {
 				return rep, err
 			}
-			res, err := job.fn(ctx, id, locations)
+			res, err := job.fn(ctx, id, idx)
 			if ice.ErrorCode(err) == ice.ENOTFOUND {
 				continue // dropped while the run went on
 			}
@@ -172,9 +168,17 @@ func (j *Jobs) RunOnce(ctx context.Context) (*Report, error) {
 	return rep, nil
 }
 
-// allTables lists every table of every namespace, depth first.
-func (j *Jobs) allTables(ctx context.Context) ([]ice.TableIdent, error) {
-	var out []ice.TableIdent
+// catalogIndex is every table of the catalog, and who owns each location
+// (tables and views), so that the orphan job never walks into a location
+// that another table or view owns.
+type catalogIndex struct {
+	tables []ice.TableIdent
+	owners map[string][]string // normalized location -> "table a.b", "view a.v"
+}
+
+// index lists every namespace depth first, with its tables and views.
+func (j *Jobs) index(ctx context.Context) (*catalogIndex, error) {
+	idx := &catalogIndex{owners: map[string][]string{}}
 	var walk func(parent ice.Namespace) error
 	walk = func(parent ice.Namespace) error {
 		children, _, err := j.svc.ListNamespaces(ctx, parent, ice.Page{})
@@ -186,31 +190,40 @@ func (j *Jobs) allTables(ctx context.Context) ([]ice.TableIdent, error) {
 			if err != nil {
 				return fmt.Errorf("list tables of %s: %w", ns, err)
 			}
-			out = append(out, tables...)
+			for _, id := range tables {
+				t, err := j.svc.LoadTable(ctx, id)
+				if ice.ErrorCode(err) == ice.ENOTFOUND {
+					continue // dropped meanwhile
+				}
+				if err != nil {
+					return err
+				}
+				idx.tables = append(idx.tables, id)
+				loc := normalize(t.Metadata.Parsed.Location())
+				idx.owners[loc] = append(idx.owners[loc], "table "+id.String())
+			}
+			views, _, err := j.svc.ListViews(ctx, ns, ice.Page{})
+			if err != nil {
+				return fmt.Errorf("list views of %s: %w", ns, err)
+			}
+			for _, id := range views {
+				v, err := j.svc.LoadView(ctx, id)
+				if ice.ErrorCode(err) == ice.ENOTFOUND {
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				loc := normalize(v.Metadata.Parsed.Location())
+				idx.owners[loc] = append(idx.owners[loc], "view "+id.String())
+			}
 			if err := walk(ns); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	return out, walk(nil)
-}
-
-// tableLocations maps each table's normalized location to the table, so
-// that the orphan job never walks into another table nested in its tree.
-func (j *Jobs) tableLocations(ctx context.Context, ids []ice.TableIdent) (map[string]ice.TableIdent, error) {
-	out := map[string]ice.TableIdent{}
-	for _, id := range ids {
-		t, err := j.svc.LoadTable(ctx, id)
-		if ice.ErrorCode(err) == ice.ENOTFOUND {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		out[normalize(t.Metadata.Parsed.Location())] = id
-	}
-	return out, nil
+	return idx, walk(nil)
 }
 
 // protected is every file that the table's current metadata file and the

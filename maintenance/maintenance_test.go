@@ -427,3 +427,54 @@ func TestRunOnceOnS3(t *testing.T) {
 	}
 	f.checkReferencedFilesExist(t, "events")
 }
+
+// TestRemoveOrphanFilesSparesOtherTables: a table nested in another's
+// location keeps its files, and a location two tables share is skipped.
+func TestRemoveOrphanFilesSparesOtherTables(t *testing.T) {
+	f := newFixture(t, testenv.CatalogConfig(t))
+	ctx := context.Background()
+	outer := f.createTable(t, "events", nil, 1)
+	// Namespace ops.events puts its tables under the table ops.events.
+	if err := f.cat.CreateNamespace(ctx, table.Identifier{"ops", "events"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	inner, err := f.cat.CreateTable(ctx, table.Identifier{"ops", "events", "inner"}, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner = appendRows(t, inner, 0)
+	if !strings.HasPrefix(inner.Location(), outer.Location()+"/") {
+		t.Fatalf("inner table at %s, not under %s", inner.Location(), outer.Location())
+	}
+	jobs := f.jobs(t, maintenance.Config{OrphanRetention: time.Nanosecond})
+	time.Sleep(5 * time.Millisecond)
+	res, err := jobs.RemoveOrphanFiles(ctx, ident("events"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Deleted) != 0 {
+		t.Fatalf("deleted %v: the inner table's files", res.Deleted)
+	}
+	nested, err := f.cat.LoadTable(ctx, table.Identifier{"ops", "events", "inner"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := rowCount(t, nested); n != 10 {
+		t.Fatalf("inner rows = %d, want 10", n)
+	}
+
+	if _, err := f.cat.RegisterTable(ctx, table.Identifier{"ops", "alias"}, outer.MetadataLocation()); err != nil {
+		t.Fatal(err)
+	}
+	appendRows(t, f.load(t, "alias"), 100) // files only alias's metadata reaches
+	res, err = jobs.RemoveOrphanFiles(ctx, ident("events"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Skipped == "" || len(res.Deleted) != 0 {
+		t.Fatalf("shared location not skipped: %+v", res)
+	}
+	if n := rowCount(t, f.load(t, "alias")); n != 20 {
+		t.Fatalf("alias rows = %d, want 20", n)
+	}
+}

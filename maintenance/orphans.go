@@ -3,7 +3,9 @@ package maintenance
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
+	"strings"
 	"time"
 
 	icebergio "github.com/apache/iceberg-go/io"
@@ -16,18 +18,14 @@ import (
 // (younger ones may belong to a commit in flight). With DryRun it only lists
 // them. It never walks into the location of another table of the catalog.
 func (j *Jobs) RemoveOrphanFiles(ctx context.Context, id ice.TableIdent) (TableResult, error) {
-	ids, err := j.allTables(ctx)
+	idx, err := j.index(ctx)
 	if err != nil {
 		return TableResult{}, err
 	}
-	locations, err := j.tableLocations(ctx, ids)
-	if err != nil {
-		return TableResult{}, err
-	}
-	return j.removeOrphans(ctx, id, locations)
+	return j.removeOrphans(ctx, id, idx)
 }
 
-func (j *Jobs) removeOrphans(ctx context.Context, id ice.TableIdent, tableLocations map[string]ice.TableIdent) (TableResult, error) {
+func (j *Jobs) removeOrphans(ctx context.Context, id ice.TableIdent, idx *catalogIndex) (TableResult, error) {
 	res := TableResult{Job: JobOrphanFiles, Table: id.String()}
 	t, err := j.svc.LoadTable(ctx, id)
 	if err != nil {
@@ -44,6 +42,12 @@ func (j *Jobs) removeOrphans(ctx context.Context, id ice.TableIdent, tableLocati
 	}
 	root := t.Metadata.Parsed.Location()
 	rootNorm := normalize(root)
+	if owners := idx.owners[rootNorm]; len(owners) > 1 {
+		// Another table or view keeps files here too, which this table's
+		// metadata does not reach: nothing here can be called an orphan.
+		res.Skipped = fmt.Sprintf("location %s is shared: %s", root, strings.Join(owners, ", "))
+		return res, nil
+	}
 	cutoff := time.Now().Add(-j.cfg.OrphanRetention)
 	var candidates []string
 	err = lister.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -58,8 +62,8 @@ func (j *Jobs) removeOrphans(ctx context.Context, id ice.TableIdent, tableLocati
 		}
 		n := normalize(p)
 		if d.IsDir() {
-			if other, ok := tableLocations[n]; ok && n != rootNorm && other.String() != id.String() {
-				return fs.SkipDir // another table lives here
+			if _, owned := idx.owners[n]; owned && n != rootNorm {
+				return fs.SkipDir // another table or view lives here
 			}
 			return nil
 		}
