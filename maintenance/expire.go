@@ -30,6 +30,10 @@ func (j *Jobs) ExpireSnapshots(ctx context.Context, id ice.TableIdent) (TableRes
 		if err != nil {
 			return res, err
 		}
+		if !t.Metadata.Parsed.Properties().GetBool("gc.enabled", true) {
+			res.Skipped = "gc.enabled is false"
+			return res, nil
+		}
 		committer := &serviceCommitter{svc: j.svc, id: id}
 		tx := j.tableOf(t, committer).NewTransaction()
 		if err := tx.ExpireSnapshots(j.expireOptions(t.Metadata.Parsed.Properties())...); err != nil {
