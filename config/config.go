@@ -275,6 +275,9 @@ func (c *Config) Ignored() []string {
 	if len(c.Maintenance.OrphanWhitelist) > 0 {
 		out = append(out, "maintenance.orphanWhitelist")
 	}
+	if c.Maintenance.TargetFileSizeMB != 0 || c.Maintenance.MinInputFiles != 0 || c.Maintenance.DataCompactionCandidateMinAgeInHours != 0 {
+		out = append(out, "maintenance compaction settings")
+	}
 	for _, t := range c.BearerTokens {
 		if t.AccessConfig.AWSAssumeRoleARN != "" {
 			out = append(out, "bearerTokens[].accessConfig.awsAssumeRoleARN")
