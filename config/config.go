@@ -31,14 +31,34 @@ type Config struct {
 	AnonymousAccess          AnonymousAccess   `yaml:"anonymousAccess"`
 	LoadTableProperties      map[string]string `yaml:"loadTableProperties"`
 	Iceberg                  map[string]string `yaml:"iceberg"`                  // accepted
-	MaintenanceSchedule      string            `yaml:"maintenanceSchedule"`      // accepted
-	SnapshotTTLInDays        int               `yaml:"snapshotTTLInDays"`        // accepted
-	OrphanFileExpirationDays int               `yaml:"orphanFileExpirationDays"` // accepted
+	MaintenanceSchedule      string            `yaml:"maintenanceSchedule"`      // see docs/maintenance.md
+	SnapshotTTLInDays        int               `yaml:"snapshotTTLInDays"`        // default max snapshot age
+	OrphanFileExpirationDays int               `yaml:"orphanFileExpirationDays"` // default orphan retention
+	Maintenance              Maintenance       `yaml:"maintenance"`
 
 	// Keys of this implementation.
 	DataDir             string `yaml:"dataDir"`             // embedded etcd and default warehouse; default ./data
 	MaxRequestBodyBytes int64  `yaml:"maxRequestBodyBytes"` // default 16 MiB
 	MetadataCacheBytes  int64  `yaml:"metadataCacheBytes"`  // default 32 MiB
+}
+
+// Maintenance tunes the maintenance jobs; the keys are those of the Java
+// ice-rest-catalog's maintenance settings. Zero values take the defaults.
+type Maintenance struct {
+	// Jobs selects jobs: SNAPSHOT_CLEANUP (expire snapshots and delete old
+	// metadata files) and ORPHAN_CLEANUP; MANIFEST_COMPACTION and
+	// DATA_COMPACTION are accepted and not run. Empty means all.
+	Jobs                []string `yaml:"jobs"`
+	MaxSnapshotAgeHours int      `yaml:"maxSnapshotAgeHours"` // default snapshotTTLInDays, else 5 days
+	MinSnapshotsToKeep  int      `yaml:"minSnapshotsToKeep"`  // default 1
+	// OrphanFileRetentionPeriodInDays defaults to orphanFileExpirationDays,
+	// else 3; -1 turns the orphan job off.
+	OrphanFileRetentionPeriodInDays      int      `yaml:"orphanFileRetentionPeriodInDays"`
+	DryRun                               bool     `yaml:"dryRun"`
+	OrphanWhitelist                      []string `yaml:"orphanWhitelist"`                      // accepted
+	TargetFileSizeMB                     int      `yaml:"targetFileSizeMB"`                     // accepted
+	MinInputFiles                        int      `yaml:"minInputFiles"`                        // accepted
+	DataCompactionCandidateMinAgeInHours int      `yaml:"dataCompactionCandidateMinAgeInHours"` // accepted
 }
 
 // S3 is how the catalog reaches S3-compatible storage.
@@ -252,14 +272,11 @@ func (c *Config) Ignored() []string {
 	if len(c.Iceberg) > 0 {
 		out = append(out, "iceberg")
 	}
-	if c.MaintenanceSchedule != "" {
-		out = append(out, "maintenanceSchedule")
+	if len(c.Maintenance.OrphanWhitelist) > 0 {
+		out = append(out, "maintenance.orphanWhitelist")
 	}
-	if c.SnapshotTTLInDays != 0 {
-		out = append(out, "snapshotTTLInDays")
-	}
-	if c.OrphanFileExpirationDays != 0 {
-		out = append(out, "orphanFileExpirationDays")
+	if c.Maintenance.TargetFileSizeMB != 0 || c.Maintenance.MinInputFiles != 0 || c.Maintenance.DataCompactionCandidateMinAgeInHours != 0 {
+		out = append(out, "maintenance compaction settings")
 	}
 	for _, t := range c.BearerTokens {
 		if t.AccessConfig.AWSAssumeRoleARN != "" {

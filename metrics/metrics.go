@@ -64,3 +64,7 @@ func (m *Metrics) CommitRetry() { m.retries.Inc() }
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
+
+// Registerer is the registry that /metrics serves, for collectors defined
+// in other packages (maintenance).
+func (m *Metrics) Registerer() prometheus.Registerer { return m.reg }

@@ -37,6 +37,8 @@ type Config struct {
 	VendedConfig map[string]string
 	// MaxBodyBytes bounds request bodies; larger ones get 413. Default 16 MiB.
 	MaxBodyBytes int64
+	// Admin, when set, serves /admin/v1 catalog export and import (admin.go).
+	Admin ice.CatalogAdmin
 }
 
 // Handler is the API's http.Handler.
@@ -66,6 +68,7 @@ func New(cfg Config) *Handler {
 	for _, rt := range h.routes() {
 		h.mux.HandleFunc(rt.pattern, rt.handler)
 	}
+	h.adminRoutes(cfg.Admin)
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, ice.Errorf(ice.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})

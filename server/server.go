@@ -34,6 +34,7 @@ type Server struct {
 	apiLn     net.Listener
 	dbgLn     net.Listener
 	serveErrs chan error
+	maint     *maintenanceLoop // scheduled maintenance, see maintenance.go
 }
 
 // Option changes how Start builds the server, for what a config file must
@@ -100,7 +101,12 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	svc := service.New(service.Config{Store: store, Warehouse: s.wh, Log: log, Metrics: m})
 	tableCfg, vendedCfg := tableConfig(cfg)
 	api := rest.New(rest.Config{Service: svc, Auth: authn, Log: log, Metrics: m,
-		TableConfig: tableCfg, VendedConfig: vendedCfg, MaxBodyBytes: cfg.MaxRequestBodyBytes})
+		TableConfig: tableCfg, VendedConfig: vendedCfg, MaxBodyBytes: cfg.MaxRequestBodyBytes, Admin: store})
+
+	if err := s.startMaintenance(cfg, svc, m); err != nil {
+		return nil, err
+	}
+	s.writeEndpointFile(cfg)
 
 	var apiHandler http.Handler = api
 	if o.wrapAPI != nil {
@@ -158,6 +164,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 func (s *Server) closeBackends() {
+	s.stopMaintenance()
 	if s.wh != nil {
 		s.wh.Close()
 	}

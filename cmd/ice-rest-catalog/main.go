@@ -29,6 +29,12 @@ func main() {
 }
 
 func run() error {
+	if len(os.Args) > 1 && os.Args[1] == "perform-maintenance" {
+		return performMaintenance(os.Args[2:])
+	}
+	if len(os.Args) > 1 && os.Args[1] == "backup" {
+		return backup(os.Args[2:])
+	}
 	var cfgPath, logLevel string
 	fs := flag.NewFlagSet("ice-rest-catalog", flag.ContinueOnError)
 	fs.StringVar(&cfgPath, "c", "", "config file (also --config)")
