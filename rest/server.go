@@ -37,6 +37,11 @@ type Config struct {
 	VendedConfig map[string]string
 	// MaxBodyBytes bounds request bodies; larger ones get 413. Default 16 MiB.
 	MaxBodyBytes int64
+	// Authz decides what each principal may do; nil allows everything
+	// except writes by read-only principals.
+	Authz *auth.Authorizer
+	// OAuth serves POST /v1/oauth/tokens; nil refuses every client.
+	OAuth *auth.OAuth
 }
 
 // Handler is the API's http.Handler.
@@ -50,12 +55,15 @@ type Handler struct {
 	maxBody  int64
 	cfgTag   string // fingerprint of tableCfg and vendCfg, part of every ETag
 	mux      *http.ServeMux
+	authz    *auth.Authorizer
+	oauth    *auth.OAuth
 }
 
 // New builds the handler and its routes.
 func New(cfg Config) *Handler {
 	h := &Handler{svc: cfg.Service, auth: cfg.Auth, log: cfg.Log, metrics: cfg.Metrics,
-		tableCfg: cfg.TableConfig, vendCfg: cfg.VendedConfig, maxBody: cfg.MaxBodyBytes, mux: http.NewServeMux()}
+		tableCfg: cfg.TableConfig, vendCfg: cfg.VendedConfig, maxBody: cfg.MaxBodyBytes, mux: http.NewServeMux(),
+		authz: cfg.Authz, oauth: cfg.OAuth}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -64,7 +72,7 @@ func New(cfg Config) *Handler {
 		h.maxBody = 16 << 20
 	}
 	for _, rt := range h.routes() {
-		h.mux.HandleFunc(rt.pattern, rt.handler)
+		h.mux.HandleFunc(rt.pattern, h.guard(rt.pattern, rt.handler))
 	}
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, ice.Errorf(ice.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
@@ -105,6 +113,7 @@ func (h *Handler) routes() []route {
 		{"POST " + tablePath + "/unregister", h.unregisterTable, "POST /v1/{prefix}/namespaces/{namespace}/tables/{table}/unregister"},
 		{"POST /v1/tables/rename", h.renameTable, "POST /v1/{prefix}/tables/rename"},
 		{"POST /v1/transactions/commit", h.commitTransaction, "POST /v1/{prefix}/transactions/commit"},
+		{"POST " + oauthTokensPath, h.oauthTokens, ""},
 	}, h.viewRoutes()...)
 }
 
@@ -120,7 +129,7 @@ func (h *Handler) Endpoints() []string {
 }
 
 // ServeHTTP runs the middleware chain: recover, observe, authenticate,
-// limit the body, route.
+// limit the body, route (each route authorizes and audits: authz.go).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
@@ -136,17 +145,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.observe(r, sw.status, time.Since(start))
 	}()
-	who, err := h.auth.Authenticate(r.Header.Get("Authorization"))
-	if err != nil {
-		sw.Header().Set("WWW-Authenticate", `Bearer realm="ice-rest-catalog"`)
-		h.writeError(sw, r, ice.Errorf(ice.EUNAUTHORIZED, "%v", err))
+	r, ok := h.authenticate(sw, r) // authorization is per route: guard in authz.go
+	if !ok {
 		return
 	}
-	if who.ReadOnly && r.Method != http.MethodGet && r.Method != http.MethodHead {
-		h.writeError(sw, r, &ice.Error{Code: ice.EFORBIDDEN, Message: fmt.Sprintf("%s is read-only: %s %s is not allowed", who.Name, r.Method, r.URL.Path)})
-		return
-	}
-	r = r.WithContext(auth.WithPrincipal(r.Context(), who))
 	r.Body = http.MaxBytesReader(sw, r.Body, h.maxBody)
 	h.mux.ServeHTTP(sw, r)
 }
