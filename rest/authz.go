@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path"
 	"strings"
 
@@ -284,11 +285,7 @@ func peekBody(r *http.Request, v any) error {
 	body, err := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return ice.Errorf(ice.ETOOLARGE, "request body is larger than the limit of %d bytes", tooLarge.Limit)
-		}
-		return ice.Errorf(ice.EINVALID, "cannot read request body: %v", err)
+		return bodyReadError(err)
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return ice.Errorf(ice.EINVALID, "malformed request body: %v", err)
@@ -309,4 +306,17 @@ func (h *Handler) auditAlways(r *http.Request, who auth.Principal, acc access, i
 		args = append(args, "reason", err.Error())
 	}
 	h.log.InfoContext(r.Context(), "audit", append(args, extra...)...)
+}
+
+// bodyReadError classifies a failed body read: over the size limit (413),
+// cut by the server's read timeout (408), or otherwise broken (400).
+func bodyReadError(err error) error {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return ice.Errorf(ice.ETOOLARGE, "request body is larger than the limit of %d bytes", tooLarge.Limit)
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return ice.Errorf(ice.ETIMEOUT, "the request body did not arrive within the server's read timeout")
+	}
+	return ice.Errorf(ice.EINVALID, "cannot read request body: %v", err)
 }

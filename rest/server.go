@@ -5,7 +5,6 @@ package rest
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -194,11 +193,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func decode(r *http.Request, v any) error {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return ice.Errorf(ice.ETOOLARGE, "request body is larger than the limit of %d bytes", tooLarge.Limit)
-		}
-		return ice.Errorf(ice.EINVALID, "cannot read request body: %v", err)
+		return bodyReadError(err)
 	}
 	if len(body) == 0 {
 		return ice.Errorf(ice.EINVALID, "request body is empty; a JSON object is required")
