@@ -17,12 +17,12 @@ import (
 
 var hardeningKey = []byte("0123456789abcdef0123456789abcdef")
 
-func hardeningServer(t *testing.T) string {
-	base, _ := startWithLog(t, `
+// hardeningServer starts a server with read-write and read-only tokens, an
+// OAuth client, a 2 KiB body limit and extra config, and creates namespace
+// "base".
+func hardeningServer(t *testing.T, extra string) string {
+	base, _ := startWithLog(t, extra+`
 maxRequestBodyBytes: 2048
-readHeaderTimeout: 300ms
-readTimeout: 500ms
-writeTimeout: 5s
 bearerTokens:
   - {name: rw, value: rw-token}
   - {name: ro, value: ro-token, accessConfig: {readOnly: true}}
@@ -60,7 +60,7 @@ func signed(t *testing.T, key []byte, claims jwt.MapClaims) string {
 }
 
 func TestHardeningTokens(t *testing.T) {
-	base := hardeningServer(t)
+	base := hardeningServer(t, "")
 	now := time.Now()
 	good := jwt.MapClaims{"iss": "ice-rest-catalog", "aud": "ice-rest-catalog:default", "sub": "spark", "exp": now.Add(time.Hour).Unix()}
 	with := func(k string, v any) jwt.MapClaims {
@@ -107,7 +107,7 @@ func TestHardeningTokens(t *testing.T) {
 }
 
 func TestHardeningReadOnlyWrites(t *testing.T) {
-	base := hardeningServer(t)
+	base := hardeningServer(t, "")
 	ns := base + "/v1/namespaces"
 	for _, c := range []struct{ method, url, body string }{
 		{"POST", ns, `{"namespace":["x"]}`},
@@ -131,7 +131,7 @@ func nilIfEmpty(s string) any {
 }
 
 func TestHardeningIdentifiers(t *testing.T) {
-	base := hardeningServer(t)
+	base := hardeningServer(t, "")
 	table := `{"name":"t","schema":{"type":"struct","fields":[]}}`
 	for _, c := range []struct{ method, path, body string }{
 		{"POST", "/v1/namespaces/base/../evil/tables", table},
@@ -168,7 +168,7 @@ func TestHardeningIdentifiers(t *testing.T) {
 }
 
 func TestHardeningOversizedBodies(t *testing.T) {
-	base := hardeningServer(t)
+	base := hardeningServer(t, "")
 	big := strings.Repeat("x", 4096)
 	for _, c := range []struct{ path, body string }{
 		{"/v1/namespaces", `{"namespace":["big"],"properties":{"p":"` + big + `"}}`},
@@ -193,7 +193,9 @@ func TestHardeningOversizedBodies(t *testing.T) {
 // (net/http closes the connection without an answer); one that stops
 // sending its body is cut off by readTimeout and gets 408.
 func TestHardeningSlowClients(t *testing.T) {
-	base := hardeningServer(t)
+	// Generous enough that the setup's own requests never hit them on a
+	// loaded machine; the test waits for the server, it does not time it.
+	base := hardeningServer(t, "readHeaderTimeout: 1s\nreadTimeout: 2s\n")
 	addr := strings.TrimPrefix(base, "http://")
 
 	conn, err := net.Dial("tcp", addr)
@@ -202,7 +204,7 @@ func TestHardeningSlowClients(t *testing.T) {
 	}
 	defer conn.Close()
 	_, _ = io.WriteString(conn, "POST /v1/namespaces HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer rw-token\r\n")
-	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second)) // far beyond the server's 300ms
+	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second)) // far beyond the server's 1s
 	n, err := conn.Read(make([]byte, 512))
 	var ne net.Error
 	if n != 0 || err == nil || (errors.As(err, &ne) && ne.Timeout()) {
