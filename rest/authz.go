@@ -158,6 +158,9 @@ func (h *Handler) guard(pattern string, next http.HandlerFunc) http.HandlerFunc 
 		next(sw, r)
 		if acc.audited() {
 			outcome := "ok"
+			if sw.status == 0 {
+				sw.status = http.StatusOK // the handler wrote nothing: net/http sends 200
+			}
 			if sw.status >= 400 {
 				outcome = "failed"
 			}
