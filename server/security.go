@@ -26,7 +26,8 @@ type security struct {
 
 // newSecurity builds authentication and authorization from the config. The
 // OAuth signing key comes from the config, or from etcd, where the first
-// replica to start stores a fresh one.
+// replica to start stores a fresh one. With a nil cli it only checks the
+// config, with a throwaway key.
 func newSecurity(ctx context.Context, cfg *config.Config, cli *clientv3.Client, log *slog.Logger) (*security, error) {
 	var s security
 	ac := auth.Config{}
@@ -88,8 +89,8 @@ func oauthSigningKey(ctx context.Context, cfg *config.Config, cli *clientv3.Clie
 		return key, nil
 	}
 	fresh, err := auth.NewSigningKey()
-	if err != nil {
-		return nil, err
+	if err != nil || cli == nil {
+		return fresh, err
 	}
 	name := etcd.OAuthSigningKeyKey(cfg.Name)
 	key, err := etcd.LoadOrCreateSecret(ctx, cli, name, fresh)

@@ -63,6 +63,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		}
 	}()
 
+	// A bad security config fails before etcd is started or dialled.
+	if _, err := newSecurity(ctx, cfg, nil, log); err != nil {
+		return nil, err
+	}
 	for _, k := range cfg.Ignored() {
 		log.Warn("config key accepted for compatibility with the Java ice-rest-catalog but not acted on", "key", k)
 	}
