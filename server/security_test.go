@@ -279,3 +279,84 @@ authorization:
 		t.Errorf("audit lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// The Java server's OAuth refresh: token exchange of a live token, and the
+// client secret sent as HTTP Basic credentials.
+func TestOAuthTokenExchangeAndBasicAuth(t *testing.T) {
+	base, _ := startWithLog(t, oauthYAML())
+	req, _ := http.NewRequest("POST", base+"/v1/oauth/tokens", strings.NewReader("grant_type=client_credentials&scope=catalog"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("spark", "spark-secret")
+	first := tokenOf(t, req)
+
+	form := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"}, "subject_token": {first},
+		"subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"}, "scope": {"catalog"}}
+	req, _ = http.NewRequest("POST", base+"/v1/oauth/tokens", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Bearer "+first) // as the Java client sends it
+	second := tokenOf(t, req)
+	if st, b := call(t, "POST", base+"/v1/namespaces", second, map[string]any{"namespace": []string{"refreshed"}}); st != 200 {
+		t.Fatalf("exchanged token: %d %v", st, b)
+	}
+	form.Set("subject_token", "not-a-token")
+	resp, err := http.PostForm(base+"/v1/oauth/tokens", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var oe map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&oe)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || oe["error"] != "invalid_grant" {
+		t.Fatalf("exchange of garbage: %d %v", resp.StatusCode, oe)
+	}
+}
+
+func tokenOf(t *testing.T, req *http.Request) string {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tok map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&tok)
+	s, _ := tok["access_token"].(string)
+	if resp.StatusCode != 200 || s == "" || tok["token_type"] != "bearer" {
+		t.Fatalf("token request: %d %v", resp.StatusCode, tok)
+	}
+	return s
+}
+
+// A Java ice-rest-catalog config (bearerTokens, anonymousAccess without
+// accessConfig) behaves as it did: anonymous and read-only tokens read,
+// only the read-write token writes.
+func TestJavaAccessConfigUnchanged(t *testing.T) {
+	base, _ := startWithLog(t, `
+bearerTokens:
+  - name: rw
+    value: rw-token
+  - value: unnamed-token
+  - name: ro
+    value: ro-token
+    accessConfig:
+      readOnly: true
+anonymousAccess:
+  enabled: true
+`)
+	ns := base + "/v1/namespaces"
+	if st, b := call(t, "POST", ns, "rw-token", map[string]any{"namespace": []string{"a"}}); st != 200 {
+		t.Fatalf("rw: %d %v", st, b)
+	}
+	if st, b := call(t, "POST", ns, "unnamed-token", map[string]any{"namespace": []string{"a", "b"}}); st != 200 {
+		t.Fatalf("unnamed token: %d %v", st, b)
+	}
+	for _, tok := range []string{"ro-token", ""} {
+		if st, _ := call(t, "GET", ns+"/a", tok, nil); st != 200 {
+			t.Errorf("read with %q: %d", tok, st)
+		}
+		st, b := call(t, "POST", ns, tok, map[string]any{"namespace": []string{"c"}})
+		wantError(t, "write with "+tok, st, b, 403)
+	}
+	st, b := call(t, "GET", ns, "wrong-token", nil)
+	wantError(t, "wrong token with anonymous access on", st, b, 401)
+}
