@@ -38,6 +38,11 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*http.Re
 			h.writeError(w, r, ice.Errorf(ice.EUNAVAILABLE, "%v", err))
 			return r, false
 		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			// No route has matched yet, so the operation is the request line.
+			h.log.InfoContext(r.Context(), "audit", "principal", "unauthenticated", "operation", r.Method+" "+r.URL.Path,
+				"identifier", "", "outcome", "unauthenticated", "reason", err.Error())
+		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="ice-rest-catalog"`)
 		h.writeError(w, r, ice.Errorf(ice.EUNAUTHORIZED, "%v", err))
 		return r, false

@@ -20,8 +20,8 @@ var hardeningKey = []byte("0123456789abcdef0123456789abcdef")
 // hardeningServer starts a server with read-write and read-only tokens, an
 // OAuth client, a 2 KiB body limit and extra config, and creates namespace
 // "base".
-func hardeningServer(t *testing.T, extra string) string {
-	base, _ := startWithLog(t, extra+`
+func hardeningServer(t *testing.T, extra string) (string, *lockedBuffer) {
+	base, logs := startWithLog(t, extra+`
 maxRequestBodyBytes: 2048
 bearerTokens:
   - {name: rw, value: rw-token}
@@ -34,7 +34,7 @@ oauth:
 	if st, b := call(t, "POST", base+"/v1/namespaces", "rw-token", map[string]any{"namespace": []string{"base"}}); st != 200 {
 		t.Fatalf("setup: %d %v", st, b)
 	}
-	return base
+	return base, logs
 }
 
 // namespacesUnchanged checks that only the setup's namespace exists.
@@ -60,7 +60,7 @@ func signed(t *testing.T, key []byte, claims jwt.MapClaims) string {
 }
 
 func TestHardeningTokens(t *testing.T) {
-	base := hardeningServer(t, "")
+	base, logs := hardeningServer(t, "")
 	now := time.Now()
 	good := jwt.MapClaims{"iss": "ice-rest-catalog", "aud": "ice-rest-catalog:default", "sub": "spark", "exp": now.Add(time.Hour).Unix()}
 	with := func(k string, v any) jwt.MapClaims {
@@ -103,11 +103,20 @@ func TestHardeningTokens(t *testing.T) {
 			t.Errorf("%s: %d %s", name, resp.StatusCode, body)
 		}
 	}
+	refused := 0
+	for _, l := range logs.auditLines() {
+		if l["outcome"] == "unauthenticated" && l["operation"] == "POST /v1/namespaces" {
+			refused++
+		}
+	}
+	if refused != 10 {
+		t.Errorf("%d audit lines for the 10 refused writes", refused)
+	}
 	namespacesUnchanged(t, base)
 }
 
 func TestHardeningReadOnlyWrites(t *testing.T) {
-	base := hardeningServer(t, "")
+	base, _ := hardeningServer(t, "")
 	ns := base + "/v1/namespaces"
 	for _, c := range []struct{ method, url, body string }{
 		{"POST", ns, `{"namespace":["x"]}`},
@@ -131,7 +140,7 @@ func nilIfEmpty(s string) any {
 }
 
 func TestHardeningIdentifiers(t *testing.T) {
-	base := hardeningServer(t, "")
+	base, _ := hardeningServer(t, "")
 	table := `{"name":"t","schema":{"type":"struct","fields":[]}}`
 	for _, c := range []struct{ method, path, body string }{
 		{"POST", "/v1/namespaces/base/../evil/tables", table},
@@ -168,7 +177,7 @@ func TestHardeningIdentifiers(t *testing.T) {
 }
 
 func TestHardeningOversizedBodies(t *testing.T) {
-	base := hardeningServer(t, "")
+	base, _ := hardeningServer(t, "")
 	big := strings.Repeat("x", 4096)
 	for _, c := range []struct{ path, body string }{
 		{"/v1/namespaces", `{"namespace":["big"],"properties":{"p":"` + big + `"}}`},
@@ -195,7 +204,7 @@ func TestHardeningOversizedBodies(t *testing.T) {
 func TestHardeningSlowClients(t *testing.T) {
 	// Generous enough that the setup's own requests never hit them on a
 	// loaded machine; the test waits for the server, it does not time it.
-	base := hardeningServer(t, "readHeaderTimeout: 1s\nreadTimeout: 2s\n")
+	base, _ := hardeningServer(t, "readHeaderTimeout: 1s\nreadTimeout: 2s\n")
 	addr := strings.TrimPrefix(base, "http://")
 
 	conn, err := net.Dial("tcp", addr)
