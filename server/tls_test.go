@@ -178,6 +178,10 @@ func startSecureEtcd(t *testing.T, ca *testCA, dir string) string {
 	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{client}, []url.URL{client}
 	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{peer}, []url.URL{peer}
 	cfg.InitialCluster = cfg.Name + "=" + peer.String()
+	// etcd checks passwords with bcrypt at every client connect; its
+	// default cost takes seconds under -race on a loaded machine, past the
+	// catalog's 5s dial timeout.
+	cfg.BcryptCost = 4
 	cfg.ClientTLSInfo = transport.TLSInfo{CertFile: srvCert, KeyFile: srvKey, TrustedCAFile: caFile, ClientCertAuth: true}
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
