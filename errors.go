@@ -23,6 +23,7 @@ const (
 	EUNAUTHORIZED  Code = "unauthorized"  // no or bad credentials
 	EFORBIDDEN     Code = "forbidden"     // credentials lack the right
 	ETOOLARGE      Code = "too_large"     // body over the configured limit
+	ETIMEOUT       Code = "timeout"       // the client sent its request too slowly
 	EUNSUPPORTED   Code = "unsupported"   // valid but not served
 	EUNAVAILABLE   Code = "unavailable"   // a dependency (etcd, storage) cannot be reached
 	EINTERNAL      Code = "internal"      // a bug or an unexpected failure

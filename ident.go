@@ -2,6 +2,7 @@ package ice
 
 import (
 	"strings"
+	"unicode"
 )
 
 // Namespace is a multi-level namespace, outermost level first.
@@ -63,8 +64,10 @@ func validateName(what, s string) error {
 		return Errorf(EINVALID, "%s must not be empty", what)
 	case strings.ContainsAny(s, "/."):
 		return Errorf(EINVALID, "%s %q must not contain '/' or '.': '/' separates etcd key levels and '.' separates namespace levels", what, s)
-	case strings.ContainsRune(s, 0):
-		return Errorf(EINVALID, "%s must not contain a NUL byte", what)
+	case strings.IndexFunc(s, unicode.IsControl) >= 0:
+		// NUL, newlines, escapes: they would forge lines in logs and
+		// terminals, and no engine needs them in a name.
+		return Errorf(EINVALID, "%s %q must not contain control characters", what, s)
 	}
 	return nil
 }

@@ -40,6 +40,14 @@ type Config struct {
 	DataDir             string `yaml:"dataDir"`             // embedded etcd and default warehouse; default ./data
 	MaxRequestBodyBytes int64  `yaml:"maxRequestBodyBytes"` // default 16 MiB
 	MetadataCacheBytes  int64  `yaml:"metadataCacheBytes"`  // default 32 MiB
+
+	// Security, transport and timeouts: security.go.
+	OAuth         OAuth         `yaml:"oauth"`
+	OIDC          OIDC          `yaml:"oidc"`
+	Authorization Authorization `yaml:"authorization"`
+	TLS           TLS           `yaml:"tls"`
+	Etcd          Etcd          `yaml:"etcd"`
+	Timeouts      Timeouts      `yaml:",inline"`
 }
 
 // Maintenance tunes the maintenance jobs; the keys are those of the Java

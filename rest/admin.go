@@ -63,8 +63,8 @@ func (h *Handler) adminRoutes(a ice.CatalogAdmin) {
 func (h *Handler) admin(fn func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		who, ok := auth.FromContext(r.Context())
-		if !isAdmin(who, ok) {
-			h.writeError(w, r, &ice.Error{Code: ice.EFORBIDDEN, Message: fmt.Sprintf("%s may not use the admin API: it needs a read-write bearer token", who.Name)})
+		if !h.isAdmin(who, ok) {
+			h.writeError(w, r, &ice.Error{Code: ice.EFORBIDDEN, Message: fmt.Sprintf("%s may not use the admin API: it needs catalog-wide admin access and a bearer token", who.Name)})
 			return
 		}
 		if err := fn(w, r); err != nil {

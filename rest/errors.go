@@ -43,6 +43,8 @@ func statusOf(code ice.Code) (int, string) {
 		return http.StatusNotAcceptable, "UnsupportedOperationException"
 	case ice.ETOOLARGE:
 		return http.StatusRequestEntityTooLarge, "RequestEntityTooLargeException"
+	case ice.ETIMEOUT:
+		return http.StatusRequestTimeout, "RequestTimeoutException"
 	case ice.EUNPROCESSABLE:
 		return http.StatusUnprocessableEntity, "UnprocessableEntityException"
 	case ice.EUNAVAILABLE:

@@ -5,7 +5,6 @@ package rest
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -39,6 +38,11 @@ type Config struct {
 	MaxBodyBytes int64
 	// Admin, when set, serves /admin/v1 catalog export and import (admin.go).
 	Admin ice.CatalogAdmin
+	// Authz decides what each principal may do; nil allows everything
+	// except writes by read-only principals.
+	Authz *auth.Authorizer
+	// OAuth serves POST /v1/oauth/tokens; nil refuses every client.
+	OAuth *auth.OAuth
 }
 
 // Handler is the API's http.Handler.
@@ -52,12 +56,15 @@ type Handler struct {
 	maxBody  int64
 	cfgTag   string // fingerprint of tableCfg and vendCfg, part of every ETag
 	mux      *http.ServeMux
+	authz    *auth.Authorizer
+	oauth    *auth.OAuth
 }
 
 // New builds the handler and its routes.
 func New(cfg Config) *Handler {
 	h := &Handler{svc: cfg.Service, auth: cfg.Auth, log: cfg.Log, metrics: cfg.Metrics,
-		tableCfg: cfg.TableConfig, vendCfg: cfg.VendedConfig, maxBody: cfg.MaxBodyBytes, mux: http.NewServeMux()}
+		tableCfg: cfg.TableConfig, vendCfg: cfg.VendedConfig, maxBody: cfg.MaxBodyBytes, mux: http.NewServeMux(),
+		authz: cfg.Authz, oauth: cfg.OAuth}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -66,7 +73,7 @@ func New(cfg Config) *Handler {
 		h.maxBody = 16 << 20
 	}
 	for _, rt := range h.routes() {
-		h.mux.HandleFunc(rt.pattern, rt.handler)
+		h.mux.HandleFunc(rt.pattern, h.guard(rt.pattern, rt.handler))
 	}
 	h.adminRoutes(cfg.Admin)
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -108,6 +115,7 @@ func (h *Handler) routes() []route {
 		{"POST " + tablePath + "/unregister", h.unregisterTable, "POST /v1/{prefix}/namespaces/{namespace}/tables/{table}/unregister"},
 		{"POST /v1/tables/rename", h.renameTable, "POST /v1/{prefix}/tables/rename"},
 		{"POST /v1/transactions/commit", h.commitTransaction, "POST /v1/{prefix}/transactions/commit"},
+		{"POST " + oauthTokensPath, h.oauthTokens, ""},
 	}, h.viewRoutes()...)
 }
 
@@ -123,7 +131,7 @@ func (h *Handler) Endpoints() []string {
 }
 
 // ServeHTTP runs the middleware chain: recover, observe, authenticate,
-// limit the body, route.
+// limit the body, route (each route authorizes and audits: authz.go).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
@@ -139,17 +147,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.observe(r, sw.status, time.Since(start))
 	}()
-	who, err := h.auth.Authenticate(r.Header.Get("Authorization"))
-	if err != nil {
-		sw.Header().Set("WWW-Authenticate", `Bearer realm="ice-rest-catalog"`)
-		h.writeError(sw, r, ice.Errorf(ice.EUNAUTHORIZED, "%v", err))
+	r, ok := h.authenticate(sw, r) // authorization is per route: guard in authz.go
+	if !ok {
 		return
 	}
-	if who.ReadOnly && r.Method != http.MethodGet && r.Method != http.MethodHead {
-		h.writeError(sw, r, &ice.Error{Code: ice.EFORBIDDEN, Message: fmt.Sprintf("%s is read-only: %s %s is not allowed", who.Name, r.Method, r.URL.Path)})
-		return
-	}
-	r = r.WithContext(auth.WithPrincipal(r.Context(), who))
 	r.Body = http.MaxBytesReader(sw, r.Body, h.maxBody)
 	h.mux.ServeHTTP(sw, r)
 }
@@ -195,11 +196,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func decode(r *http.Request, v any) error {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return ice.Errorf(ice.ETOOLARGE, "request body is larger than the limit of %d bytes", tooLarge.Limit)
-		}
-		return ice.Errorf(ice.EINVALID, "cannot read request body: %v", err)
+		return bodyReadError(err)
 	}
 	if len(body) == 0 {
 		return ice.Errorf(ice.EINVALID, "request body is empty; a JSON object is required")

@@ -15,7 +15,6 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/ice-rest-catalog/ice/auth"
 	"github.com/ice-rest-catalog/ice/config"
 	"github.com/ice-rest-catalog/ice/etcd"
 	"github.com/ice-rest-catalog/ice/metrics"
@@ -65,8 +64,8 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		}
 	}()
 
-	authn, err := newAuthenticator(cfg)
-	if err != nil {
+	// A bad security config fails before etcd is started or dialled.
+	if _, err := newSecurity(ctx, cfg, nil, log); err != nil {
 		return nil, err
 	}
 	for _, k := range cfg.Ignored() {
@@ -81,7 +80,18 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		}
 		endpoints = []string{s.embedded.Endpoint}
 	}
-	s.cli, err = etcd.Connect(ctx, clientv3.Config{Endpoints: endpoints, Context: context.WithoutCancel(ctx)})
+	etcdCfg := clientv3.Config{Endpoints: endpoints}
+	if s.embedded == nil {
+		if etcdCfg, err = etcdClientConfig(cfg, endpoints); err != nil {
+			return nil, err
+		}
+	}
+	etcdCfg.Context = context.WithoutCancel(ctx)
+	s.cli, err = etcd.Connect(ctx, etcdCfg)
+	if err != nil {
+		return nil, err
+	}
+	sec, err := newSecurity(ctx, cfg, s.cli, log)
 	if err != nil {
 		return nil, err
 	}
@@ -100,8 +110,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	store := etcd.NewStore(s.cli, cfg.Name)
 	svc := service.New(service.Config{Store: store, Warehouse: s.wh, Log: log, Metrics: m})
 	tableCfg, vendedCfg := tableConfig(cfg)
-	api := rest.New(rest.Config{Service: svc, Auth: authn, Log: log, Metrics: m,
-		TableConfig: tableCfg, VendedConfig: vendedCfg, MaxBodyBytes: cfg.MaxRequestBodyBytes, Admin: store})
+	api := rest.New(rest.Config{Service: svc, Auth: sec.authn, Log: log, Metrics: m,
+		TableConfig: tableCfg, VendedConfig: vendedCfg, MaxBodyBytes: cfg.MaxRequestBodyBytes,
+		Authz: sec.authz, OAuth: sec.oauth, Admin: store})
 
 	if err := s.startMaintenance(cfg, svc, m); err != nil {
 		return nil, err
@@ -120,12 +131,36 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		s.apiLn.Close()
 		return nil, fmt.Errorf("listen on debugAddr %s: %w", cfg.DebugAddr, err)
 	}
-	s.api = &http.Server{Handler: apiHandler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	to := cfg.Timeouts.WithDefaults()
+	s.api = &http.Server{Handler: apiHandler, ReadHeaderTimeout: to.ReadHeaderTimeout, ReadTimeout: to.ReadTimeout,
+		WriteTimeout: to.WriteTimeout, IdleTimeout: to.IdleTimeout, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	if cfg.TLS.Enabled() {
+		certs, err := newCertReloader(cfg.TLS.CertFile, cfg.TLS.KeyFile, cfg.TLS.ReloadCheckInterval, log)
+		if err != nil {
+			s.apiLn.Close()
+			s.dbgLn.Close()
+			return nil, err
+		}
+		s.api.TLSConfig = certs.tlsConfig()
+	}
 	s.dbg = &http.Server{Handler: debugHandler(s.cli, s.wh, m), ReadHeaderTimeout: 10 * time.Second}
-	go s.serve(s.api, s.apiLn)
+	go s.serveAPI()
 	go s.serve(s.dbg, s.dbgLn)
 	return s, nil
+}
+
+// serveAPI serves HTTPS only when TLS is configured: a plain HTTP request
+// then gets 400 from net/http.
+func (s *Server) serveAPI() {
+	var err error
+	if s.api.TLSConfig != nil {
+		err = s.api.ServeTLS(s.apiLn, "", "")
+	} else {
+		err = s.api.Serve(s.apiLn)
+	}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		s.serveErrs <- err
+	}
 }
 
 func (s *Server) serve(srv *http.Server, ln net.Listener) {
@@ -174,17 +209,6 @@ func (s *Server) closeBackends() {
 	if s.embedded != nil {
 		s.embedded.Close()
 	}
-}
-
-func newAuthenticator(cfg *config.Config) (*auth.Authenticator, error) {
-	ac := auth.Config{}
-	for _, t := range cfg.BearerTokens {
-		ac.Tokens = append(ac.Tokens, auth.Token{Name: t.Name, Value: t.Value, ReadOnly: t.AccessConfig.ReadOnly})
-	}
-	if cfg.AnonymousAccess.Enabled {
-		ac.Anonymous = &auth.Principal{Name: "anonymous", ReadOnly: cfg.AnonymousAccess.AnonymousReadOnly()}
-	}
-	return auth.New(ac)
 }
 
 // tableConfig is what loadTable answers in "config": how to reach storage,

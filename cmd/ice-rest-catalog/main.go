@@ -22,6 +22,9 @@ import (
 const shutdownGrace = 10 * time.Second
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "hash-secret" {
+		os.Exit(hashSecretMain())
+	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "ice-rest-catalog:", err)
 		os.Exit(1)
