@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -39,6 +40,9 @@ type Config struct {
 	DataDir             string `yaml:"dataDir"`             // embedded etcd and default warehouse; default ./data
 	MaxRequestBodyBytes int64  `yaml:"maxRequestBodyBytes"` // default 16 MiB
 	MetadataCacheBytes  int64  `yaml:"metadataCacheBytes"`  // default 32 MiB
+	// IdempotencyKeyLifetime is an ISO-8601 duration; default PT30M.
+	IdempotencyKeyLifetime string `yaml:"idempotencyKeyLifetime"`
+	idempotencyKeyLifetime time.Duration
 }
 
 // S3 is how the catalog reaches S3-compatible storage.
@@ -209,6 +213,9 @@ func (c *Config) applyDefaults() error {
 	}
 	if c.DataDir == "" {
 		c.DataDir = "data"
+	}
+	if err := c.parseIdempotencyKeyLifetime(); err != nil {
+		return err
 	}
 	if c.URI != "" && !strings.HasPrefix(c.URI, "etcd:") {
 		return fmt.Errorf("uri %q is not supported: this server keeps its state in etcd (uri: etcd:http://host:2379,...); omit uri for an embedded etcd", c.URI)

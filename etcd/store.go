@@ -19,8 +19,9 @@ const listBatch = 1000
 
 // Store implements ice.Store on etcd.
 type Store struct {
-	cli  *clientv3.Client
-	keys keys
+	cli    *clientv3.Client
+	keys   keys
+	claims claimSession // see idempotency.go
 }
 
 var _ ice.Store = (*Store)(nil)
@@ -176,7 +177,7 @@ func (s *Store) ListTables(ctx context.Context, ns ice.Namespace, page ice.Page)
 	return out, next, nil
 }
 
-func (s *Store) SwapTables(ctx context.Context, swaps []ice.TableSwap) error {
+func (s *Store) SwapTables(ctx context.Context, swaps []ice.TableSwap, claims ...*ice.IdempotencyClaim) error {
 	cmps := make([]clientv3.Cmp, 0, len(swaps)*2)
 	ops := make([]clientv3.Op, 0, len(swaps))
 	for _, sw := range swaps {
@@ -191,15 +192,39 @@ func (s *Store) SwapTables(ctx context.Context, swaps []ice.TableSwap) error {
 		}
 		ops = append(ops, clientv3.OpPut(key, encodeSwap(sw)))
 	}
-	resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
+	txn := s.cli.Txn(ctx)
+	var claim *ice.IdempotencyClaim
+	var lease clientv3.LeaseID
+	if len(claims) > 0 && claims[0] != nil {
+		// The outcome of a keyed commit is recorded in this same Txn, so
+		// a retry of a commit whose answer was lost replays it instead of
+		// applying it twice.
+		claim = claims[0]
+		cmp, put, l, err := s.settle(ctx, claim, swaps)
+		if err != nil {
+			return err
+		}
+		cmps, ops, lease = append(cmps, cmp), append(ops, put), l
+		txn = txn.Else(clientv3.OpGet(s.keys.idempotency(claim.Key), clientv3.WithKeysOnly()))
+	}
+	resp, err := txn.If(cmps...).Then(ops...).Commit()
 	if err != nil {
 		return writeError("commit", err)
 	}
 	if !resp.Succeeded {
+		if claim != nil {
+			s.revoke(ctx, lease)
+			if err := claimLost(resp, claim); err != nil {
+				return err
+			}
+		}
 		if err := s.viewInTheWay(ctx, swaps); err != nil {
 			return err
 		}
 		return ice.CommitFailed("a concurrent commit changed the table first")
+	}
+	if claim != nil {
+		claim.Settled = true
 	}
 	return nil
 }

@@ -37,6 +37,11 @@ type Config struct {
 	VendedConfig map[string]string
 	// MaxBodyBytes bounds request bodies; larger ones get 413. Default 16 MiB.
 	MaxBodyBytes int64
+	// Idempotency keeps the outcomes of requests with an Idempotency-Key;
+	// nil turns the header off, and /v1/config does not advertise it.
+	Idempotency ice.IdempotencyStore
+	// IdempotencyKeyLifetime is how long an outcome is kept. Default 30m.
+	IdempotencyKeyLifetime time.Duration
 }
 
 // Handler is the API's http.Handler.
@@ -50,6 +55,9 @@ type Handler struct {
 	maxBody  int64
 	cfgTag   string // fingerprint of tableCfg and vendCfg, part of every ETag
 	mux      *http.ServeMux
+	// idem and idemLifetime serve Idempotency-Key (idempotency.go).
+	idem         ice.IdempotencyStore
+	idemLifetime time.Duration
 }
 
 // New builds the handler and its routes.
@@ -60,6 +68,10 @@ func New(cfg Config) *Handler {
 		h.log = slog.Default()
 	}
 	h.cfgTag = configFingerprint(h.tableCfg, h.vendCfg)
+	h.idem, h.idemLifetime = cfg.Idempotency, cfg.IdempotencyKeyLifetime
+	if h.idemLifetime <= 0 {
+		h.idemLifetime = defaultIdempotencyKeyLifetime
+	}
 	if h.maxBody <= 0 {
 		h.maxBody = 16 << 20
 	}
@@ -120,7 +132,7 @@ func (h *Handler) Endpoints() []string {
 }
 
 // ServeHTTP runs the middleware chain: recover, observe, authenticate,
-// limit the body, route.
+// limit the body, replay or record an Idempotency-Key's answer, route.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
@@ -148,7 +160,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r = r.WithContext(auth.WithPrincipal(r.Context(), who))
 	r.Body = http.MaxBytesReader(sw, r.Body, h.maxBody)
-	h.mux.ServeHTTP(sw, r)
+	h.serveKeyed(sw, r)
 }
 
 func (h *Handler) observe(r *http.Request, status int, d time.Duration) {

@@ -200,6 +200,11 @@ func (h *Handler) commitTable(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	h.writeCommit(w, r, t)
+}
+
+// writeCommit answers a committed table: a LoadTableResult without config.
+func (h *Handler) writeCommit(w http.ResponseWriter, r *http.Request, t *service.Table) {
 	// The ETag is the one a loadTable with the same headers would give for
 	// this metadata, so a client can send it back in If-None-Match.
 	setETag(w, tableETag(t, snapshotsAll, wantsVendedCredentials(r), h.cfgTag))
