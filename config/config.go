@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -42,7 +41,6 @@ type Config struct {
 	MetadataCacheBytes  int64  `yaml:"metadataCacheBytes"`  // default 32 MiB
 	// IdempotencyKeyLifetime is an ISO-8601 duration; default PT30M.
 	IdempotencyKeyLifetime string `yaml:"idempotencyKeyLifetime"`
-	idempotencyKeyLifetime time.Duration
 }
 
 // S3 is how the catalog reaches S3-compatible storage.
@@ -214,7 +212,7 @@ func (c *Config) applyDefaults() error {
 	if c.DataDir == "" {
 		c.DataDir = "data"
 	}
-	if err := c.parseIdempotencyKeyLifetime(); err != nil {
+	if err := c.checkIdempotencyKeyLifetime(); err != nil {
 		return err
 	}
 	if c.URI != "" && !strings.HasPrefix(c.URI, "etcd:") {

@@ -11,18 +11,18 @@ import (
 // DefaultIdempotencyKeyLifetime is the spec example's PT30M.
 const DefaultIdempotencyKeyLifetime = 30 * time.Minute
 
-// IdempotencyKeyLifetimeDuration is how long the outcome of a request with an
-// Idempotency-Key is kept, as /v1/config advertises it.
+// IdempotencyKeyLifetimeDuration is how long the outcome of a request with
+// an Idempotency-Key is kept, as /v1/config advertises it.
 func (c *Config) IdempotencyKeyLifetimeDuration() time.Duration {
-	if c.idempotencyKeyLifetime <= 0 {
+	d, err := parseISODuration(c.IdempotencyKeyLifetime)
+	if c.IdempotencyKeyLifetime == "" || err != nil { // checked when loaded
 		return DefaultIdempotencyKeyLifetime
 	}
-	return c.idempotencyKeyLifetime
+	return d
 }
 
-func (c *Config) parseIdempotencyKeyLifetime() error {
+func (c *Config) checkIdempotencyKeyLifetime() error {
 	if c.IdempotencyKeyLifetime == "" {
-		c.idempotencyKeyLifetime = DefaultIdempotencyKeyLifetime
 		return nil
 	}
 	d, err := parseISODuration(c.IdempotencyKeyLifetime)
@@ -32,7 +32,6 @@ func (c *Config) parseIdempotencyKeyLifetime() error {
 	if d < time.Second {
 		return fmt.Errorf("idempotencyKeyLifetime %q must be at least one second (PT1S)", c.IdempotencyKeyLifetime)
 	}
-	c.idempotencyKeyLifetime = d
 	return nil
 }
 

@@ -192,9 +192,11 @@ func (s *Store) SwapTables(ctx context.Context, swaps []ice.TableSwap, claims ..
 		}
 		ops = append(ops, clientv3.OpPut(key, encodeSwap(sw)))
 	}
-	txn := s.cli.Txn(ctx)
-	var claim *ice.IdempotencyClaim
-	var lease clientv3.LeaseID
+	var (
+		claim   *ice.IdempotencyClaim
+		lease   clientv3.LeaseID
+		elseOps []clientv3.Op
+	)
 	if len(claims) > 0 && claims[0] != nil {
 		// The outcome of a keyed commit is recorded in this same Txn, so
 		// a retry of a commit whose answer was lost replays it instead of
@@ -205,9 +207,9 @@ func (s *Store) SwapTables(ctx context.Context, swaps []ice.TableSwap, claims ..
 			return err
 		}
 		cmps, ops, lease = append(cmps, cmp), append(ops, put), l
-		txn = txn.Else(clientv3.OpGet(s.keys.idempotency(claim.Key), clientv3.WithKeysOnly()))
+		elseOps = append(elseOps, clientv3.OpGet(s.keys.idempotency(claim.Key), clientv3.WithKeysOnly()))
 	}
-	resp, err := txn.If(cmps...).Then(ops...).Commit()
+	resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Else(elseOps...).Commit()
 	if err != nil {
 		return writeError("commit", err)
 	}
