@@ -1,0 +1,124 @@
+package rest_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/uuid"
+
+	ice "github.com/ice-rest-catalog/ice"
+	"github.com/ice-rest-catalog/ice/auth"
+	"github.com/ice-rest-catalog/ice/etcd"
+	"github.com/ice-rest-catalog/ice/internal/testenv"
+	"github.com/ice-rest-catalog/ice/rest"
+	"github.com/ice-rest-catalog/ice/service"
+	"github.com/ice-rest-catalog/ice/warehouse"
+)
+
+// dyingStore aborts the request right after etcd applied a swap, as a
+// replica that crashes at that moment would: nothing after the swap runs
+// and the client gets no answer. (A real process kill would take the
+// test's etcd and warehouse down with it; the abort stops the request at
+// the same point.)
+type dyingStore struct {
+	*etcd.Store
+	die atomic.Bool
+}
+
+func (d *dyingStore) SwapTables(ctx context.Context, swaps []ice.TableSwap, claim ...*ice.IdempotencyClaim) error {
+	err := d.Store.SwapTables(ctx, swaps, claim...)
+	if err == nil && d.die.CompareAndSwap(true, false) {
+		panic(http.ErrAbortHandler)
+	}
+	return err
+}
+
+func newKeyedAPI(t *testing.T) (*api, *dyingStore) {
+	t.Helper()
+	cli := testenv.EtcdClient(t)
+	wh, err := warehouse.Open(context.Background(), warehouse.Config{Location: "file://" + filepath.Join(t.TempDir(), "wh")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	authn, err := auth.New(anonymousRW())
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &dyingStore{Store: etcd.NewStore(cli, "default")}
+	h := rest.New(rest.Config{
+		Service:     service.New(service.Config{Store: store, Warehouse: wh, Log: testenv.DiscardLogger()}),
+		Auth:        authn,
+		Log:         testenv.DiscardLogger(),
+		Idempotency: store.Store,
+	})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &api{Server: srv, h: h}, store
+}
+
+// TestCommitAppliedBeforeACrashIsReplayed: the replica applies a keyed
+// commit and dies before answering. The retry must find the outcome that
+// the commit's own Txn recorded and replay it, not commit a second time.
+func TestCommitAppliedBeforeACrashIsReplayed(t *testing.T) {
+	a, store := newKeyedAPI(t)
+	a.do(t, "POST", "/v1/namespaces", `{"namespace":["db"]}`)
+	if r := a.do(t, "POST", "/v1/namespaces/db/tables", `{"name":"t","schema":`+schema+`}`); r.status != 200 {
+		t.Fatalf("create table: %d %s", r.status, r.raw)
+	}
+	key := uuid.Must(uuid.NewV7()).String()
+	commit := `{"requirements":[],"updates":[{"action":"set-properties","updates":{"k":"v"}}]}`
+
+	store.die.Store(true)
+	req, _ := http.NewRequest("POST", a.URL+"/v1/namespaces/db/tables/t", strings.NewReader(commit))
+	req.Header.Set("Idempotency-Key", key)
+	// A fresh connection: Go's transport itself retries a request that
+	// carries an Idempotency-Key when a reused connection breaks.
+	once := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	if resp, err := once.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("the dying replica answered %d", resp.StatusCode)
+	}
+
+	retry := a.do(t, "POST", "/v1/namespaces/db/tables/t", commit, "Idempotency-Key", key)
+	if retry.status != 200 {
+		t.Fatalf("retry: %d %s", retry.status, retry.raw)
+	}
+	load := a.do(t, "GET", "/v1/namespaces/db/tables/t", "")
+	if retry.body["metadata-location"] != load.body["metadata-location"] {
+		t.Errorf("retry answered %v, the table is at %v", retry.body["metadata-location"], load.body["metadata-location"])
+	}
+	md := load.body["metadata"].(map[string]any)
+	if log, _ := md["metadata-log"].([]any); len(log) != 1 {
+		t.Errorf("metadata-log has %d entries after create and one commit, want 1: the commit was applied twice", len(log))
+	}
+	if retry.header.Get("ETag") == "" || retry.header.Get("ETag") != load.header.Get("ETag") {
+		t.Errorf("replayed ETag %q, loadTable's %q", retry.header.Get("ETag"), load.header.Get("ETag"))
+	}
+}
+
+// TestIdempotencyKeyHeaderChecks: a key must be a UUID; reads ignore it; a
+// key reused on another operation is 422.
+func TestIdempotencyKeyHeaderChecks(t *testing.T) {
+	a, _ := newKeyedAPI(t)
+	wantError(t, a.do(t, "POST", "/v1/namespaces", `{"namespace":["x"]}`, "Idempotency-Key", "not-a-uuid"), 400, "BadRequestException")
+	if r := a.do(t, "GET", "/v1/namespaces/x", "", "Idempotency-Key", "not-a-uuid"); r.status != 404 {
+		t.Errorf("GET with a key: %d, want the key ignored (404)", r.status)
+	}
+	key := strings.ToUpper(uuid.Must(uuid.NewV7()).String())
+	if r := a.do(t, "POST", "/v1/namespaces", `{"namespace":["x"]}`, "Idempotency-Key", key); r.status != 200 {
+		t.Fatalf("create: %d %s", r.status, r.raw)
+	}
+	// The same key in lower case is the same key.
+	wantError(t, a.do(t, "DELETE", "/v1/namespaces/x", "", "Idempotency-Key", strings.ToLower(key)), 422, "UnprocessableEntityException")
+	if r := a.do(t, "HEAD", "/v1/namespaces/x", ""); r.status != 204 {
+		t.Errorf("the rejected drop ran: HEAD %d", r.status)
+	}
+	if r := a.do(t, "GET", "/v1/config", ""); r.body["idempotency-key-lifetime"] != "PT30M" {
+		t.Errorf("/v1/config: %s; want idempotency-key-lifetime PT30M", r.raw)
+	}
+}
