@@ -131,9 +131,14 @@ func (h *Handler) recordOutcome(ctx context.Context, r *http.Request, claim *ice
 	if claim.Settled {
 		return
 	}
-	body := buf.body.Bytes()
+	body, header := buf.body.Bytes(), replayHeaders(buf.header)
+	if wantsVendedCredentials(r) {
+		if b, ok := withoutCredentials(body); ok {
+			body, header[storedVendedConfig] = b, []string{"true"}
+		}
+	}
 	if finalStatus(buf.status) && len(body) <= maxRecordedBody && (len(body) == 0 || json.Valid(body)) {
-		_, err := h.idem.FinishIdempotencyKey(ctx, claim, ice.StoredResponse{Status: buf.status, Header: replayHeaders(buf.header), Body: body})
+		_, err := h.idem.FinishIdempotencyKey(ctx, claim, ice.StoredResponse{Status: buf.status, Header: header, Body: body})
 		if err == nil {
 			return // stored, or the claim moved on: either way nothing to undo
 		}
@@ -167,10 +172,22 @@ func finalStatus(status int) bool {
 
 // replay answers a finished key's request as the first request was answered.
 func (h *Handler) replay(w http.ResponseWriter, r *http.Request, rec *ice.IdempotencyRecord) {
-	if rec.Response != nil {
-		maps.Copy(w.Header(), rec.Response.Header)
-		w.WriteHeader(rec.Response.Status)
-		_, _ = w.Write(rec.Response.Body)
+	if resp := rec.Response; resp != nil {
+		body := resp.Body
+		if _, ok := resp.Header[storedVendedConfig]; ok {
+			var err error
+			if body, err = withConfig(body, h.tableConfig(true)); err != nil {
+				h.writeError(w, r, err)
+				return
+			}
+		}
+		for k, v := range resp.Header {
+			if k != storedVendedConfig {
+				w.Header()[k] = v
+			}
+		}
+		w.WriteHeader(resp.Status)
+		_, _ = w.Write(body)
 		return
 	}
 	// A commit recorded with its swap: its answer is rebuilt from the
@@ -186,6 +203,52 @@ func (h *Handler) replay(w http.ResponseWriter, r *http.Request, rec *ice.Idempo
 		return
 	}
 	w.WriteHeader(http.StatusNoContent) // commitTransaction's answer
+}
+
+// storedVendedConfig marks, in a stored answer's headers (never sent), an
+// answer whose config and credentials were left out of etcd: secrets are
+// not copied into idempotency records. A replay puts the server's vended
+// config back, as a loadTable asking for credentials would get it now.
+const storedVendedConfig = "Ice-Stored-Without-Credentials"
+
+// withoutCredentials drops "config" and "storage-credentials" from a
+// LoadTableResult-shaped body; ok is false when it has neither.
+func withoutCredentials(body []byte) ([]byte, bool) {
+	var doc map[string]json.RawMessage
+	if json.Unmarshal(body, &doc) != nil {
+		return body, false
+	}
+	_, hasCfg := doc["config"]
+	_, hasCreds := doc["storage-credentials"]
+	if !hasCfg && !hasCreds {
+		return body, false
+	}
+	delete(doc, "config")
+	delete(doc, "storage-credentials")
+	out, err := json.Marshal(doc)
+	if err != nil {
+		return body, false
+	}
+	return out, true
+}
+
+// withConfig sets a stored body's "config" back.
+func withConfig(body []byte, cfg map[string]string) ([]byte, error) {
+	// Raw values: the metadata goes out byte for byte, its 64-bit ids intact.
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, fmt.Errorf("decode a stored answer: %w", err)
+	}
+	c, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("encode config: %w", err)
+	}
+	doc["config"] = c
+	out, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("encode a replayed answer: %w", err)
+	}
+	return out, nil
 }
 
 // replayHeaders keeps the headers that describe the body; hop-by-hop and

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	ice "github.com/ice-rest-catalog/ice"
 	"github.com/ice-rest-catalog/ice/auth"
@@ -38,7 +39,7 @@ func (d *dyingStore) SwapTables(ctx context.Context, swaps []ice.TableSwap, clai
 	return err
 }
 
-func newKeyedAPI(t *testing.T) (*api, *dyingStore) {
+func newKeyedAPI(t *testing.T) (*api, *dyingStore, *clientv3.Client) {
 	t.Helper()
 	cli := testenv.EtcdClient(t)
 	wh, err := warehouse.Open(context.Background(), warehouse.Config{Location: "file://" + filepath.Join(t.TempDir(), "wh")})
@@ -55,17 +56,19 @@ func newKeyedAPI(t *testing.T) (*api, *dyingStore) {
 		Auth:        authn,
 		Log:         testenv.DiscardLogger(),
 		Idempotency: store.Store,
+		// Secrets, which must not be copied into idempotency records.
+		VendedConfig: map[string]string{"s3.secret-access-key": "SECRET-SK"},
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &api{Server: srv, h: h}, store
+	return &api{Server: srv, h: h}, store, cli
 }
 
 // TestCommitAppliedBeforeACrashIsReplayed: the replica applies a keyed
 // commit and dies before answering. The retry must find the outcome that
 // the commit's own Txn recorded and replay it, not commit a second time.
 func TestCommitAppliedBeforeACrashIsReplayed(t *testing.T) {
-	a, store := newKeyedAPI(t)
+	a, store, _ := newKeyedAPI(t)
 	a.do(t, "POST", "/v1/namespaces", `{"namespace":["db"]}`)
 	if r := a.do(t, "POST", "/v1/namespaces/db/tables", `{"name":"t","schema":`+schema+`}`); r.status != 200 {
 		t.Fatalf("create table: %d %s", r.status, r.raw)
@@ -104,7 +107,7 @@ func TestCommitAppliedBeforeACrashIsReplayed(t *testing.T) {
 // TestIdempotencyKeyHeaderChecks: a key must be a UUID; reads ignore it; a
 // key reused on another operation is 422.
 func TestIdempotencyKeyHeaderChecks(t *testing.T) {
-	a, _ := newKeyedAPI(t)
+	a, _, _ := newKeyedAPI(t)
 	wantError(t, a.do(t, "POST", "/v1/namespaces", `{"namespace":["x"]}`, "Idempotency-Key", "not-a-uuid"), 400, "BadRequestException")
 	if r := a.do(t, "GET", "/v1/namespaces/x", "", "Idempotency-Key", "not-a-uuid"); r.status != 404 {
 		t.Errorf("GET with a key: %d, want the key ignored (404)", r.status)
@@ -120,5 +123,35 @@ func TestIdempotencyKeyHeaderChecks(t *testing.T) {
 	}
 	if r := a.do(t, "GET", "/v1/config", ""); r.body["idempotency-key-lifetime"] != "PT30M" {
 		t.Errorf("/v1/config: %s; want idempotency-key-lifetime PT30M", r.raw)
+	}
+}
+
+// TestVendedCredentialsAreNotStored: a keyed createTable that asked for
+// vended credentials is replayed with them, but etcd never holds them.
+func TestVendedCredentialsAreNotStored(t *testing.T) {
+	a, _, cli := newKeyedAPI(t)
+	a.do(t, "POST", "/v1/namespaces", `{"namespace":["db"]}`)
+	key := uuid.Must(uuid.NewV7()).String()
+	body := `{"name":"t","schema":` + schema + `}`
+	first := a.do(t, "POST", "/v1/namespaces/db/tables", body, "Idempotency-Key", key, "X-Iceberg-Access-Delegation", "vended-credentials")
+	replay := a.do(t, "POST", "/v1/namespaces/db/tables", body, "Idempotency-Key", key, "X-Iceberg-Access-Delegation", "vended-credentials")
+	if first.status != 200 || replay.status != 200 {
+		t.Fatalf("create and replay: %d %s / %d %s", first.status, first.raw, replay.status, replay.raw)
+	}
+	for _, r := range []reply{first, replay} {
+		if cfg, _ := r.body["config"].(map[string]any); cfg["s3.secret-access-key"] != "SECRET-SK" {
+			t.Errorf("answer's config %v lacks the vended credentials", r.body["config"])
+		}
+	}
+	if replay.body["metadata-location"] != first.body["metadata-location"] || replay.header.Get("ETag") != first.header.Get("ETag") {
+		t.Errorf("replay differs: %v %s, first %v %s", replay.body["metadata-location"], replay.header.Get("ETag"),
+			first.body["metadata-location"], first.header.Get("ETag"))
+	}
+	resp, err := cli.Get(context.Background(), "idempotency/"+key)
+	if err != nil || len(resp.Kvs) != 1 {
+		t.Fatalf("record: %v %v", resp, err)
+	}
+	if strings.Contains(string(resp.Kvs[0].Value), "SECRET-SK") {
+		t.Error("the idempotency record in etcd holds the vended secret")
 	}
 }
