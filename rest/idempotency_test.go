@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -29,14 +30,32 @@ import (
 type dyingStore struct {
 	*etcd.Store
 	die atomic.Bool
+	// hold, when set, keeps every swap waiting until it is closed.
+	hold chan struct{}
+	// pending receives one value each time a claim finds the key running.
+	pending chan struct{}
 }
 
 func (d *dyingStore) SwapTables(ctx context.Context, swaps []ice.TableSwap, claim ...*ice.IdempotencyClaim) error {
+	if d.hold != nil {
+		<-d.hold
+	}
 	err := d.Store.SwapTables(ctx, swaps, claim...)
 	if err == nil && d.die.CompareAndSwap(true, false) {
 		panic(http.ErrAbortHandler)
 	}
 	return err
+}
+
+func (d *dyingStore) ClaimIdempotencyKey(ctx context.Context, key, fp string, lifetime time.Duration) (*ice.IdempotencyClaim, *ice.IdempotencyRecord, error) {
+	claim, rec, err := d.Store.ClaimIdempotencyKey(ctx, key, fp, lifetime)
+	if rec != nil && rec.Pending && d.pending != nil {
+		select {
+		case d.pending <- struct{}{}:
+		default: // already signalled
+		}
+	}
+	return claim, rec, err
 }
 
 func newKeyedAPI(t *testing.T) (*api, *dyingStore, *clientv3.Client) {
@@ -55,7 +74,7 @@ func newKeyedAPI(t *testing.T) (*api, *dyingStore, *clientv3.Client) {
 		Service:     service.New(service.Config{Store: store, Warehouse: wh, Log: testenv.DiscardLogger()}),
 		Auth:        authn,
 		Log:         testenv.DiscardLogger(),
-		Idempotency: store.Store,
+		Idempotency: store,
 		// Secrets, which must not be copied into idempotency records.
 		VendedConfig: map[string]string{"s3.secret-access-key": "SECRET-SK"},
 	})
@@ -153,5 +172,39 @@ func TestVendedCredentialsAreNotStored(t *testing.T) {
 	}
 	if strings.Contains(string(resp.Kvs[0].Value), "SECRET-SK") {
 		t.Error("the idempotency record in etcd holds the vended secret")
+	}
+}
+
+// TestDuplicateWaitsForTheRunningRequest: a duplicate that arrives while
+// the first request with its key is mid-commit waits for it and gets its
+// answer; the commit is applied once.
+func TestDuplicateWaitsForTheRunningRequest(t *testing.T) {
+	a, store, _ := newKeyedAPI(t)
+	a.do(t, "POST", "/v1/namespaces", `{"namespace":["db"]}`)
+	if r := a.do(t, "POST", "/v1/namespaces/db/tables", `{"name":"t","schema":`+schema+`}`); r.status != 200 {
+		t.Fatalf("create table: %d %s", r.status, r.raw)
+	}
+	store.hold, store.pending = make(chan struct{}), make(chan struct{}, 1)
+	key := uuid.Must(uuid.NewV7()).String()
+	commit := `{"requirements":[],"updates":[{"action":"set-properties","updates":{"k":"v"}}]}`
+	answers := make(chan reply, 2)
+	for i := 0; i < 2; i++ {
+		go func() {
+			answers <- a.do(t, "POST", "/v1/namespaces/db/tables/t", commit, "Idempotency-Key", key)
+		}()
+	}
+	select {
+	case <-store.pending: // one copy holds the key, the other found it running
+	case <-time.After(30 * time.Second):
+		t.Fatal("no copy found the key running")
+	}
+	close(store.hold)
+	first, second := <-answers, <-answers
+	if first.status != 200 || second.status != 200 || first.body["metadata-location"] != second.body["metadata-location"] {
+		t.Fatalf("answers: %d %v / %d %v; want the same 200", first.status, first.body["metadata-location"], second.status, second.body["metadata-location"])
+	}
+	load := a.do(t, "GET", "/v1/namespaces/db/tables/t", "")
+	if log, _ := load.body["metadata"].(map[string]any)["metadata-log"].([]any); len(log) != 1 {
+		t.Errorf("metadata-log has %d entries after create and one commit, want 1", len(log))
 	}
 }
