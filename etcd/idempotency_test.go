@@ -54,8 +54,10 @@ func TestIdempotencyRecords(t *testing.T) {
 	if ok, err := s.FinishIdempotencyKey(ctx, claim, answer); err != nil || !ok {
 		t.Fatalf("finish: %v %v", ok, err)
 	}
-	if ttl := leaseTTL(t, cli, "prod/idempotency/"+key); ttl != int64(lifetime/time.Second) {
-		t.Errorf("record's lease TTL %ds, want %ds", ttl, int64(lifetime/time.Second))
+	// The lifetime plus the one-minute bucket during which the lease is
+	// shared: every record lives at least the lifetime.
+	if ttl := leaseTTL(t, cli, "prod/idempotency/"+key); ttl != 90*60+60 {
+		t.Errorf("record's lease TTL %ds, want %ds", ttl, 90*60+60)
 	}
 	if ok, _ := s.FinishIdempotencyKey(ctx, claim, answer); ok {
 		t.Error("a claim finished twice")
@@ -75,8 +77,18 @@ func TestIdempotencyRecords(t *testing.T) {
 	if err := s.ReleaseIdempotencyKey(ctx, claim2); err != nil {
 		t.Fatal(err)
 	}
-	if again, _, err := s.ClaimIdempotencyKey(ctx, key2, fp, lifetime); err != nil || again == nil {
+	again, _, err := s.ClaimIdempotencyKey(ctx, key2, fp, lifetime)
+	if err != nil || again == nil {
 		t.Fatalf("claim after release: %v %v", again, err)
+	}
+	// Records finished one after the other share a lease.
+	if ok, err := s.FinishIdempotencyKey(ctx, again, answer); err != nil || !ok {
+		t.Fatalf("finish: %v %v", ok, err)
+	}
+	r1, _ := cli.Get(ctx, "prod/idempotency/"+key)
+	r2, _ := cli.Get(ctx, "prod/idempotency/"+key2)
+	if r1.Kvs[0].Lease != r2.Kvs[0].Lease {
+		t.Errorf("two records finished back to back have leases %x and %x, want one shared lease", r1.Kvs[0].Lease, r2.Kvs[0].Lease)
 	}
 }
 
@@ -112,8 +124,8 @@ func TestSwapRecordsTheCommit(t *testing.T) {
 	if resp.Kvs[0].ModRevision != tbl.Revision {
 		t.Errorf("record written at revision %d, pointer at %d: not one Txn", resp.Kvs[0].ModRevision, tbl.Revision)
 	}
-	if ttl := leaseTTL(t, cli, "idempotency/"+key); ttl != 1800 {
-		t.Errorf("committed record's lease TTL %ds, want 1800s", ttl)
+	if ttl := leaseTTL(t, cli, "idempotency/"+key); ttl != 1800+60 {
+		t.Errorf("committed record's lease TTL %ds, want 1860s (30 min and the 1-min bucket)", ttl)
 	}
 	_, rec, err := s.ClaimIdempotencyKey(ctx, key, "fp", 30*time.Minute)
 	if err != nil || rec == nil || len(rec.Committed) != 1 || rec.Committed[0].MetadataLocation != "file:///w/1.metadata.json" {

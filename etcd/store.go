@@ -21,7 +21,9 @@ const listBatch = 1000
 type Store struct {
 	cli    *clientv3.Client
 	keys   keys
-	claims claimSession // see idempotency.go
+	// Idempotency-Key records (idempotency.go).
+	claims       claimSession
+	recordLeases recordLeases
 }
 
 var _ ice.Store = (*Store)(nil)
@@ -211,11 +213,13 @@ func (s *Store) SwapTables(ctx context.Context, swaps []ice.TableSwap, claims ..
 	}
 	resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Else(elseOps...).Commit()
 	if err != nil {
+		if claim != nil && errors.Is(err, rpctypes.ErrLeaseNotFound) {
+			s.forgetLease(lease)
+		}
 		return writeError("commit", err)
 	}
 	if !resp.Succeeded {
 		if claim != nil {
-			s.revoke(ctx, lease)
 			if err := claimLost(resp, claim); err != nil {
 				return err
 			}
@@ -340,6 +344,8 @@ func writeError(op string, err error) error {
 		return ice.Errorf(ice.EINVALID, "%s touches more keys than etcd allows in one transaction (etcd --max-txn-ops, default 128); raise it on every etcd member or split the request", op)
 	case errors.Is(err, rpctypes.ErrRequestTooLarge):
 		return ice.Errorf(ice.ETOOLARGE, "%s is larger than etcd accepts in one request (etcd --max-request-bytes)", op)
+	case errors.Is(err, rpctypes.ErrLeaseNotFound): // rejected before applying anything
+		return &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException", Message: op + ": a lease it used is gone; retry", Err: err}
 	case errors.Is(err, rpctypes.ErrNoSpace):
 		return &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException", Message: "the catalog store is out of space (etcd alarm NOSPACE)", Err: err}
 	}

@@ -58,7 +58,7 @@ func (d *dyingStore) ClaimIdempotencyKey(ctx context.Context, key, fp string, li
 	return claim, rec, err
 }
 
-func newKeyedAPI(t *testing.T) (*api, *dyingStore, *clientv3.Client) {
+func newKeyedAPI(t testing.TB) (*api, *dyingStore, *clientv3.Client) {
 	t.Helper()
 	cli := testenv.EtcdClient(t)
 	wh, err := warehouse.Open(context.Background(), warehouse.Config{Location: "file://" + filepath.Join(t.TempDir(), "wh")})
