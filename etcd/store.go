@@ -19,8 +19,8 @@ const listBatch = 1000
 
 // Store implements ice.Store on etcd.
 type Store struct {
-	cli    *clientv3.Client
-	keys   keys
+	cli  *clientv3.Client
+	keys keys
 	// Idempotency-Key records (idempotency.go).
 	claims       claimSession
 	recordLeases recordLeases
