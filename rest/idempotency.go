@@ -65,7 +65,11 @@ func (h *Handler) serveKeyed(w http.ResponseWriter, r *http.Request) {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	fp := fingerprint(r, body)
 
-	deadline := time.Now().Add(pendingWait)
+	wait := pendingWait
+	if h.idemWait > 0 {
+		wait = h.idemWait
+	}
+	deadline := time.Now().Add(wait)
 	for attempt := 0; attempt < 8; attempt++ {
 		claim, rec, err := h.idem.ClaimIdempotencyKey(r.Context(), key, fp, h.idemLifetime)
 		switch {

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -185,6 +186,8 @@ func TestDuplicateWaitsForTheRunningRequest(t *testing.T) {
 		t.Fatalf("create table: %d %s", r.status, r.raw)
 	}
 	store.hold, store.pending = make(chan struct{}), make(chan struct{}, 1)
+	release := sync.OnceFunc(func() { close(store.hold) })
+	t.Cleanup(release) // a failed test must not leave a request blocked
 	key := uuid.Must(uuid.NewV7()).String()
 	commit := `{"requirements":[],"updates":[{"action":"set-properties","updates":{"k":"v"}}]}`
 	answers := make(chan reply, 2)
@@ -198,7 +201,7 @@ func TestDuplicateWaitsForTheRunningRequest(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("no copy found the key running")
 	}
-	close(store.hold)
+	release()
 	first, second := <-answers, <-answers
 	if first.status != 200 || second.status != 200 || first.body["metadata-location"] != second.body["metadata-location"] {
 		t.Fatalf("answers: %d %v / %d %v; want the same 200", first.status, first.body["metadata-location"], second.status, second.body["metadata-location"])
@@ -206,5 +209,52 @@ func TestDuplicateWaitsForTheRunningRequest(t *testing.T) {
 	load := a.do(t, "GET", "/v1/namespaces/db/tables/t", "")
 	if log, _ := load.body["metadata"].(map[string]any)["metadata-log"].([]any); len(log) != 1 {
 		t.Errorf("metadata-log has %d entries after create and one commit, want 1", len(log))
+	}
+}
+
+// TestDuplicateOfAStuckRequestGets503: when the first request with a key
+// runs longer than a duplicate waits, the duplicate gets 503 and
+// Retry-After, never a final answer; once the first is done, a retry
+// replays it.
+func TestDuplicateOfAStuckRequestGets503(t *testing.T) {
+	a, store, cli := newKeyedAPI(t)
+	a.h.SetPendingWaitForTest(100 * time.Millisecond)
+	a.do(t, "POST", "/v1/namespaces", `{"namespace":["db"]}`)
+	if r := a.do(t, "POST", "/v1/namespaces/db/tables", `{"name":"t","schema":`+schema+`}`); r.status != 200 {
+		t.Fatalf("create table: %d %s", r.status, r.raw)
+	}
+	store.hold, store.pending = make(chan struct{}), make(chan struct{}, 1)
+	release := sync.OnceFunc(func() { close(store.hold) })
+	t.Cleanup(release) // a failed test must not leave a request blocked
+	key := uuid.Must(uuid.NewV7()).String()
+	commit := `{"requirements":[],"updates":[{"action":"set-properties","updates":{"k":"v"}}]}`
+	firstDone := make(chan reply, 1)
+	go func() { firstDone <- a.do(t, "POST", "/v1/namespaces/db/tables/t", commit, "Idempotency-Key", key) }()
+
+	// Only once the first holds the key may the duplicate go: else the
+	// duplicate would be the one to hold it, and block.
+	for i := 0; ; i++ {
+		resp, err := cli.Get(context.Background(), "idempotency/"+key, clientv3.WithCountOnly())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Count == 1 {
+			break
+		}
+		if i == 600 {
+			t.Fatal("the first request did not claim its key within 30s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	dup := a.do(t, "POST", "/v1/namespaces/db/tables/t", commit, "Idempotency-Key", key)
+	wantError(t, dup, 503, "ServiceUnavailableException")
+	if dup.header.Get("Retry-After") == "" {
+		t.Error("503 without Retry-After")
+	}
+	release()
+	first := <-firstDone
+	retry := a.do(t, "POST", "/v1/namespaces/db/tables/t", commit, "Idempotency-Key", key)
+	if first.status != 200 || retry.status != 200 || retry.body["metadata-location"] != first.body["metadata-location"] {
+		t.Fatalf("first %d %v, retry %d %v; want the same 200", first.status, first.body["metadata-location"], retry.status, retry.body["metadata-location"])
 	}
 }

@@ -58,6 +58,7 @@ type Handler struct {
 	// idem and idemLifetime serve Idempotency-Key (idempotency.go).
 	idem         ice.IdempotencyStore
 	idemLifetime time.Duration
+	idemWait     time.Duration // 0: pendingWait; tests shorten it
 }
 
 // New builds the handler and its routes.
