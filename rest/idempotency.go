@@ -87,11 +87,11 @@ func (h *Handler) serveKeyed(w http.ResponseWriter, r *http.Request) {
 			h.replay(w, r, rec)
 			return
 		}
-		wait := time.Until(deadline)
-		if wait <= 0 {
+		left := time.Until(deadline)
+		if left <= 0 {
 			break
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), wait)
+		ctx, cancel := context.WithTimeout(r.Context(), left)
 		_ = h.idem.AwaitIdempotencyKey(ctx, key, rec.Revision)
 		cancel()
 		if r.Context().Err() != nil {
