@@ -195,7 +195,7 @@ func claimLost(resp *clientv3.TxnResponse, claim *ice.IdempotencyClaim) error {
 		}
 		if len(rr.Kvs) == 0 || rr.Kvs[0].ModRevision != claim.Revision {
 			return &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException",
-				Message: "the claim on this Idempotency-Key lapsed while the commit ran; nothing was committed; retry with the same key"}
+				Message: "this Idempotency-Key's record changed while the commit ran (the claim lapsed, or an earlier attempt of this commit applied); this attempt committed nothing; retry with the same key for the outcome"}
 		}
 	}
 	return nil
