@@ -67,7 +67,9 @@ type Store interface {
 	LoadTable(ctx context.Context, id TableIdent) (TablePointer, error)
 	ListTables(ctx context.Context, ns Namespace, page Page) (tables []TableIdent, next string, err error)
 	// SwapTables applies every swap in one transaction, or none.
-	SwapTables(ctx context.Context, swaps []TableSwap) error
+	// With a claim, the transaction also requires the claim to be current
+	// and stores the committed outcome under its key, then sets Settled.
+	SwapTables(ctx context.Context, swaps []TableSwap, claim ...*IdempotencyClaim) error
 	// DropTable deletes the table's entry if it is still at revision.
 	DropTable(ctx context.Context, id TableIdent, revision int64) error
 	// RenameTable moves an entry in one transaction that checks both keys.

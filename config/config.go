@@ -48,6 +48,9 @@ type Config struct {
 	TLS           TLS           `yaml:"tls"`
 	Etcd          Etcd          `yaml:"etcd"`
 	Timeouts      Timeouts      `yaml:",inline"`
+
+	// IdempotencyKeyLifetime is an ISO-8601 duration; default PT30M.
+	IdempotencyKeyLifetime string `yaml:"idempotencyKeyLifetime"`
 }
 
 // Maintenance tunes the maintenance jobs; the keys are those of the Java
@@ -237,6 +240,9 @@ func (c *Config) applyDefaults() error {
 	}
 	if c.DataDir == "" {
 		c.DataDir = "data"
+	}
+	if err := c.checkIdempotencyKeyLifetime(); err != nil {
+		return err
 	}
 	if c.URI != "" && !strings.HasPrefix(c.URI, "etcd:") {
 		return fmt.Errorf("uri %q is not supported: this server keeps its state in etcd (uri: etcd:http://host:2379,...); omit uri for an embedded etcd", c.URI)

@@ -54,6 +54,9 @@ func (k keys) view(id ice.TableIdent) string {
 // viewsIn is the prefix under which ns's views (and its children's) live.
 func (k keys) viewsIn(ns ice.Namespace) string { return k.prefix + "v/" + ns.Path() + "/" }
 
+// idempotency is the key of an Idempotency-Key's record.
+func (k keys) idempotency(key string) string { return k.prefix + "idempotency/" + key }
+
 func decodeProps(b []byte) (map[string]string, error) {
 	props := map[string]string{}
 	// The Java server may have stored "null" for a namespace created without properties.

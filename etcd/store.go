@@ -21,6 +21,9 @@ const listBatch = 1000
 type Store struct {
 	cli  *clientv3.Client
 	keys keys
+	// Idempotency-Key records (idempotency.go).
+	claims       claimSession
+	recordLeases recordLeases
 }
 
 var _ ice.Store = (*Store)(nil)
@@ -168,7 +171,7 @@ func (s *Store) ListTables(ctx context.Context, ns ice.Namespace, page ice.Page)
 	return out, next, nil
 }
 
-func (s *Store) SwapTables(ctx context.Context, swaps []ice.TableSwap) error {
+func (s *Store) SwapTables(ctx context.Context, swaps []ice.TableSwap, claims ...*ice.IdempotencyClaim) error {
 	cmps := make([]clientv3.Cmp, 0, len(swaps)*2)
 	ops := make([]clientv3.Op, 0, len(swaps))
 	for _, sw := range swaps {
@@ -183,15 +186,43 @@ func (s *Store) SwapTables(ctx context.Context, swaps []ice.TableSwap) error {
 		}
 		ops = append(ops, clientv3.OpPut(key, encodeSwap(sw)))
 	}
-	resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
+	var (
+		claim   *ice.IdempotencyClaim
+		lease   clientv3.LeaseID
+		elseOps []clientv3.Op
+	)
+	if len(claims) > 0 && claims[0] != nil {
+		// The outcome of a keyed commit is recorded in this same Txn, so
+		// a retry of a commit whose answer was lost replays it instead of
+		// applying it twice.
+		claim = claims[0]
+		cmp, put, l, err := s.settle(ctx, claim, swaps)
+		if err != nil {
+			return err
+		}
+		cmps, ops, lease = append(cmps, cmp), append(ops, put), l
+		elseOps = append(elseOps, clientv3.OpGet(s.keys.idempotency(claim.Key), clientv3.WithKeysOnly()))
+	}
+	resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Else(elseOps...).Commit()
 	if err != nil {
+		if claim != nil && errors.Is(err, rpctypes.ErrLeaseNotFound) {
+			s.forgetLease(lease)
+		}
 		return writeError("commit", err)
 	}
 	if !resp.Succeeded {
+		if claim != nil {
+			if err := claimLost(resp, claim); err != nil {
+				return err
+			}
+		}
 		if err := s.viewInTheWay(ctx, swaps); err != nil {
 			return err
 		}
 		return ice.CommitFailed("a concurrent commit changed the table first")
+	}
+	if claim != nil {
+		claim.Settled = true
 	}
 	return nil
 }
@@ -305,6 +336,8 @@ func writeError(op string, err error) error {
 		return ice.Errorf(ice.EINVALID, "%s touches more keys than etcd allows in one transaction (etcd --max-txn-ops, default 128); raise it on every etcd member or split the request", op)
 	case errors.Is(err, rpctypes.ErrRequestTooLarge):
 		return ice.Errorf(ice.ETOOLARGE, "%s is larger than etcd accepts in one request (etcd --max-request-bytes)", op)
+	case errors.Is(err, rpctypes.ErrLeaseNotFound): // rejected before applying anything
+		return &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException", Message: op + ": a lease it used is gone; retry", Err: err}
 	case errors.Is(err, rpctypes.ErrNoSpace):
 		return &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException", Message: "the catalog store is out of space (etcd alarm NOSPACE)", Err: err}
 	}

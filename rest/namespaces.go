@@ -10,11 +10,15 @@ import (
 func (h *Handler) getConfig(w http.ResponseWriter, r *http.Request) {
 	// ?warehouse= is accepted for clients that always send it (ClickHouse,
 	// Spark); one server serves one warehouse.
-	writeJSON(w, http.StatusOK, map[string]any{
+	cfg := map[string]any{
 		"defaults":  map[string]string{},
 		"overrides": map[string]string{},
 		"endpoints": h.Endpoints(),
-	})
+	}
+	if h.idem != nil {
+		cfg["idempotency-key-lifetime"] = isoDuration(h.idemLifetime)
+	}
+	writeJSON(w, http.StatusOK, cfg)
 }
 
 func pageParams(r *http.Request) (ice.Page, error) {

@@ -43,6 +43,11 @@ type Config struct {
 	Authz *auth.Authorizer
 	// OAuth serves POST /v1/oauth/tokens; nil refuses every client.
 	OAuth *auth.OAuth
+	// Idempotency keeps the outcomes of requests with an Idempotency-Key;
+	// nil turns the header off, and /v1/config does not advertise it.
+	Idempotency ice.IdempotencyStore
+	// IdempotencyKeyLifetime is how long an outcome is kept. Default 30m.
+	IdempotencyKeyLifetime time.Duration
 }
 
 // Handler is the API's http.Handler.
@@ -58,6 +63,10 @@ type Handler struct {
 	mux      *http.ServeMux
 	authz    *auth.Authorizer
 	oauth    *auth.OAuth
+	// idem and idemLifetime serve Idempotency-Key (idempotency.go).
+	idem         ice.IdempotencyStore
+	idemLifetime time.Duration
+	idemWait     time.Duration // 0: pendingWait; tests shorten it
 }
 
 // New builds the handler and its routes.
@@ -69,6 +78,10 @@ func New(cfg Config) *Handler {
 		h.log = slog.Default()
 	}
 	h.cfgTag = configFingerprint(h.tableCfg, h.vendCfg)
+	h.idem, h.idemLifetime = cfg.Idempotency, cfg.IdempotencyKeyLifetime
+	if h.idemLifetime <= 0 {
+		h.idemLifetime = defaultIdempotencyKeyLifetime
+	}
 	if h.maxBody <= 0 {
 		h.maxBody = 16 << 20
 	}
@@ -131,7 +144,8 @@ func (h *Handler) Endpoints() []string {
 }
 
 // ServeHTTP runs the middleware chain: recover, observe, authenticate,
-// limit the body, route (each route authorizes and audits: authz.go).
+// limit the body, replay or record an Idempotency-Key's answer, route (each
+// route authorizes and audits: authz.go).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
@@ -152,7 +166,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(sw, r.Body, h.maxBody)
-	h.mux.ServeHTTP(sw, r)
+	h.serveKeyed(sw, r)
 }
 
 func (h *Handler) observe(r *http.Request, status int, d time.Duration) {

@@ -27,13 +27,7 @@ type loadTableResult struct {
 // snapshotsAll or snapshotsRefs.
 func (h *Handler) writeTable(w http.ResponseWriter, r *http.Request, t *service.Table, snapshots string) {
 	vended := wantsVendedCredentials(r)
-	cfg := maps.Clone(h.tableCfg)
-	if cfg == nil {
-		cfg = map[string]string{}
-	}
-	if vended {
-		maps.Copy(cfg, h.vendCfg)
-	}
+	cfg := h.tableConfig(vended)
 	md := json.RawMessage(t.Metadata.Raw)
 	if snapshots == snapshotsRefs {
 		var err error
@@ -44,6 +38,19 @@ func (h *Handler) writeTable(w http.ResponseWriter, r *http.Request, t *service.
 	}
 	setETag(w, tableETag(t, snapshots, vended, h.cfgTag))
 	writeJSON(w, http.StatusOK, loadTableResult{MetadataLocation: t.Location, Metadata: md, Config: cfg})
+}
+
+// tableConfig is a LoadTableResult's "config": the static keys, plus the
+// vended ones when the client asked for credentials.
+func (h *Handler) tableConfig(vended bool) map[string]string {
+	cfg := maps.Clone(h.tableCfg)
+	if cfg == nil {
+		cfg = map[string]string{}
+	}
+	if vended {
+		maps.Copy(cfg, h.vendCfg)
+	}
+	return cfg
 }
 
 func wantsVendedCredentials(r *http.Request) bool {
@@ -200,6 +207,11 @@ func (h *Handler) commitTable(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	h.writeCommit(w, r, t)
+}
+
+// writeCommit answers a committed table: a LoadTableResult without config.
+func (h *Handler) writeCommit(w http.ResponseWriter, r *http.Request, t *service.Table) {
 	// The ETag is the one a loadTable with the same headers would give for
 	// this metadata, so a client can send it back in If-None-Match.
 	setETag(w, tableETag(t, snapshotsAll, wantsVendedCredentials(r), h.cfgTag))

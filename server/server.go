@@ -112,7 +112,8 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	tableCfg, vendedCfg := tableConfig(cfg)
 	api := rest.New(rest.Config{Service: svc, Auth: sec.authn, Log: log, Metrics: m,
 		TableConfig: tableCfg, VendedConfig: vendedCfg, MaxBodyBytes: cfg.MaxRequestBodyBytes,
-		Authz: sec.authz, OAuth: sec.oauth, Admin: store})
+		Authz: sec.authz, OAuth: sec.oauth, Admin: store,
+		Idempotency: store, IdempotencyKeyLifetime: cfg.IdempotencyKeyLifetimeDuration()})
 
 	if err := s.startMaintenance(cfg, svc, m); err != nil {
 		return nil, err

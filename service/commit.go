@@ -83,7 +83,7 @@ func (s *Service) commit(ctx context.Context, changes []TableChange) ([]*Table, 
 			}
 		}
 		if len(swaps) > 0 {
-			err = s.store.SwapTables(ctx, swaps)
+			err = s.store.SwapTables(ctx, swaps, ice.IdempotencyClaimFrom(ctx))
 		}
 		if ice.ErrorCode(err) == ice.EUNKNOWNSTATE {
 			err = s.resolveUnknown(ctx, swaps, err)

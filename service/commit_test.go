@@ -29,13 +29,13 @@ type faultyStore struct {
 	faults     int
 }
 
-func (f *faultyStore) SwapTables(ctx context.Context, swaps []ice.TableSwap) error {
+func (f *faultyStore) SwapTables(ctx context.Context, swaps []ice.TableSwap, claim ...*ice.IdempotencyClaim) error {
 	if f.faults == 0 {
-		return f.Store.SwapTables(ctx, swaps)
+		return f.Store.SwapTables(ctx, swaps, claim...)
 	}
 	f.faults--
 	if f.apply {
-		if err := f.Store.SwapTables(ctx, swaps); err != nil {
+		if err := f.Store.SwapTables(ctx, swaps, claim...); err != nil {
 			return err
 		}
 	}

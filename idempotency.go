@@ -1,0 +1,78 @@
+package ice
+
+import (
+	"context"
+	"time"
+)
+
+// IdempotencyClaim is a replica's hold on an Idempotency-Key while it runs
+// the request that carries it. The outcome is stored only while the claim is
+// still current (Revision unchanged), so two runs of one key can never both
+// record, and a commit can never apply after its claim was lost.
+type IdempotencyClaim struct {
+	Key         string
+	Fingerprint string        // method, path, principal and body hash of the request
+	Revision    int64         // the store's revision of the claim
+	Lifetime    time.Duration // how long the stored outcome is kept
+	// Settled is set by Store.SwapTables when it stored the outcome in the
+	// same transaction as the pointer swaps; nothing is left to record.
+	Settled bool
+}
+
+// IdempotencyRecord is what the store holds for a key: a request still
+// running (Pending), a stored answer (Response), or a commit that applied
+// (Committed), written with its pointer swaps.
+type IdempotencyRecord struct {
+	Fingerprint string
+	Revision    int64
+	Pending     bool
+	Response    *StoredResponse
+	Committed   []CommittedTable
+}
+
+// StoredResponse is an answer kept for replay. The store keeps it as
+// opaque data: only rest/ gives it meaning.
+type StoredResponse struct {
+	Status int
+	Header map[string][]string
+	Body   []byte // JSON, or empty
+}
+
+// CommittedTable is one table's new metadata location in a committed record.
+type CommittedTable struct {
+	ID               TableIdent
+	MetadataLocation string
+}
+
+// IdempotencyStore keeps the outcomes of requests that carry an
+// Idempotency-Key. A key has one record at a time.
+type IdempotencyStore interface {
+	// ClaimIdempotencyKey marks key as running the request fingerprinted
+	// fp, unless the key already has a record, which it returns instead.
+	// Exactly one of the results is non-nil when err is nil. A claim
+	// lapses by itself if the replica holding it dies.
+	ClaimIdempotencyKey(ctx context.Context, key, fp string, lifetime time.Duration) (*IdempotencyClaim, *IdempotencyRecord, error)
+	// FinishIdempotencyKey stores the answer for the claim's lifetime, if
+	// the claim is still current; it reports whether it stored it.
+	FinishIdempotencyKey(ctx context.Context, claim *IdempotencyClaim, resp StoredResponse) (bool, error)
+	// ReleaseIdempotencyKey deletes the claim, if still current, so that a
+	// retry runs the request again.
+	ReleaseIdempotencyKey(ctx context.Context, claim *IdempotencyClaim) error
+	// AwaitIdempotencyKey returns once key's record changes after revision,
+	// or ctx ends.
+	AwaitIdempotencyKey(ctx context.Context, key string, revision int64) error
+}
+
+type claimKey struct{}
+
+// WithIdempotencyClaim returns ctx carrying the request's claim, so that the
+// commit path can store the outcome atomically with its swap.
+func WithIdempotencyClaim(ctx context.Context, c *IdempotencyClaim) context.Context {
+	return context.WithValue(ctx, claimKey{}, c)
+}
+
+// IdempotencyClaimFrom returns the request's claim, or nil.
+func IdempotencyClaimFrom(ctx context.Context) *IdempotencyClaim {
+	c, _ := ctx.Value(claimKey{}).(*IdempotencyClaim)
+	return c
+}

@@ -1,0 +1,329 @@
+package rest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	ice "github.com/ice-rest-catalog/ice"
+	"github.com/ice-rest-catalog/ice/auth"
+)
+
+// The Idempotency-Key header (Iceberg REST spec): a request that repeats a
+// key gets the answer of the first request with that key instead of running
+// again. A key is honoured on every mutating method (POST, PUT, DELETE),
+// which covers every operation the spec marks with the header.
+
+const (
+	headerIdempotencyKey = "Idempotency-Key"
+	// defaultIdempotencyKeyLifetime is the spec example's PT30M.
+	defaultIdempotencyKeyLifetime = 30 * time.Minute
+	// pendingWait bounds how long a duplicate waits for the first request
+	// with its key to finish before it is told to retry later.
+	pendingWait = 10 * time.Second
+	// maxRecordedBody bounds a stored answer, well under etcd's default
+	// 1.5 MiB request limit; a larger answer is not recorded.
+	maxRecordedBody = 512 << 10
+)
+
+// serveKeyed routes a request, applying Idempotency-Key semantics when the
+// request carries the header.
+func (h *Handler) serveKeyed(w http.ResponseWriter, r *http.Request) {
+	raw := r.Header.Get(headerIdempotencyKey)
+	if raw == "" || h.idem == nil || r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions {
+		h.mux.ServeHTTP(w, r)
+		return
+	}
+	_, r.Pattern = h.mux.Handler(r) // for the metrics, as the mux would set it
+	id, err := uuid.Parse(raw)
+	if err != nil || len(raw) != 36 {
+		h.writeError(w, r, ice.Errorf(ice.EINVALID, "%s must be a UUID in its 36-character form, got %q", headerIdempotencyKey, raw))
+		return
+	}
+	key := id.String() // lower case: one record whatever the client's case
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			h.writeError(w, r, ice.Errorf(ice.ETOOLARGE, "request body is larger than the limit of %d bytes", tooLarge.Limit))
+			return
+		}
+		h.writeError(w, r, ice.Errorf(ice.EINVALID, "cannot read request body: %v", err))
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	fp := fingerprint(r, body)
+
+	wait := pendingWait
+	if h.idemWait > 0 {
+		wait = h.idemWait
+	}
+	deadline := time.Now().Add(wait)
+	for attempt := 0; attempt < 8; attempt++ {
+		claim, rec, err := h.idem.ClaimIdempotencyKey(r.Context(), key, fp, h.idemLifetime)
+		switch {
+		case err != nil:
+			h.writeError(w, r, err)
+			return
+		case claim != nil:
+			h.runClaimed(w, r, claim)
+			return
+		case rec.Fingerprint != fp:
+			h.writeError(w, r, ice.Errorf(ice.EUNPROCESSABLE,
+				"%s %s was already used for a different request; use a new key for a new operation", headerIdempotencyKey, key))
+			return
+		case !rec.Pending:
+			h.replay(w, r, rec)
+			return
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			break
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), left)
+		_ = h.idem.AwaitIdempotencyKey(ctx, key, rec.Revision)
+		cancel()
+		if r.Context().Err() != nil {
+			return // the client went away
+		}
+	}
+	// The first request is still running. Its outcome is not known yet, so
+	// no final answer is possible; a 503 is one every client retries.
+	w.Header().Set("Retry-After", "1")
+	h.writeError(w, r, &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException",
+		Message: fmt.Sprintf("a request with %s %s is still in progress; retry later with the same key", headerIdempotencyKey, key)})
+}
+
+// runClaimed runs a request whose key this replica holds, records its
+// answer when that answer is final, and only then sends it: a client that
+// saw an answer gets the same one on every retry.
+func (h *Handler) runClaimed(w http.ResponseWriter, r *http.Request, claim *ice.IdempotencyClaim) {
+	buf := &bufferedResponse{header: http.Header{}}
+	settle := func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
+		defer cancel()
+		h.recordOutcome(ctx, r, claim, buf)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			buf.status = http.StatusInternalServerError // never recorded
+			settle()
+			panic(p)
+		}
+	}()
+	inner := r.WithContext(ice.WithIdempotencyClaim(r.Context(), claim))
+	h.mux.ServeHTTP(buf, inner)
+	settle()
+	buf.sendTo(w)
+}
+
+// recordOutcome stores a final answer, or releases the claim so that a
+// retry runs the request again. A commit whose swap recorded the outcome
+// (claim.Settled) needs neither.
+func (h *Handler) recordOutcome(ctx context.Context, r *http.Request, claim *ice.IdempotencyClaim, buf *bufferedResponse) {
+	if claim.Settled {
+		return
+	}
+	body, header := buf.body.Bytes(), replayHeaders(buf.header)
+	if wantsVendedCredentials(r) {
+		if b, ok := withoutCredentials(body); ok {
+			body, header[storedVendedConfig] = b, []string{"true"}
+		}
+	}
+	if finalStatus(buf.status) && len(body) <= maxRecordedBody && (len(body) == 0 || json.Valid(body)) {
+		_, err := h.idem.FinishIdempotencyKey(ctx, claim, ice.StoredResponse{Status: buf.status, Header: header, Body: body})
+		if err == nil {
+			return // stored, or the claim moved on: either way nothing to undo
+		}
+		h.log.WarnContext(ctx, "could not record an idempotent answer; a retry will run the request again",
+			"key", claim.Key, "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if err := h.idem.ReleaseIdempotencyKey(ctx, claim); err != nil {
+		h.log.WarnContext(ctx, "could not release an idempotency key; it lapses with this replica's lease",
+			"key", claim.Key, "err", err)
+	}
+}
+
+// finalStatus reports whether an answer is final: replayed for the key's
+// lifetime. The spec finalizes 2xx and deterministic 4xx. Answers that
+// depend on credentials or load (401, 403, 408, 419, 429) and 5xx, which
+// include CommitStateUnknown, are not: a retry runs again.
+func finalStatus(status int) bool {
+	switch {
+	case status >= 200 && status < 300:
+		return true
+	case status >= 400 && status < 500:
+		switch status {
+		case http.StatusUnauthorized, http.StatusForbidden, http.StatusRequestTimeout, 419,
+			http.StatusTooEarly, http.StatusTooManyRequests:
+			return false
+		}
+		return true
+	}
+	return false
+}
+
+// replay answers a finished key's request as the first request was answered.
+func (h *Handler) replay(w http.ResponseWriter, r *http.Request, rec *ice.IdempotencyRecord) {
+	if resp := rec.Response; resp != nil {
+		body := resp.Body
+		if _, ok := resp.Header[storedVendedConfig]; ok {
+			var err error
+			if body, err = withConfig(body, h.tableConfig(true)); err != nil {
+				h.writeError(w, r, err)
+				return
+			}
+		}
+		for k, v := range resp.Header {
+			if k != storedVendedConfig {
+				w.Header()[k] = v
+			}
+		}
+		w.WriteHeader(resp.Status)
+		_, _ = w.Write(body)
+		return
+	}
+	// A commit recorded with its swap: its answer is rebuilt from the
+	// metadata files it committed, which never change.
+	if r.Pattern == "POST "+tablePath && len(rec.Committed) == 1 {
+		c := rec.Committed[0]
+		t, err := h.svc.TableAt(r.Context(), c.ID, c.MetadataLocation)
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		h.writeCommit(w, r, t)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent) // commitTransaction's answer
+}
+
+// storedVendedConfig marks, in a stored answer's headers (never sent), an
+// answer whose config and credentials were left out of etcd: secrets are
+// not copied into idempotency records. A replay puts the server's vended
+// config back, as a loadTable asking for credentials would get it now.
+const storedVendedConfig = "Ice-Stored-Without-Credentials"
+
+// withoutCredentials drops "config" and "storage-credentials" from a
+// LoadTableResult-shaped body; ok is false when it has neither.
+func withoutCredentials(body []byte) ([]byte, bool) {
+	var doc map[string]json.RawMessage
+	if json.Unmarshal(body, &doc) != nil {
+		return body, false
+	}
+	_, hasCfg := doc["config"]
+	_, hasCreds := doc["storage-credentials"]
+	if !hasCfg && !hasCreds {
+		return body, false
+	}
+	delete(doc, "config")
+	delete(doc, "storage-credentials")
+	out, err := json.Marshal(doc)
+	if err != nil {
+		return body, false
+	}
+	return out, true
+}
+
+// withConfig sets a stored body's "config" back.
+func withConfig(body []byte, cfg map[string]string) ([]byte, error) {
+	// Raw values: the metadata goes out byte for byte, its 64-bit ids intact.
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, fmt.Errorf("decode a stored answer: %w", err)
+	}
+	c, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("encode config: %w", err)
+	}
+	doc["config"] = c
+	out, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("encode a replayed answer: %w", err)
+	}
+	return out, nil
+}
+
+// replayHeaders keeps the headers that describe the body; hop-by-hop and
+// per-connection ones are the server's to set on each answer.
+func replayHeaders(h http.Header) map[string][]string {
+	out := map[string][]string{}
+	for k, v := range h {
+		switch k {
+		case "Content-Length", "Date", "Connection", "Transfer-Encoding":
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// fingerprint identifies a request: the same key with another fingerprint
+// is a different request.
+func fingerprint(r *http.Request, body []byte) string {
+	who, _ := auth.FromContext(r.Context())
+	bodySum := sha256.Sum256(body)
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%x", r.Method, r.URL.EscapedPath(), r.URL.RawQuery, who.Name, bodySum)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// bufferedResponse holds an answer until its outcome is recorded.
+type bufferedResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedResponse) Header() http.Header { return b.header }
+
+func (b *bufferedResponse) WriteHeader(code int) {
+	if b.status == 0 {
+		b.status = code
+	}
+}
+
+func (b *bufferedResponse) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.body.Write(p)
+}
+
+func (b *bufferedResponse) sendTo(w http.ResponseWriter) {
+	if b.status == 0 {
+		return // nothing was answered: the client went away
+	}
+	maps.Copy(w.Header(), b.header)
+	w.WriteHeader(b.status)
+	_, _ = w.Write(b.body.Bytes())
+}
+
+// isoDuration formats d as an ISO-8601 duration for /v1/config: PT30M,
+// PT24H, PT1H30M15S.
+func isoDuration(d time.Duration) string {
+	d = d.Round(time.Second)
+	var sb strings.Builder
+	sb.WriteString("PT")
+	if h := d / time.Hour; h > 0 {
+		fmt.Fprintf(&sb, "%dH", h)
+	}
+	if m := d % time.Hour / time.Minute; m > 0 {
+		fmt.Fprintf(&sb, "%dM", m)
+	}
+	if s := d % time.Minute / time.Second; s > 0 || d < time.Minute {
+		fmt.Fprintf(&sb, "%dS", s)
+	}
+	return sb.String()
+}
