@@ -39,6 +39,9 @@ type Config struct {
 	DataDir             string `yaml:"dataDir"`             // embedded etcd and default warehouse; default ./data
 	MaxRequestBodyBytes int64  `yaml:"maxRequestBodyBytes"` // default 16 MiB
 	MetadataCacheBytes  int64  `yaml:"metadataCacheBytes"`  // default 32 MiB
+
+	// Server-side scan planning; see scanplanning.go.
+	ScanPlanning ScanPlanning `yaml:"scanPlanning"`
 }
 
 // S3 is how the catalog reaches S3-compatible storage.
@@ -204,11 +207,14 @@ func (c *Config) applyDefaults() error {
 		return fmt.Errorf("name %q must not contain '/': it prefixes etcd keys", c.Name)
 	}
 	switch c.Name {
-	case "n", "t", "v":
+	case "n", "t", "v", "p":
 		return fmt.Errorf("name %q is reserved: its keys would fall among the default catalog's %s/ keys", c.Name, c.Name)
 	}
 	if c.DataDir == "" {
 		c.DataDir = "data"
+	}
+	if err := c.ScanPlanning.check(); err != nil {
+		return err
 	}
 	if c.URI != "" && !strings.HasPrefix(c.URI, "etcd:") {
 		return fmt.Errorf("uri %q is not supported: this server keeps its state in etcd (uri: etcd:http://host:2379,...); omit uri for an embedded etcd", c.URI)

@@ -37,6 +37,9 @@ type Config struct {
 	VendedConfig map[string]string
 	// MaxBodyBytes bounds request bodies; larger ones get 413. Default 16 MiB.
 	MaxBodyBytes int64
+	// Planner serves server-side scan planning; nil leaves its endpoints
+	// unrouted and unadvertised.
+	Planner *service.Planner
 }
 
 // Handler is the API's http.Handler.
@@ -50,6 +53,7 @@ type Handler struct {
 	maxBody  int64
 	cfgTag   string // fingerprint of tableCfg and vendCfg, part of every ETag
 	mux      *http.ServeMux
+	planner  *service.Planner
 }
 
 // New builds the handler and its routes.
@@ -60,6 +64,7 @@ func New(cfg Config) *Handler {
 		h.log = slog.Default()
 	}
 	h.cfgTag = configFingerprint(h.tableCfg, h.vendCfg)
+	h.planner = cfg.Planner
 	if h.maxBody <= 0 {
 		h.maxBody = 16 << 20
 	}
@@ -105,7 +110,7 @@ func (h *Handler) routes() []route {
 		{"POST " + tablePath + "/unregister", h.unregisterTable, "POST /v1/{prefix}/namespaces/{namespace}/tables/{table}/unregister"},
 		{"POST /v1/tables/rename", h.renameTable, "POST /v1/{prefix}/tables/rename"},
 		{"POST /v1/transactions/commit", h.commitTransaction, "POST /v1/{prefix}/transactions/commit"},
-	}, h.viewRoutes()...)
+	}, append(h.viewRoutes(), h.planRoutes()...)...)
 }
 
 // Endpoints lists what /v1/config advertises: exactly the routes served.

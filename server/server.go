@@ -100,7 +100,8 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	svc := service.New(service.Config{Store: store, Warehouse: s.wh, Log: log, Metrics: m})
 	tableCfg, vendedCfg := tableConfig(cfg)
 	api := rest.New(rest.Config{Service: svc, Auth: authn, Log: log, Metrics: m,
-		TableConfig: tableCfg, VendedConfig: vendedCfg, MaxBodyBytes: cfg.MaxRequestBodyBytes})
+		TableConfig: tableCfg, VendedConfig: vendedCfg, MaxBodyBytes: cfg.MaxRequestBodyBytes,
+		Planner: newPlanner(cfg, svc, store, log)})
 
 	var apiHandler http.Handler = api
 	if o.wrapAPI != nil {

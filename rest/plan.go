@@ -1,0 +1,164 @@
+package rest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+
+	ice "github.com/ice-rest-catalog/ice"
+	"github.com/ice-rest-catalog/ice/service"
+)
+
+// Server-side scan planning: planTableScan, fetchPlanningResult,
+// cancelPlanning and fetchScanTasks. They are routed, and advertised in
+// /v1/config, only when the handler has a planner.
+
+const planPath = tablePath + "/plan"
+
+func (h *Handler) planRoutes() []route {
+	if h.planner == nil {
+		return nil
+	}
+	const spec = "/v1/{prefix}/namespaces/{namespace}/tables/{table}"
+	return []route{
+		{"POST " + planPath, h.planTableScan, "POST " + spec + "/plan"},
+		{"GET " + planPath + "/{planID}", h.fetchPlanningResult, "GET " + spec + "/plan/{plan-id}"},
+		{"DELETE " + planPath + "/{planID}", h.cancelPlanning, "DELETE " + spec + "/plan/{plan-id}"},
+		{"POST " + tablePath + "/tasks", h.fetchScanTasks, "POST " + spec + "/tasks"},
+	}
+}
+
+// planResult is the spec's PlanTableScanResult and FetchPlanningResult:
+// one shape, told apart by status.
+type planResult struct {
+	Status string `json:"status"`
+	PlanID string `json:"plan-id,omitempty"`
+	scanTasksJSON
+	Error *errorBody `json:"error,omitempty"`
+}
+
+func (h *Handler) planTableScan(w http.ResponseWriter, r *http.Request) {
+	id, err := tableParam(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	var req service.ScanRequest
+	if err := decodeOptional(r, &req); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	out, err := h.planner.Plan(r.Context(), id, req)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.writePlan(w, r, out, true)
+}
+
+func (h *Handler) fetchPlanningResult(w http.ResponseWriter, r *http.Request) {
+	id, err := tableParam(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	out, err := h.planner.FetchPlan(r.Context(), id, r.PathValue("planID"))
+	var failed *ice.Error
+	if errors.As(err, &failed) && ice.ErrorCode(err) != ice.ENOTFOUND && ice.ErrorCode(err) != ice.EINVALID {
+		// The plan itself failed: the spec's FailedPlanningResult.
+		status, typ := statusOf(failed.Code)
+		if failed.Type != "" {
+			typ = failed.Type
+		}
+		writeJSON(w, http.StatusOK, planResult{Status: ice.PlanFailed, Error: &errorBody{Message: failed.Message, Type: typ, Code: status}})
+		return
+	}
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.writePlan(w, r, out, false)
+}
+
+func (h *Handler) writePlan(w http.ResponseWriter, r *http.Request, out *service.PlanOutcome, withID bool) {
+	res := planResult{Status: out.Status}
+	if withID {
+		res.PlanID = out.PlanID
+	}
+	if out.Status == ice.PlanCompleted {
+		tasks, err := encodeScanTasks(out.Tasks)
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		res.scanTasksJSON = tasks
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (h *Handler) cancelPlanning(w http.ResponseWriter, r *http.Request) {
+	id, err := tableParam(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if err := h.planner.CancelPlan(r.Context(), id, r.PathValue("planID")); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type fetchScanTasksRequest struct {
+	PlanTask *string `json:"plan-task"`
+}
+
+func (h *Handler) fetchScanTasks(w http.ResponseWriter, r *http.Request) {
+	id, err := tableParam(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	var req fetchScanTasksRequest
+	if err := decode(r, &req); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if req.PlanTask == nil {
+		h.writeError(w, r, ice.Errorf(ice.EINVALID, "plan-task is required"))
+		return
+	}
+	st, err := h.planner.FetchTasks(r.Context(), id, *req.PlanTask)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	out, err := encodeScanTasks(st)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// decodeOptional is decode for a body the spec does not require: an empty
+// one is the zero request.
+func decodeOptional(r *http.Request, v any) error {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return ice.Errorf(ice.ETOOLARGE, "request body is larger than the limit of %d bytes", tooLarge.Limit)
+		}
+		return ice.Errorf(ice.EINVALID, "cannot read request body: %v", err)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return ice.Errorf(ice.EINVALID, "malformed request body: %v", err)
+	}
+	return nil
+}
