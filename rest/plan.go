@@ -65,16 +65,6 @@ func (h *Handler) fetchPlanningResult(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out, err := h.planner.FetchPlan(r.Context(), id, r.PathValue("planID"))
-	var failed *ice.Error
-	if errors.As(err, &failed) && ice.ErrorCode(err) != ice.ENOTFOUND && ice.ErrorCode(err) != ice.EINVALID {
-		// The plan itself failed: the spec's FailedPlanningResult.
-		status, typ := statusOf(failed.Code)
-		if failed.Type != "" {
-			typ = failed.Type
-		}
-		writeJSON(w, http.StatusOK, planResult{Status: ice.PlanFailed, Error: &errorBody{Message: failed.Message, Type: typ, Code: status}})
-		return
-	}
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -86,6 +76,14 @@ func (h *Handler) writePlan(w http.ResponseWriter, r *http.Request, out *service
 	res := planResult{Status: out.Status}
 	if withID {
 		res.PlanID = out.PlanID
+	}
+	if out.Status == ice.PlanFailed {
+		// The spec's FailedPlanningResult: the plan's error, with status 200.
+		status, typ := statusOf(out.Error.Code)
+		if out.Error.Type != "" {
+			typ = out.Error.Type
+		}
+		res.Error = &errorBody{Message: out.Error.Message, Type: typ, Code: status}
 	}
 	if out.Status == ice.PlanCompleted {
 		tasks, err := encodeScanTasks(out.Tasks)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -325,6 +326,23 @@ func TestScanPlanningAcrossReplicas(t *testing.T) {
 	// The client turns the "cancelled" status into ErrPlanCancelled.
 	if _, err := direct.FetchPlanningResult(ctx, pt.ident, *sub.PlanID, rest.FetchPlanningResultOptions{}); !errors.Is(err, rest.ErrPlanCancelled) {
 		t.Errorf("cancelled plan polled on a third replica: %v; want status cancelled", err)
+	}
+
+	// A plan that fails after it was submitted is polled as failed.
+	broken := writePlanTable(t, direct, "broken", 2)
+	brokenTbl, err := direct.LoadTable(ctx, broken.ident)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(strings.TrimPrefix(brokenTbl.CurrentSnapshot().ManifestList, "file://")); err != nil {
+		t.Fatal(err)
+	}
+	sub, err = async.PlanTableScan(ctx, broken.ident, rest.PlanTableScanRequest{})
+	if err != nil || sub.PlanID == nil {
+		t.Fatalf("plan of a table missing its manifest list: %+v, %v; want submitted", sub, err)
+	}
+	if _, err := direct.WaitForPlan(wctx, broken.ident, *sub.PlanID, rest.WaitForPlanOptions{MinDelay: 20 * time.Millisecond, MaxDelay: 200 * time.Millisecond}); !errors.Is(err, rest.ErrPlanFailed) {
+		t.Errorf("plan that failed while submitted: %v; want status failed", err)
 	}
 
 	planURL := replicas["direct"].URL + "/v1/namespaces/scan/tables/orders/plan"

@@ -45,12 +45,14 @@ type ScanTasks struct {
 	PlanTasks   []string
 }
 
-// PlanOutcome answers planTableScan: completed with its tasks, or submitted
-// with the plan-id to poll.
+// PlanOutcome answers planTableScan and fetchPlanningResult: completed with
+// its tasks, submitted (poll again), cancelled, or failed with its error.
 type PlanOutcome struct {
 	Status string
 	PlanID string
 	Tasks  ScanTasks
+	// Error is why a failed plan failed.
+	Error *ice.Error
 }
 
 // PlannerConfig configures a Planner.
@@ -265,15 +267,15 @@ func (p *Planner) FetchPlan(ctx context.Context, id ice.TableIdent, planID strin
 	if err != nil {
 		return nil, err
 	}
-	switch rec.Status {
-	case ice.PlanFailed:
-		return nil, rec.Error
-	case ice.PlanSubmitted:
-		if time.Now().After(rec.Deadline) {
-			return nil, ice.Errorf(ice.EUNAVAILABLE, "scan planning did not finish by %s; the replica planning it may have stopped; plan again", rec.Deadline.Format(time.RFC3339))
-		}
+	out := &PlanOutcome{Status: rec.Status, PlanID: planID, Tasks: ScanTasks{PlanTasks: rec.PlanTasks}, Error: rec.Error}
+	if rec.Status == ice.PlanSubmitted && time.Now().After(rec.Deadline) {
+		out.Status, out.Error = ice.PlanFailed, ice.Errorf(ice.EUNAVAILABLE,
+			"scan planning did not finish by %s; the replica planning it may have stopped; plan again", rec.Deadline.Format(time.RFC3339))
 	}
-	return &PlanOutcome{Status: rec.Status, PlanID: planID, Tasks: ScanTasks{PlanTasks: rec.PlanTasks}}, nil
+	if out.Status == ice.PlanFailed && out.Error == nil {
+		out.Error = ice.Errorf(ice.EINTERNAL, "scan planning failed")
+	}
+	return out, nil
 }
 
 // CancelPlan answers cancelPlanning: the record is marked cancelled, and the
