@@ -15,7 +15,7 @@ func TestPlanTaskTokens(t *testing.T) {
 	now := time.Unix(1_800_000_000, 0)
 	snap := int64(42)
 	pt := planTask{Namespace: []string{"db"}, Table: "t", Location: "file:///w/m.json",
-		Scan: scanSpec{SnapshotID: &snap, Filter: []byte(`{"type":"eq","term":"id","value":1}`), CaseSensitive: true},
+		Scan:   scanSpec{SnapshotID: &snap, Filter: []byte(`{"type":"eq","term":"id","value":1}`), CaseSensitive: true},
 		Offset: 10, Count: 5, Expires: now.Add(time.Hour).Unix()}
 	tok, err := sealPlanTask(key, pt)
 	if err != nil {
