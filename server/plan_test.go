@@ -2,11 +2,13 @@ package server_test
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -367,6 +369,38 @@ func TestScanPlanningAcrossReplicas(t *testing.T) {
 	code, ans := planHTTP(t, http.MethodPost, planURL, fmt.Sprintf(`{"start-snapshot-id":%d,"end-snapshot-id":%d}`, pt.snapshots[0], pt.snapshots[2]))
 	if code != http.StatusOK || ans["status"] != "completed" || !slices.Equal(answerPaths(ans), want) || len(want) == 0 {
 		t.Errorf("incremental plan: %d %v files %v; want completed with %v", code, ans["status"], answerPaths(ans), want)
+	}
+
+	// Statistics, only for stats-fields, and partition values, as the spec
+	// encodes them: checked against iceberg-go's view of the same files.
+	code, ans = planHTTP(t, http.MethodPost, planURL, `{"stats-fields":["id"],"filter":{"type":"eq","term":"region","value":"us"}}`)
+	if code != http.StatusOK || len(answerPaths(ans)) == 0 {
+		t.Fatalf("plan with stats-fields: %d %v", code, ans)
+	}
+	localFiles := map[string]iceberg.DataFile{}
+	localTasks, err := local.Scan().PlanFiles(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range localTasks {
+		localFiles[task.File.FilePath()] = task.File
+	}
+	for _, task := range ans["file-scan-tasks"].([]any) {
+		df := task.(map[string]any)["data-file"].(map[string]any)
+		lf := localFiles[df["file-path"].(string)]
+		day := iceberg.DateLiteral(lf.Partition()[1001].(iceberg.Date)).String()
+		wantJSON := map[string]any{
+			"content": "data", "file-format": "parquet", "record-count": float64(lf.Count()),
+			"partition":    []any{"us", day},
+			"lower-bounds": map[string]any{"keys": []any{float64(1)}, "values": []any{strings.ToUpper(hex.EncodeToString(lf.LowerBoundValues()[1]))}},
+			"upper-bounds": map[string]any{"keys": []any{float64(1)}, "values": []any{strings.ToUpper(hex.EncodeToString(lf.UpperBoundValues()[1]))}},
+			"value-counts": map[string]any{"keys": []any{float64(1)}, "values": []any{float64(lf.ValueCounts()[1])}},
+		}
+		for k, v := range wantJSON {
+			if !reflect.DeepEqual(df[k], v) {
+				t.Errorf("%s: %s = %v, want %v", lf.FilePath(), k, df[k], v)
+			}
+		}
 	}
 
 	for name, body := range map[string]string{
