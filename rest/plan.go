@@ -30,6 +30,22 @@ func (h *Handler) planRoutes() []route {
 	}
 }
 
+// readsOnly reports whether r, though not a GET or HEAD, only reads the
+// catalog: planning a scan, fetching its tasks, cancelling a plan. A
+// read-only principal may send those. The route is found as the mux will
+// find it, so no crafted path can pass a write for one of them.
+func (h *Handler) readsOnly(r *http.Request) bool {
+	if h.planner == nil {
+		return false
+	}
+	_, pattern := h.mux.Handler(r)
+	switch pattern {
+	case "POST " + planPath, "DELETE " + planPath + "/{planID}", "POST " + tablePath + "/tasks":
+		return true
+	}
+	return false
+}
+
 // planResult is the spec's PlanTableScanResult and FetchPlanningResult:
 // one shape, told apart by status.
 type planResult struct {

@@ -147,7 +147,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(sw, r, ice.Errorf(ice.EUNAUTHORIZED, "%v", err))
 		return
 	}
-	if who.ReadOnly && r.Method != http.MethodGet && r.Method != http.MethodHead {
+	if who.ReadOnly && r.Method != http.MethodGet && r.Method != http.MethodHead && !h.readsOnly(r) {
 		h.writeError(sw, r, &ice.Error{Code: ice.EFORBIDDEN, Message: fmt.Sprintf("%s is read-only: %s %s is not allowed", who.Name, r.Method, r.URL.Path)})
 		return
 	}

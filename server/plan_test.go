@@ -161,21 +161,24 @@ func scanAt(t testing.TB, tbl *table.Table, ref string, opts ...table.ScanOption
 	return scan
 }
 
-// planReplicas starts three replicas on one etcd: "direct" (defaults: every
-// file in the answer), "tasks" (two files per plan task) and "async" (every
-// plan submitted and polled, three files per plan task).
+// planReplicas starts four replicas on one etcd: "direct" (defaults: every
+// file in the answer), "tasks" (two files per plan task), "async" (every
+// plan submitted and polled, three files per plan task) and "readonly"
+// (defaults, anonymous clients may only read).
 func planReplicas(t *testing.T) map[string]*testenv.Catalog {
 	t.Helper()
 	etcd := testenv.StartEmbeddedEtcd(t)
-	tune := map[string]func(*config.ScanPlanning){
-		"direct": func(*config.ScanPlanning) {},
-		"tasks":  func(sp *config.ScanPlanning) { sp.FilesPerTask = 2 },
-		"async":  func(sp *config.ScanPlanning) { sp.FilesPerTask, sp.AsyncAfter = 3, -1 },
+	tune := map[string]func(*config.Config){
+		"direct": func(*config.Config) {},
+		"tasks":  func(c *config.Config) { c.ScanPlanning.FilesPerTask = 2 },
+		"async":  func(c *config.Config) { c.ScanPlanning.FilesPerTask, c.ScanPlanning.AsyncAfter = 3, -1 },
+		// Read-only clients plan too: planning only reads.
+		"readonly": func(c *config.Config) { c.AnonymousAccess.AccessConfig = &config.AccessConfig{ReadOnly: true} },
 	}
 	out := map[string]*testenv.Catalog{}
 	for name, fn := range tune {
 		cfg := testenv.CatalogConfig(t, etcd.Endpoint)
-		fn(&cfg.ScanPlanning)
+		fn(cfg)
 		out[name] = testenv.StartCatalog(t, cfg)
 	}
 	return out
@@ -194,8 +197,31 @@ func TestScanPlanningMatchesLocalPlanning(t *testing.T) {
 	if len(all) < 20 {
 		t.Fatalf("table has %d data files; the test wants many to prune", len(all))
 	}
+	// What iceberg-go plans locally, per ref and filter.
+	refs := []string{"", "early", "audit"}
+	want := map[string][]string{}
 	pruned := 0
+	for _, ref := range refs {
+		for name, f := range planFilters() {
+			paths := filePaths(t, scanAt(t, local, ref, table.WithRowFilter(f)))
+			want[ref+"|"+name] = paths
+			if len(paths) > 0 && len(paths) < len(all) {
+				pruned++
+			}
+		}
+	}
+	for _, name := range []string{"id>=300", "id range", "score null"} {
+		if w := want["|"+name]; len(w) == 0 || len(w) == len(all) {
+			t.Errorf("filter %s on a column that is not partitioned kept %d of %d files; column statistics should prune some", name, len(w), len(all))
+		}
+	}
+	if pruned < 7 {
+		t.Errorf("only %d of the cases pruned some but not all files; the filters test too little", pruned)
+	}
 	for mode, c := range replicas {
+		if mode == "readonly" {
+			continue // the same planning as direct; see TestScanPlanningAcrossReplicas
+		}
 		cat := testenv.Client(t, c.URL)
 		if !cat.SupportsFullRemoteScanPlanning() {
 			t.Fatalf("%s replica does not advertise scan planning", mode)
@@ -204,22 +230,15 @@ func TestScanPlanningMatchesLocalPlanning(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, ref := range []string{"", "early", "audit"} {
+		for _, ref := range refs {
 			for name, f := range planFilters() {
-				want := filePaths(t, scanAt(t, local, ref, table.WithRowFilter(f)))
 				got := filePaths(t, scanAt(t, remote, ref, table.WithRowFilter(f), table.WithScanPlanningMode(table.ScanPlanningRemote)))
-				if !slices.Equal(got, want) {
+				if w := want[ref+"|"+name]; !slices.Equal(got, w) {
 					t.Errorf("%s, ref %q, filter %s: server planned %d files, iceberg-go locally %d\nserver: %v\nlocal:  %v",
-						mode, ref, name, len(got), len(want), got, want)
-				}
-				if len(want) > 0 && len(want) < len(all) {
-					pruned++
+						mode, ref, name, len(got), len(w), got, w)
 				}
 			}
 		}
-	}
-	if pruned < 20 {
-		t.Errorf("only %d of the cases pruned some but not all files; the filters test too little", pruned)
 	}
 }
 
@@ -295,6 +314,34 @@ func TestScanPlanningAcrossReplicas(t *testing.T) {
 	slices.Sort(got)
 	if !slices.Equal(got, all) {
 		t.Errorf("plan tasks produced %d files, want the table's %d:\n%v\n%v", len(got), len(all), got, all)
+	}
+
+	// A read-only client plans (POST .../plan and .../tasks only read), and
+	// still cannot write.
+	ro := testenv.Client(t, replicas["readonly"].URL)
+	roTbl, err := ro.LoadTable(ctx, pt.ident)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := filePaths(t, roTbl.Scan(table.WithScanPlanningMode(table.ScanPlanningRemote))); !slices.Equal(got, all) {
+		t.Errorf("read-only client planned %d files, want %d", len(got), len(all))
+	}
+	if _, _, err := ro.CommitTable(ctx, pt.ident, []table.Requirement{}, []table.Update{table.NewSetPropertiesUpdate(iceberg.Properties{"k": "v"})}); err == nil {
+		t.Error("read-only client committed")
+	}
+
+	// A table with no snapshot plans to nothing, on every path.
+	if _, err := direct.CreateTable(ctx, table.Identifier{"scan", "empty"}, planSchema); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*rest.Catalog{direct, async, tasks} {
+		empty, err := c.LoadTable(ctx, table.Identifier{"scan", "empty"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := filePaths(t, empty.Scan(table.WithScanPlanningMode(table.ScanPlanningRemote))); len(got) != 0 {
+			t.Errorf("empty table planned %v", got)
+		}
 	}
 
 	// A plan task is signed and bound to its table.
