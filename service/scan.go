@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -78,6 +79,9 @@ type PlannerConfig struct {
 	// CacheFiles bounds the planned files each replica keeps to serve plan
 	// tasks without planning again. Default 200000.
 	CacheFiles int
+	// MaxConcurrent bounds the planning runs of one replica; more wait for
+	// a slot (and become asynchronous if that takes AsyncAfter). Default 8.
+	MaxConcurrent int
 }
 
 // Planner plans table scans on the server with iceberg-go's own planner.
@@ -91,6 +95,7 @@ type Planner struct {
 	planTimeout time.Duration
 	ttl         time.Duration
 	cache       *planCache
+	slots       chan struct{} // one per running plan
 }
 
 // NewPlanner returns a Planner.
@@ -118,6 +123,7 @@ func NewPlanner(cfg PlannerConfig) *Planner {
 		files = 200_000
 	}
 	p.cache = newPlanCache(files)
+	p.slots = make(chan struct{}, cmp.Or(max(cfg.MaxConcurrent, 0), 8))
 	return p
 }
 
@@ -350,6 +356,12 @@ func (p *Planner) planFiles(ctx context.Context, id ice.TableIdent, md *warehous
 	}
 	if ps, ok := p.cache.get(ck); ok {
 		return ps, nil
+	}
+	select {
+	case p.slots <- struct{}{}:
+		defer func() { <-p.slots }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 	fsF := func(ctx context.Context) (icebergio.IO, error) { return p.svc.files.FileIO(ctx, md.Location) }
 	run, err := scanOf(id, md, spec, fsF)
