@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
@@ -133,14 +134,42 @@ func scanOf(id ice.TableIdent, md *warehouse.Metadata, spec scanSpec, fsF table.
 		inc := tbl.NewIncrementalAppendScan(opts...).FromSnapshotExclusive(*spec.StartSnapshotID).ToSnapshot(*spec.EndSnapshotID)
 		return planOrInvalid(inc.PlanFiles), nil
 	}
-	if spec.SnapshotID != nil {
+	branch := branchAt(md.Parsed, spec)
+	if spec.SnapshotID != nil && branch == "" {
 		opts = append(opts, table.WithSnapshotID(*spec.SnapshotID))
 	}
 	scan := tbl.Scan(opts...)
+	if branch != "" {
+		// A branch keeps the table's current schema, as the client's own
+		// scan of that branch does.
+		if scan, err = scan.UseRef(branch); err != nil {
+			return nil, ice.Errorf(ice.EINVALID, "invalid scan: %v", err)
+		}
+	}
 	return planOrInvalid(func(ctx context.Context) ([]table.FileScanTask, error) {
 		defer scan.Close()
 		return scan.PlanFiles(ctx)
 	}), nil
+}
+
+// branchAt names a branch at the requested snapshot when the client asked
+// for the table's schema rather than the snapshot's (use-snapshot-schema
+// false, how clients scan a branch); iceberg-go gives that meaning to a
+// branch ref, while a bare snapshot id binds to the snapshot's schema.
+func branchAt(md table.Metadata, spec scanSpec) string {
+	if spec.SnapshotID == nil || spec.UseSnapshotSchema {
+		return ""
+	}
+	var names []string
+	for name, ref := range md.Refs() {
+		if ref.SnapshotRefType == table.BranchRef && ref.SnapshotID == *spec.SnapshotID {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return slices.Min(names)
 }
 
 // planOrInvalid makes iceberg-go's refusals of a scan (an incremental range
