@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net/http"
+
+	"github.com/apache/iceberg-go/table"
 
 	ice "github.com/ice-rest-catalog/ice"
 	"github.com/ice-rest-catalog/ice/service"
@@ -52,7 +55,8 @@ type planResult struct {
 	Status string `json:"status"`
 	PlanID string `json:"plan-id,omitempty"`
 	scanTasksJSON
-	Error *errorBody `json:"error,omitempty"`
+	StorageCredentials []storageCredential `json:"storage-credentials,omitempty"`
+	Error              *errorBody          `json:"error,omitempty"`
 }
 
 func (h *Handler) planTableScan(w http.ResponseWriter, r *http.Request) {
@@ -108,8 +112,33 @@ func (h *Handler) writePlan(w http.ResponseWriter, r *http.Request, out *service
 			return
 		}
 		res.scanTasksJSON = tasks
+		if res.StorageCredentials, err = h.planCredentials(r, out.Tasks.Metadata); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+// planCredentials vends, with a completed plan, what loadTable vends, when
+// the client asks for vended credentials: the spec's data-access header is
+// defined on the planning endpoints too.
+func (h *Handler) planCredentials(r *http.Request, md table.Metadata) ([]storageCredential, error) {
+	if !wantsVendedCredentials(r) || len(h.vendCfg) == 0 {
+		return nil, nil
+	}
+	if md == nil { // an async plan's record holds no metadata
+		id, err := tableParam(r)
+		if err != nil {
+			return nil, err
+		}
+		t, err := h.svc.LoadTable(r.Context(), id)
+		if err != nil {
+			return nil, err
+		}
+		md = t.Metadata.Parsed
+	}
+	return []storageCredential{{Prefix: md.Location(), Config: maps.Clone(h.vendCfg)}}, nil
 }
 
 func (h *Handler) cancelPlanning(w http.ResponseWriter, r *http.Request) {

@@ -173,7 +173,10 @@ func planReplicas(t *testing.T) map[string]*testenv.Catalog {
 		"tasks":  func(c *config.Config) { c.ScanPlanning.FilesPerTask = 2 },
 		"async":  func(c *config.Config) { c.ScanPlanning.FilesPerTask, c.ScanPlanning.AsyncAfter = 3, -1 },
 		// Read-only clients plan too: planning only reads.
-		"readonly": func(c *config.Config) { c.AnonymousAccess.AccessConfig = &config.AccessConfig{ReadOnly: true} },
+		"readonly": func(c *config.Config) {
+			c.AnonymousAccess.AccessConfig = &config.AccessConfig{ReadOnly: true}
+			c.S3.AccessKeyID, c.S3.SecretAccessKey = "AKIAPLANTEST", "plan-test-secret" // vended, unused by file://
+		},
 	}
 	out := map[string]*testenv.Catalog{}
 	for name, fn := range tune {
@@ -342,6 +345,29 @@ func TestScanPlanningAcrossReplicas(t *testing.T) {
 		if got := filePaths(t, empty.Scan(table.WithScanPlanningMode(table.ScanPlanningRemote))); len(got) != 0 {
 			t.Errorf("empty table planned %v", got)
 		}
+	}
+
+	// Asked for vended credentials, a completed plan carries loadTable's.
+	req, err := http.NewRequest(http.MethodPost, replicas["readonly"].URL+"/v1/namespaces/scan/tables/orders/plan", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Iceberg-Access-Delegation", "vended-credentials")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vended struct {
+		Creds []struct {
+			Prefix string            `json:"prefix"`
+			Config map[string]string `json:"config"`
+		} `json:"storage-credentials"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&vended)
+	resp.Body.Close()
+	if err != nil || len(vended.Creds) != 1 || vended.Creds[0].Prefix != local.Location() || vended.Creds[0].Config["s3.access-key-id"] != "AKIAPLANTEST" {
+		t.Errorf("plan with vended-credentials: %+v, %v; want the table's storage credential", vended, err)
 	}
 
 	// A plan task is signed and bound to its table.
