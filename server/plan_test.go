@@ -161,8 +161,8 @@ func scanAt(t testing.TB, tbl *table.Table, ref string, opts ...table.ScanOption
 	return scan
 }
 
-// planReplicas starts four replicas on one etcd: "direct" (defaults: every
-// file in the answer), "tasks" (two files per plan task), "async" (every
+// planReplicas starts four replicas on one etcd: "direct" (every file in
+// the answer), "tasks" (two files per plan task), "async" (every
 // plan submitted and polled, three files per plan task) and "readonly"
 // (defaults, anonymous clients may only read).
 func planReplicas(t *testing.T) map[string]*testenv.Catalog {
@@ -181,6 +181,9 @@ func planReplicas(t *testing.T) map[string]*testenv.Catalog {
 	out := map[string]*testenv.Catalog{}
 	for name, fn := range tune {
 		cfg := testenv.CatalogConfig(t, etcd.Endpoint)
+		// Only the async replica answers "submitted", however slow the
+		// machine: the others wait for their plans.
+		cfg.ScanPlanning.AsyncAfter = time.Minute
 		fn(cfg)
 		out[name] = testenv.StartCatalog(t, cfg)
 	}

@@ -172,29 +172,25 @@ func (p *Planner) Plan(ctx context.Context, id ice.TableIdent, req ScanRequest) 
 		ps, err := p.planFiles(planCtx, id, t.Metadata, spec)
 		done <- result{ps, err}
 	}()
-	var wait <-chan time.Time
-	if p.asyncAfter > 0 {
+	if p.asyncAfter > 0 { // else every plan is asynchronous
 		timer := time.NewTimer(p.asyncAfter)
 		defer timer.Stop()
-		wait = timer.C
-	} else {
-		wait = closedTime
-	}
-	select {
-	case r := <-done:
-		cancel()
-		if r.err != nil {
-			return nil, r.err
+		select {
+		case r := <-done:
+			cancel()
+			if r.err != nil {
+				return nil, r.err
+			}
+			tasks, err := p.answer(ctx, id, t.Location, spec, r.scan)
+			if err != nil {
+				return nil, err
+			}
+			return &PlanOutcome{Status: ice.PlanCompleted, PlanID: inlinePlanPrefix + uuid.NewString(), Tasks: tasks}, nil
+		case <-ctx.Done():
+			cancel()
+			return nil, ctx.Err()
+		case <-timer.C:
 		}
-		tasks, err := p.answer(ctx, id, t.Location, spec, r.scan)
-		if err != nil {
-			return nil, err
-		}
-		return &PlanOutcome{Status: ice.PlanCompleted, PlanID: inlinePlanPrefix + uuid.NewString(), Tasks: tasks}, nil
-	case <-ctx.Done():
-		cancel()
-		return nil, ctx.Err()
-	case <-wait:
 	}
 	rec := ice.PlanRecord{ID: uuid.NewString(), Table: id, Status: ice.PlanSubmitted, Deadline: time.Now().Add(p.planTimeout)}
 	rev, err := p.plans.CreatePlan(ctx, rec, p.ttl)
@@ -214,8 +210,6 @@ func (p *Planner) Plan(ctx context.Context, id ice.TableIdent, req ScanRequest) 
 	}()
 	return &PlanOutcome{Status: ice.PlanSubmitted, PlanID: rec.ID}, nil
 }
-
-var closedTime = func() <-chan time.Time { c := make(chan time.Time); close(c); return c }()
 
 // inlinePlanPrefix marks the plan-id of a plan answered in full at once: no
 // state is kept for it, and cancelling it has nothing to release.
