@@ -264,4 +264,24 @@ func TestScanPlanningAcrossReplicas(t *testing.T) {
 			t.Errorf("%s: %d %v; want 400", name, code, ans)
 		}
 	}
+
+	// Plan tasks describe the plan of the metadata they were issued for: a
+	// commit after it does not change what they return.
+	if _, err := local.AppendTable(ctx, planBatch(t, 9, 40), 1000, nil); err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	for _, tok := range done.PlanTasks {
+		res, err := direct.FetchScanTasks(ctx, pt.ident, rest.FetchScanTasksRequest{PlanTask: tok})
+		if err != nil {
+			t.Fatalf("fetch a plan task after a commit: %v", err)
+		}
+		for _, ft := range res.FileScanTasks {
+			got = append(got, ft.DataFile.FilePath)
+		}
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, all) {
+		t.Errorf("after a commit, the plan tasks produced %d files, want the planned %d", len(got), len(all))
+	}
 }
