@@ -51,6 +51,9 @@ type Config struct {
 
 	// IdempotencyKeyLifetime is an ISO-8601 duration; default PT30M.
 	IdempotencyKeyLifetime string `yaml:"idempotencyKeyLifetime"`
+
+	// Server-side scan planning; see scanplanning.go.
+	ScanPlanning ScanPlanning `yaml:"scanPlanning"`
 }
 
 // Maintenance tunes the maintenance jobs; the keys are those of the Java
@@ -235,13 +238,16 @@ func (c *Config) applyDefaults() error {
 		return fmt.Errorf("name %q must not contain '/': it prefixes etcd keys", c.Name)
 	}
 	switch c.Name {
-	case "n", "t", "v":
+	case "n", "t", "v", "p", "idempotency", "maintenance", "auth":
 		return fmt.Errorf("name %q is reserved: its keys would fall among the default catalog's %s/ keys", c.Name, c.Name)
 	}
 	if c.DataDir == "" {
 		c.DataDir = "data"
 	}
 	if err := c.checkIdempotencyKeyLifetime(); err != nil {
+		return err
+	}
+	if err := c.ScanPlanning.check(); err != nil {
 		return err
 	}
 	if c.URI != "" && !strings.HasPrefix(c.URI, "etcd:") {

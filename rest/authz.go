@@ -109,6 +109,12 @@ var routeAccess = map[string]access{
 	// Signing is a read here; the signing handler must also check write
 	// (h.accessLevel) before it signs a PUT, POST or DELETE.
 	"POST " + tablePath + "/sign": {"signRequest", auth.Read, onPath},
+	// Planning a scan, polling, cancelling and fetching its tasks only read
+	// the catalog, though they are POST and DELETE.
+	"POST " + planPath:                 {"planTableScan", auth.Read, onPath},
+	"GET " + planPath + "/{planID}":    {"fetchPlanningResult", auth.Read, onPath},
+	"DELETE " + planPath + "/{planID}": {"cancelPlanning", auth.Read, onPath},
+	"POST " + tablePath + "/tasks":     {"fetchScanTasks", auth.Read, onPath},
 }
 
 // defaultAccess is a safe guess for a route nobody listed: reads need

@@ -48,6 +48,9 @@ type Config struct {
 	Idempotency ice.IdempotencyStore
 	// IdempotencyKeyLifetime is how long an outcome is kept. Default 30m.
 	IdempotencyKeyLifetime time.Duration
+	// Planner serves server-side scan planning; nil leaves its endpoints
+	// unrouted and unadvertised.
+	Planner *service.Planner
 }
 
 // Handler is the API's http.Handler.
@@ -67,6 +70,7 @@ type Handler struct {
 	idem         ice.IdempotencyStore
 	idemLifetime time.Duration
 	idemWait     time.Duration // 0: pendingWait; tests shorten it
+	planner  *service.Planner
 }
 
 // New builds the handler and its routes.
@@ -82,6 +86,7 @@ func New(cfg Config) *Handler {
 	if h.idemLifetime <= 0 {
 		h.idemLifetime = defaultIdempotencyKeyLifetime
 	}
+	h.planner = cfg.Planner
 	if h.maxBody <= 0 {
 		h.maxBody = 16 << 20
 	}
@@ -129,7 +134,7 @@ func (h *Handler) routes() []route {
 		{"POST /v1/tables/rename", h.renameTable, "POST /v1/{prefix}/tables/rename"},
 		{"POST /v1/transactions/commit", h.commitTransaction, "POST /v1/{prefix}/transactions/commit"},
 		{"POST " + oauthTokensPath, h.oauthTokens, ""},
-	}, h.viewRoutes()...)
+	}, append(h.viewRoutes(), h.planRoutes()...)...)
 }
 
 // Endpoints lists what /v1/config advertises: exactly the routes served.

@@ -113,7 +113,8 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	api := rest.New(rest.Config{Service: svc, Auth: sec.authn, Log: log, Metrics: m,
 		TableConfig: tableCfg, VendedConfig: vendedCfg, MaxBodyBytes: cfg.MaxRequestBodyBytes,
 		Authz: sec.authz, OAuth: sec.oauth, Admin: store,
-		Idempotency: store, IdempotencyKeyLifetime: cfg.IdempotencyKeyLifetimeDuration()})
+		Idempotency: store, IdempotencyKeyLifetime: cfg.IdempotencyKeyLifetimeDuration(),
+		Planner: newPlanner(cfg, svc, store, log)})
 
 	if err := s.startMaintenance(cfg, svc, m); err != nil {
 		return nil, err
