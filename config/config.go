@@ -39,6 +39,9 @@ type Config struct {
 	DataDir             string `yaml:"dataDir"`             // embedded etcd and default warehouse; default ./data
 	MaxRequestBodyBytes int64  `yaml:"maxRequestBodyBytes"` // default 16 MiB
 	MetadataCacheBytes  int64  `yaml:"metadataCacheBytes"`  // default 32 MiB
+	// Storage access for clients: config/credentials.go.
+	VendedCredentials VendedCredentials `yaml:"vendedCredentials"`
+	RemoteSigning     RemoteSigning     `yaml:"remoteSigning"`
 }
 
 // S3 is how the catalog reaches S3-compatible storage.
@@ -216,6 +219,9 @@ func (c *Config) applyDefaults() error {
 	if c.URI != "" && len(c.EtcdEndpoints()) == 0 {
 		return fmt.Errorf("uri %q names no etcd endpoint; omit uri for an embedded etcd", c.URI)
 	}
+	if err := c.checkCredentials(); err != nil {
+		return err
+	}
 	if c.Warehouse == "" {
 		if c.URI != "" {
 			return errors.New("warehouse is required with an external etcd: s3://bucket/prefix or file:///abs/dir")
@@ -260,12 +266,6 @@ func (c *Config) Ignored() []string {
 	}
 	if c.OrphanFileExpirationDays != 0 {
 		out = append(out, "orphanFileExpirationDays")
-	}
-	for _, t := range c.BearerTokens {
-		if t.AccessConfig.AWSAssumeRoleARN != "" {
-			out = append(out, "bearerTokens[].accessConfig.awsAssumeRoleARN")
-			break
-		}
 	}
 	return out
 }

@@ -16,6 +16,7 @@ import (
 
 	ice "github.com/ice-rest-catalog/ice"
 	"github.com/ice-rest-catalog/ice/auth"
+	"github.com/ice-rest-catalog/ice/credentials"
 	"github.com/ice-rest-catalog/ice/service"
 )
 
@@ -33,8 +34,15 @@ type Config struct {
 	// TableConfig is merged into every loadTable/createTable "config".
 	TableConfig map[string]string
 	// VendedConfig is added to TableConfig when the client asks for
-	// X-Iceberg-Access-Delegation: vended-credentials.
+	// X-Iceberg-Access-Delegation: vended-credentials and Vendor is nil:
+	// static keys, set only when the config says to hand them out.
 	VendedConfig map[string]string
+	// Vendor, if set, vends STS credentials scoped to each table.
+	Vendor *credentials.Vendor
+	// Signer, if set, serves remote signing.
+	Signer *credentials.Signer
+	// SignerURI, if set, is advertised as s3.signer.uri.
+	SignerURI string
 	// MaxBodyBytes bounds request bodies; larger ones get 413. Default 16 MiB.
 	MaxBodyBytes int64
 }
@@ -47,19 +55,24 @@ type Handler struct {
 	metrics  Observer
 	tableCfg map[string]string
 	vendCfg  map[string]string
-	maxBody  int64
-	cfgTag   string // fingerprint of tableCfg and vendCfg, part of every ETag
-	mux      *http.ServeMux
+	vendor   *credentials.Vendor
+	signer   *credentials.Signer
+	// signerURI is advertised as s3.signer.uri when set.
+	signerURI string
+	maxBody   int64
+	cfgTag    string // fingerprint of tableCfg and vendCfg, part of every ETag
+	mux       *http.ServeMux
 }
 
 // New builds the handler and its routes.
 func New(cfg Config) *Handler {
 	h := &Handler{svc: cfg.Service, auth: cfg.Auth, log: cfg.Log, metrics: cfg.Metrics,
-		tableCfg: cfg.TableConfig, vendCfg: cfg.VendedConfig, maxBody: cfg.MaxBodyBytes, mux: http.NewServeMux()}
+		tableCfg: cfg.TableConfig, vendCfg: cfg.VendedConfig, maxBody: cfg.MaxBodyBytes, mux: http.NewServeMux(),
+		vendor: cfg.Vendor, signer: cfg.Signer, signerURI: cfg.SignerURI}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
-	h.cfgTag = configFingerprint(h.tableCfg, h.vendCfg)
+	h.cfgTag = configFingerprint(h.tableCfg, h.vendCfg, map[string]string{"signerURI": h.signerURI})
 	if h.maxBody <= 0 {
 		h.maxBody = 16 << 20
 	}
@@ -105,7 +118,7 @@ func (h *Handler) routes() []route {
 		{"POST " + tablePath + "/unregister", h.unregisterTable, "POST /v1/{prefix}/namespaces/{namespace}/tables/{table}/unregister"},
 		{"POST /v1/tables/rename", h.renameTable, "POST /v1/{prefix}/tables/rename"},
 		{"POST /v1/transactions/commit", h.commitTransaction, "POST /v1/{prefix}/transactions/commit"},
-	}, h.viewRoutes()...)
+	}, append(h.viewRoutes(), h.signRoutes()...)...)
 }
 
 // Endpoints lists what /v1/config advertises: exactly the routes served.
@@ -142,13 +155,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.writeError(sw, r, ice.Errorf(ice.EUNAUTHORIZED, "%v", err))
 		return
 	}
-	if who.ReadOnly && r.Method != http.MethodGet && r.Method != http.MethodHead {
+	if who.ReadOnly && r.Method != http.MethodGet && r.Method != http.MethodHead && !isSignRoute(h.pattern(r)) {
 		h.writeError(sw, r, &ice.Error{Code: ice.EFORBIDDEN, Message: fmt.Sprintf("%s is read-only: %s %s is not allowed", who.Name, r.Method, r.URL.Path)})
 		return
 	}
 	r = r.WithContext(auth.WithPrincipal(r.Context(), who))
 	r.Body = http.MaxBytesReader(sw, r.Body, h.maxBody)
 	h.mux.ServeHTTP(sw, r)
+}
+
+// pattern is the route r will take.
+func (h *Handler) pattern(r *http.Request) string {
+	_, p := h.mux.Handler(r)
+	return p
 }
 
 func (h *Handler) observe(r *http.Request, status int, d time.Duration) {

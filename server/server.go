@@ -99,8 +99,13 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	store := etcd.NewStore(s.cli, cfg.Name)
 	svc := service.New(service.Config{Store: store, Warehouse: s.wh, Log: log, Metrics: m})
 	tableCfg, vendedCfg := tableConfig(cfg)
+	vendor, signer, err := storageAccess(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	api := rest.New(rest.Config{Service: svc, Auth: authn, Log: log, Metrics: m,
-		TableConfig: tableCfg, VendedConfig: vendedCfg, MaxBodyBytes: cfg.MaxRequestBodyBytes})
+		TableConfig: tableCfg, VendedConfig: vendedCfg, MaxBodyBytes: cfg.MaxRequestBodyBytes,
+		Vendor: vendor, Signer: signer, SignerURI: cfg.RemoteSigning.SignerURI})
 
 	var apiHandler http.Handler = api
 	if o.wrapAPI != nil {
@@ -182,7 +187,7 @@ func newAuthenticator(cfg *config.Config) (*auth.Authenticator, error) {
 
 // tableConfig is what loadTable answers in "config": how to reach storage,
 // plus loadTableProperties; and, for vended-credentials requests, the static
-// keys when there are any.
+// keys when the config explicitly allows handing them out.
 func tableConfig(cfg *config.Config) (base, vended map[string]string) {
 	base = map[string]string{}
 	if cfg.S3.Endpoint != "" {
@@ -199,7 +204,7 @@ func tableConfig(cfg *config.Config) (base, vended map[string]string) {
 		base[k] = v
 	}
 	vended = map[string]string{}
-	if cfg.S3.AccessKeyID != "" {
+	if cfg.VendedCredentials.StaticKeys && cfg.S3.AccessKeyID != "" {
 		vended["s3.access-key-id"] = cfg.S3.AccessKeyID
 		vended["s3.secret-access-key"] = cfg.S3.SecretAccessKey
 	}
