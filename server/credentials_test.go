@@ -182,6 +182,27 @@ func TestVendedCredentialsAreScopedToTheTable(t *testing.T) {
 	if again["s3.access-key-id"] != wcfg["s3.access-key-id"] {
 		t.Errorf("second load vended new keys %v, want the cached %v", again["s3.access-key-id"], wcfg["s3.access-key-id"])
 	}
+	// The keys are part of the body, so the ETag follows them: while the
+	// cache holds the same keys, a client's copy is current.
+	etag := func(inm string) (int, string) {
+		req, _ := http.NewRequest("GET", c.URL+"/v1/namespaces/ns/tables/t", nil)
+		req.Header.Set("Authorization", "Bearer "+writerToken)
+		req.Header.Set("X-Iceberg-Access-Delegation", "vended-credentials")
+		if inm != "" {
+			req.Header.Set("If-None-Match", inm)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("ETag")
+	}
+	if _, tag := etag(""); tag == "" {
+		t.Error("vended load has no ETag")
+	} else if code, _ := etag(tag); code != http.StatusNotModified {
+		t.Errorf("If-None-Match with the current ETag: %d, want 304", code)
+	}
 	// The credentials endpoint vends the same, without the header.
 	code, body := api(t, "GET", c.URL+"/v1/namespaces/ns/tables/t/credentials", writerToken, nil)
 	if sc, _ := body["storage-credentials"].([]any); code != 200 || len(sc) != 1 ||
