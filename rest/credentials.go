@@ -125,8 +125,12 @@ func (h *Handler) vend(r *http.Request, location string) ([]storageCredential, s
 	}
 	access, who := accessOf(r)
 	cred, err := h.vendor.Vend(r.Context(), loc, access, who)
-	if ice.ErrorCode(err) == ice.EFORBIDDEN {
+	switch ice.ErrorCode(err) {
+	case ice.EFORBIDDEN: // the principal has no role
 		h.log.DebugContext(r.Context(), "no vended credentials", "principal", who, "reason", err)
+		return nil, "", nil
+	case ice.EUNPROCESSABLE: // the location cannot be scoped exactly
+		h.log.WarnContext(r.Context(), "no vended credentials", "location", location, "reason", err)
 		return nil, "", nil
 	}
 	if err != nil {
