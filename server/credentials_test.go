@@ -209,6 +209,13 @@ func TestVendedCredentialsAreScopedToTheTable(t *testing.T) {
 		sc[0].(map[string]any)["config"].(map[string]any)["s3.access-key-id"] != wcfg["s3.access-key-id"] {
 		t.Errorf("credentials endpoint: %d %v", code, body)
 	}
+	// createTable vends for the new table's prefix.
+	code, body = api(t, "POST", c.URL+"/v1/namespaces/ns/tables", writerToken,
+		map[string]any{"name": "t3", "schema": map[string]any{"type": "struct", "schema-id": 0, "fields": []any{}}},
+		"X-Iceberg-Access-Delegation", "vended-credentials")
+	if sc, _ := body["storage-credentials"].([]any); code != 200 || len(sc) != 1 || sc[0].(map[string]any)["prefix"] != "s3://lake/cat/ns/t3" {
+		t.Errorf("createTable with vended-credentials: %d %v", code, body["storage-credentials"])
+	}
 	// Without the header, nothing is vended.
 	if _, body := api(t, "GET", c.URL+"/v1/namespaces/ns/tables/t", writerToken, nil); body["storage-credentials"] != nil ||
 		body["config"].(map[string]any)["s3.access-key-id"] != nil {
