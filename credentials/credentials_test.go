@@ -100,6 +100,8 @@ func newTestSigner(t *testing.T, endpoint string) *Signer {
 func TestTargetTellsPathFromVirtualHostStyle(t *testing.T) {
 	custom := newTestSigner(t, "http://minio.local:9000")
 	aws := newTestSigner(t, "")
+	pathOnly := newTestSigner(t, "http://minio.local:9000")
+	pathOnly.cfg.PathStyle = true
 	cases := []struct {
 		s           *Signer
 		uri         string
@@ -109,6 +111,8 @@ func TestTargetTellsPathFromVirtualHostStyle(t *testing.T) {
 		{custom, "http://minio.local:9000/b/wh/t/f", "b", "wh/t/f", ""},
 		{custom, "http://b.minio.local:9000/wh/t/f", "b", "wh/t/f", ""},
 		{custom, "http://evil.example:9000/b/wh/t/f", "", "", ice.EFORBIDDEN},
+		{pathOnly, "http://minio.local:9000/b/wh/t/f", "b", "wh/t/f", ""},
+		{pathOnly, "http://b.minio.local:9000/wh/t/f", "", "", ice.EFORBIDDEN},
 		{custom, "http://minio.local:9001/b/wh/t/f", "", "", ice.EFORBIDDEN},
 		{custom, "ftp://minio.local:9000/b/k", "", "", ice.EINVALID},
 		{aws, "https://s3.amazonaws.com/b/k", "b", "k", ""},

@@ -47,6 +47,11 @@ type SignerConfig struct {
 	// means AWS S3. Only requests to its host (path style) or to
 	// <bucket>.<its host> (virtual-host style) are signed.
 	Endpoint string
+	// PathStyle says the store at Endpoint is addressed path style only
+	// (s3.pathStyleAccess). Virtual-host style URIs are then refused: a
+	// store that ignores the bucket in the host would read the first path
+	// segment as the bucket, which is not the bucket that was checked.
+	PathStyle bool
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -120,7 +125,7 @@ func (s *Signer) bucketOfHost(host string) (bucket string, ok bool) {
 		if host == s.endpoint {
 			return "", true
 		}
-		if b, found := strings.CutSuffix(host, "."+s.endpoint); found && b != "" {
+		if b, found := strings.CutSuffix(host, "."+s.endpoint); found && b != "" && !s.cfg.PathStyle {
 			return b, true
 		}
 		return "", false

@@ -69,7 +69,8 @@ func storageAccess(ctx context.Context, cfg *config.Config, log *slog.Logger) (*
 	var signer *credentials.Signer
 	if cfg.RemoteSigning.Enabled {
 		var err error
-		signer, err = credentials.NewSigner(credentials.SignerConfig{Credentials: provider, Region: region, Endpoint: cfg.S3.Endpoint})
+		signer, err = credentials.NewSigner(credentials.SignerConfig{Credentials: provider, Region: region,
+			Endpoint: cfg.S3.Endpoint, PathStyle: cfg.S3.PathStyleAccess})
 		if err != nil {
 			return nil, nil, err
 		}
