@@ -55,13 +55,14 @@ type Handler struct {
 	metrics  Observer
 	tableCfg map[string]string
 	vendCfg  map[string]string
-	vendor   *credentials.Vendor
-	signer   *credentials.Signer
-	// signerURI is advertised as s3.signer.uri when set.
-	signerURI string
-	maxBody   int64
-	cfgTag    string // fingerprint of tableCfg and vendCfg, part of every ETag
-	mux       *http.ServeMux
+	maxBody  int64
+	cfgTag   string // fingerprint of tableCfg and vendCfg, part of every ETag
+	mux      *http.ServeMux
+
+	// Storage access for clients: credentials.go and sign.go.
+	vendor    *credentials.Vendor
+	signer    *credentials.Signer
+	signerURI string // advertised as s3.signer.uri when set
 }
 
 // New builds the handler and its routes.
