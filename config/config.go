@@ -54,6 +54,10 @@ type Config struct {
 
 	// Server-side scan planning; see scanplanning.go.
 	ScanPlanning ScanPlanning `yaml:"scanPlanning"`
+
+	// Storage access for clients: config/credentials.go.
+	VendedCredentials VendedCredentials `yaml:"vendedCredentials"`
+	RemoteSigning     RemoteSigning     `yaml:"remoteSigning"`
 }
 
 // Maintenance tunes the maintenance jobs; the keys are those of the Java
@@ -256,6 +260,9 @@ func (c *Config) applyDefaults() error {
 	if c.URI != "" && len(c.EtcdEndpoints()) == 0 {
 		return fmt.Errorf("uri %q names no etcd endpoint; omit uri for an embedded etcd", c.URI)
 	}
+	if err := c.checkCredentials(); err != nil {
+		return err
+	}
 	if c.Warehouse == "" {
 		if c.URI != "" {
 			return errors.New("warehouse is required with an external etcd: s3://bucket/prefix or file:///abs/dir")
@@ -297,12 +304,6 @@ func (c *Config) Ignored() []string {
 	}
 	if c.Maintenance.TargetFileSizeMB != 0 || c.Maintenance.MinInputFiles != 0 || c.Maintenance.DataCompactionCandidateMinAgeInHours != 0 {
 		out = append(out, "maintenance compaction settings")
-	}
-	for _, t := range c.BearerTokens {
-		if t.AccessConfig.AWSAssumeRoleARN != "" {
-			out = append(out, "bearerTokens[].accessConfig.awsAssumeRoleARN")
-			break
-		}
 	}
 	return out
 }

@@ -150,3 +150,27 @@ func TestSearchOrder(t *testing.T) {
 		t.Errorf("embedded default: %+v %q %v", c, src, err)
 	}
 }
+
+func TestCredentialsKeys(t *testing.T) {
+	c, err := config.Parse([]byte(`
+vendedCredentials:
+  sts: {endpoint: "http://minio:9000", roleARN: "arn:aws:iam::1:role/r", durationSeconds: 900}
+  staticKeys: true
+remoteSigning: {enabled: true, signerURI: "https://catalog"}
+`), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.STSEnabled() || !c.VendedCredentials.StaticKeys || !c.RemoteSigning.Enabled || c.RemoteSigning.SignerURI != "https://catalog" {
+		t.Errorf("parsed %+v %+v", c.VendedCredentials, c.RemoteSigning)
+	}
+	if c, _ := config.Parse([]byte("bearerTokens: [{name: a, value: b, accessConfig: {awsAssumeRoleARN: arn}}]"), func(string) string { return "" }); !c.STSEnabled() || len(c.Ignored()) != 0 {
+		t.Errorf("a token's awsAssumeRoleARN should turn STS on and no longer be ignored: %v", c.Ignored())
+	}
+	if _, err := config.Parse([]byte("vendedCredentials: {sts: {roleARN: r, durationSeconds: 60}}"), func(string) string { return "" }); err == nil {
+		t.Error("durationSeconds 60 accepted; STS needs at least 900")
+	}
+	if c, _ := config.Parse([]byte("addr: 127.0.0.1:1"), func(string) string { return "" }); c.STSEnabled() || c.VendedCredentials.StaticKeys {
+		t.Error("vending is on by default")
+	}
+}

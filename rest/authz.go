@@ -106,9 +106,11 @@ var routeAccess = map[string]access{
 	"DELETE " + viewPath:                {"dropView", auth.Write, onPath},
 	"POST " + nsPath + "/register-view": {"registerView", auth.Write, onPath},
 	"POST /v1/views/rename":             {"renameView", auth.Write, onRename},
-	// Signing is a read here; the signing handler must also check write
-	// (h.accessLevel) before it signs a PUT, POST or DELETE.
-	"POST " + tablePath + "/sign": {"signRequest", auth.Read, onPath},
+	// Signing is a read here; the signer signs a write only for principals
+	// with write access (accessOf). The legacy path names no table: its
+	// handler checks read access on the table it finds.
+	signTablePath:  {"signRequest", auth.Read, onPath},
+	signLegacyPath: {"signRequest", auth.None, onCatalog},
 	// Planning a scan, polling, cancelling and fetching its tasks only read
 	// the catalog, though they are POST and DELETE.
 	"POST " + planPath:                 {"planTableScan", auth.Read, onPath},

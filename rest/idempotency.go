@@ -180,7 +180,7 @@ func (h *Handler) replay(w http.ResponseWriter, r *http.Request, rec *ice.Idempo
 		body := resp.Body
 		if _, ok := resp.Header[storedVendedConfig]; ok {
 			var err error
-			if body, err = withConfig(body, h.tableConfig(true)); err != nil {
+			if body, err = withConfig(body, h.tableConfig(h.vendCfg)); err != nil {
 				h.writeError(w, r, err)
 				return
 			}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"maps"
 	"net/http"
 
 	"github.com/apache/iceberg-go/table"
@@ -108,21 +107,22 @@ func (h *Handler) writePlan(w http.ResponseWriter, r *http.Request, out *service
 // the client asks for vended credentials: the spec's data-access header is
 // defined on the planning endpoints too.
 func (h *Handler) planCredentials(r *http.Request, md table.Metadata) ([]storageCredential, error) {
-	if !wantsVendedCredentials(r) || len(h.vendCfg) == 0 {
+	if !wantsVendedCredentials(r) {
 		return nil, nil
 	}
+	id, err := tableParam(r)
+	if err != nil {
+		return nil, err
+	}
 	if md == nil { // an async plan's record holds no metadata
-		id, err := tableParam(r)
-		if err != nil {
-			return nil, err
-		}
 		t, err := h.svc.LoadTable(r.Context(), id)
 		if err != nil {
 			return nil, err
 		}
 		md = t.Metadata.Parsed
 	}
-	return []storageCredential{{Prefix: md.Location(), Config: maps.Clone(h.vendCfg)}}, nil
+	creds, _, err := h.vend(r, id.Namespace, md.Location())
+	return creds, err
 }
 
 func (h *Handler) cancelPlanning(w http.ResponseWriter, r *http.Request) {

@@ -15,6 +15,7 @@ import (
 
 	ice "github.com/ice-rest-catalog/ice"
 	"github.com/ice-rest-catalog/ice/auth"
+	"github.com/ice-rest-catalog/ice/credentials"
 	"github.com/ice-rest-catalog/ice/service"
 )
 
@@ -32,8 +33,15 @@ type Config struct {
 	// TableConfig is merged into every loadTable/createTable "config".
 	TableConfig map[string]string
 	// VendedConfig is added to TableConfig when the client asks for
-	// X-Iceberg-Access-Delegation: vended-credentials.
+	// X-Iceberg-Access-Delegation: vended-credentials and Vendor is nil:
+	// static keys, set only when the config says to hand them out.
 	VendedConfig map[string]string
+	// Vendor, if set, vends STS credentials scoped to each table.
+	Vendor *credentials.Vendor
+	// Signer, if set, serves remote signing.
+	Signer *credentials.Signer
+	// SignerURI, if set, is advertised as s3.signer.uri.
+	SignerURI string
 	// MaxBodyBytes bounds request bodies; larger ones get 413. Default 16 MiB.
 	MaxBodyBytes int64
 	// Admin, when set, serves /admin/v1 catalog export and import (admin.go).
@@ -70,18 +78,24 @@ type Handler struct {
 	idem         ice.IdempotencyStore
 	idemLifetime time.Duration
 	idemWait     time.Duration // 0: pendingWait; tests shorten it
-	planner  *service.Planner
+	planner      *service.Planner
+
+	// Storage access for clients: credentials.go and sign.go.
+	vendor    *credentials.Vendor
+	signer    *credentials.Signer
+	signerURI string // advertised as s3.signer.uri when set
 }
 
 // New builds the handler and its routes.
 func New(cfg Config) *Handler {
 	h := &Handler{svc: cfg.Service, auth: cfg.Auth, log: cfg.Log, metrics: cfg.Metrics,
 		tableCfg: cfg.TableConfig, vendCfg: cfg.VendedConfig, maxBody: cfg.MaxBodyBytes, mux: http.NewServeMux(),
-		authz: cfg.Authz, oauth: cfg.OAuth}
+		authz: cfg.Authz, oauth: cfg.OAuth,
+		vendor: cfg.Vendor, signer: cfg.Signer, signerURI: cfg.SignerURI}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
-	h.cfgTag = configFingerprint(h.tableCfg, h.vendCfg)
+	h.cfgTag = configFingerprint(h.tableCfg, h.vendCfg, map[string]string{"signerURI": h.signerURI})
 	h.idem, h.idemLifetime = cfg.Idempotency, cfg.IdempotencyKeyLifetime
 	if h.idemLifetime <= 0 {
 		h.idemLifetime = defaultIdempotencyKeyLifetime
@@ -134,7 +148,7 @@ func (h *Handler) routes() []route {
 		{"POST /v1/tables/rename", h.renameTable, "POST /v1/{prefix}/tables/rename"},
 		{"POST /v1/transactions/commit", h.commitTransaction, "POST /v1/{prefix}/transactions/commit"},
 		{"POST " + oauthTokensPath, h.oauthTokens, ""},
-	}, append(h.viewRoutes(), h.planRoutes()...)...)
+	}, append(append(h.viewRoutes(), h.planRoutes()...), h.signRoutes()...)...)
 }
 
 // Endpoints lists what /v1/config advertises: exactly the routes served.

@@ -6,7 +6,6 @@ import (
 	"maps"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
@@ -21,13 +20,23 @@ type loadTableResult struct {
 	MetadataLocation string            `json:"metadata-location,omitempty"`
 	Metadata         json.RawMessage   `json:"metadata"`
 	Config           map[string]string `json:"config"`
+	// StorageCredentials are vended keys, each for a location prefix.
+	StorageCredentials []storageCredential `json:"storage-credentials,omitempty"`
 }
 
 // writeTable answers a LoadTableResult with its ETag; snapshots is
 // snapshotsAll or snapshotsRefs.
 func (h *Handler) writeTable(w http.ResponseWriter, r *http.Request, t *service.Table, snapshots string) {
-	vended := wantsVendedCredentials(r)
-	cfg := h.tableConfig(vended)
+	d, err := h.delegate(r, t.ID, t.Metadata.Parsed.Location())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.writeTableWith(w, r, t, snapshots, d)
+}
+
+func (h *Handler) writeTableWith(w http.ResponseWriter, r *http.Request, t *service.Table, snapshots string, d delegation) {
+	cfg := h.tableConfig(d.config)
 	md := json.RawMessage(t.Metadata.Raw)
 	if snapshots == snapshotsRefs {
 		var err error
@@ -36,30 +45,19 @@ func (h *Handler) writeTable(w http.ResponseWriter, r *http.Request, t *service.
 			return
 		}
 	}
-	setETag(w, tableETag(t, snapshots, vended, h.cfgTag))
-	writeJSON(w, http.StatusOK, loadTableResult{MetadataLocation: t.Location, Metadata: md, Config: cfg})
+	setETag(w, tableETag(t, snapshots, wantsVendedCredentials(r), h.cfgTag+d.tag))
+	writeJSON(w, http.StatusOK, loadTableResult{MetadataLocation: t.Location, Metadata: md, Config: cfg, StorageCredentials: d.creds})
 }
 
-// tableConfig is a LoadTableResult's "config": the static keys, plus the
-// vended ones when the client asked for credentials.
-func (h *Handler) tableConfig(vended bool) map[string]string {
+// tableConfig is a LoadTableResult's "config": the configured keys, plus
+// those of the access delegation the client asked for.
+func (h *Handler) tableConfig(delegated map[string]string) map[string]string {
 	cfg := maps.Clone(h.tableCfg)
 	if cfg == nil {
 		cfg = map[string]string{}
 	}
-	if vended {
-		maps.Copy(cfg, h.vendCfg)
-	}
+	maps.Copy(cfg, delegated)
 	return cfg
-}
-
-func wantsVendedCredentials(r *http.Request) bool {
-	for _, v := range strings.Split(r.Header.Get("X-Iceberg-Access-Delegation"), ",") {
-		if strings.TrimSpace(v) == "vended-credentials" {
-			return true
-		}
-	}
-	return false
 }
 
 func (h *Handler) listTables(w http.ResponseWriter, r *http.Request) {
@@ -149,7 +147,8 @@ func (h *Handler) loadTable(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, ice.Errorf(ice.EINVALID, "snapshots must be all or refs, got %q", mode))
 		return
 	}
-	if inm := r.Header.Get("If-None-Match"); inm != "" {
+	inm := r.Header.Get("If-None-Match")
+	if inm != "" && !h.vendsDynamically(r) {
 		// Only the pointer decides the ETag: a client with a current copy
 		// is answered without reading the metadata file.
 		loc, err := h.svc.TableLocation(r.Context(), id)
@@ -157,7 +156,7 @@ func (h *Handler) loadTable(w http.ResponseWriter, r *http.Request) {
 			h.writeError(w, r, err)
 			return
 		}
-		if etag := tableETag(&service.Table{ID: id, Location: loc}, mode, wantsVendedCredentials(r), h.cfgTag); noneMatch(inm, etag) {
+		if etag := tableETag(&service.Table{ID: id, Location: loc}, mode, wantsVendedCredentials(r), h.cfgTag+h.signingTag(r)); noneMatch(inm, etag) {
 			setETag(w, etag)
 			w.WriteHeader(http.StatusNotModified)
 			return
@@ -168,7 +167,21 @@ func (h *Handler) loadTable(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	h.writeTable(w, r, t, mode)
+	d, err := h.delegate(r, id, t.Metadata.Parsed.Location())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if inm != "" && h.vendsDynamically(r) {
+		// Temporary keys are part of the body: the client's copy is
+		// current only if it holds the keys the cache holds now.
+		if etag := tableETag(t, mode, true, h.cfgTag+d.tag); noneMatch(inm, etag) {
+			setETag(w, etag)
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+	}
+	h.writeTableWith(w, r, t, mode, d)
 }
 
 func (h *Handler) tableExists(w http.ResponseWriter, r *http.Request) {
@@ -214,7 +227,7 @@ func (h *Handler) commitTable(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) writeCommit(w http.ResponseWriter, r *http.Request, t *service.Table) {
 	// The ETag is the one a loadTable with the same headers would give for
 	// this metadata, so a client can send it back in If-None-Match.
-	setETag(w, tableETag(t, snapshotsAll, wantsVendedCredentials(r), h.cfgTag))
+	setETag(w, tableETag(t, snapshotsAll, wantsVendedCredentials(r), h.cfgTag+h.signingTag(r)))
 	writeJSON(w, http.StatusOK, loadTableResult{MetadataLocation: t.Location, Metadata: t.Metadata.Raw})
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the external binaries that integration tests start (etcd, etcdctl,
-# etcdutl, versitygw) from the pinned tools module and links them into one
+# etcdutl, versitygw, minio) from the pinned tools module and links them into one
 # stable directory that internal/testenv looks in.
 #
 # Usage:
@@ -26,6 +26,9 @@ tools=(
 	"etcdctl|go.etcd.io/etcd/etcdctl/v3|go.etcd.io/etcd/etcdctl/v3"
 	"etcdutl|go.etcd.io/etcd/etcdutl/v3|go.etcd.io/etcd/etcdutl/v3"
 	"versitygw|github.com/versity/versitygw/cmd/versitygw|github.com/versity/versitygw"
+	# MinIO implements STS AssumeRole with session policies, which the
+	# vended-credentials tests need; it is the slowest build (minutes).
+	"minio|github.com/minio/minio|github.com/minio/minio"
 )
 
 log() { printf '%s\n' "$*" >&2; }

@@ -122,6 +122,7 @@ func TestEndToEndS3Warehouse(t *testing.T) {
 	cfg := testenv.CatalogConfig(t)
 	cfg.Warehouse = "s3://warehouse/prefix"
 	cfg.S3 = config.S3{Endpoint: s3.Endpoint, PathStyleAccess: true, AccessKeyID: s3.AccessKey, SecretAccessKey: s3.SecretKey, Region: s3.Region}
+	cfg.VendedCredentials.StaticKeys = true
 	c := testenv.StartCatalog(t, cfg)
 	// The client gets the keys the way ClickHouse does: vended with loadTable.
 	cat := testenv.Client(t, c.URL, rest.WithHeaders(map[string]string{"X-Iceberg-Access-Delegation": "vended-credentials"}))

@@ -168,6 +168,7 @@ func planReplicas(t *testing.T) map[string]*testenv.Catalog {
 		"readonly": func(c *config.Config) {
 			c.AnonymousAccess.AccessConfig = &config.AccessConfig{ReadOnly: true}
 			c.S3.AccessKeyID, c.S3.SecretAccessKey = "AKIAPLANTEST", "plan-test-secret" // vended, unused by file://
+			c.VendedCredentials.StaticKeys = true
 		},
 	}
 	out := map[string]*testenv.Catalog{}

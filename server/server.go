@@ -110,11 +110,16 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	store := etcd.NewStore(s.cli, cfg.Name)
 	svc := service.New(service.Config{Store: store, Warehouse: s.wh, Log: log, Metrics: m})
 	tableCfg, vendedCfg := tableConfig(cfg)
+	vendor, signer, err := storageAccess(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	api := rest.New(rest.Config{Service: svc, Auth: sec.authn, Log: log, Metrics: m,
 		TableConfig: tableCfg, VendedConfig: vendedCfg, MaxBodyBytes: cfg.MaxRequestBodyBytes,
 		Authz: sec.authz, OAuth: sec.oauth, Admin: store,
 		Idempotency: store, IdempotencyKeyLifetime: cfg.IdempotencyKeyLifetimeDuration(),
-		Planner: newPlanner(cfg, svc, store, log)})
+		Planner: newPlanner(cfg, svc, store, log),
+		Vendor:  vendor, Signer: signer, SignerURI: cfg.RemoteSigning.SignerURI})
 
 	if err := s.startMaintenance(cfg, svc, m); err != nil {
 		return nil, err
@@ -215,7 +220,7 @@ func (s *Server) closeBackends() {
 
 // tableConfig is what loadTable answers in "config": how to reach storage,
 // plus loadTableProperties; and, for vended-credentials requests, the static
-// keys when there are any.
+// keys when the config explicitly allows handing them out.
 func tableConfig(cfg *config.Config) (base, vended map[string]string) {
 	base = map[string]string{}
 	if cfg.S3.Endpoint != "" {
@@ -232,7 +237,7 @@ func tableConfig(cfg *config.Config) (base, vended map[string]string) {
 		base[k] = v
 	}
 	vended = map[string]string{}
-	if cfg.S3.AccessKeyID != "" {
+	if cfg.VendedCredentials.StaticKeys && cfg.S3.AccessKeyID != "" {
 		vended["s3.access-key-id"] = cfg.S3.AccessKeyID
 		vended["s3.secret-access-key"] = cfg.S3.SecretAccessKey
 	}

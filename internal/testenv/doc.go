@@ -5,6 +5,8 @@
 //     leader and to kill, pause, resume and restart members;
 //   - StartS3: a versitygw S3 gateway on its posix backend, with a bucket
 //     helper and a minimal SigV4 signer (S3Server.NewRequest);
+//   - StartMinIO: a single-drive MinIO, for what versitygw lacks: STS
+//     AssumeRole with session policies;
 //   - StartProc/Proc: any binary, with its output logged to a file whose tail
 //     is printed when the test fails.
 //

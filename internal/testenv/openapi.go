@@ -156,7 +156,7 @@ func (v *SpecValidator) Wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		route, params, err := v.router.FindRoute(r)
+		route, params, err := v.router.FindRoute(specAlias(r))
 		if err != nil {
 			v.record(r, "no operation in the spec: %v", err)
 			r.Body = http.NoBody
@@ -167,7 +167,7 @@ func (v *SpecValidator) Wrap(next http.Handler) http.Handler {
 			return
 		}
 		// The validator reads (and may rewrite) its own copy of the request.
-		vr := r.Clone(context.WithoutCancel(r.Context()))
+		vr := specAlias(r).Clone(context.WithoutCancel(r.Context()))
 		vr.Body = readCloser(withoutClientQuirks(route, body))
 		in := &openapi3filter.RequestValidationInput{Request: vr, PathParams: params, Route: route, Options: validationOptions()}
 		// getToken's form body is a oneOf that kin-openapi cannot decode, and
@@ -195,6 +195,23 @@ func (v *SpecValidator) Wrap(next http.Handler) http.Handler {
 			v.record(r, "response %d (%s): %v", rec.status, route.Operation.OperationID, err)
 		}
 	})
+}
+
+// legacySignPath is the S3 signer path that predates the spec's per-table
+// sign operation; it takes and answers the same schemas, so it is checked
+// against that operation.
+const legacySignPath = "/v1/aws/s3/sign"
+
+// specAlias returns r, or for a path the spec lacks but whose exchange one
+// of its operations defines, a copy addressed to that operation.
+func specAlias(r *http.Request) *http.Request {
+	if r.URL.Path != legacySignPath {
+		return r
+	}
+	a := r.Clone(r.Context())
+	a.URL.Path = "/v1/namespaces/legacy/tables/legacy/sign"
+	a.URL.RawPath = ""
+	return a
 }
 
 // withoutClientQuirks returns the request body the validator checks, with

@@ -35,8 +35,8 @@ func toolDirs() []string {
 	return dirs
 }
 
-// ToolPath returns the path of the tool binary name (etcd, etcdctl, etcdutl
-// or versitygw). A missing tool skips the test, telling how to install it,
+// ToolPath returns the path of the tool binary name (etcd, etcdctl, etcdutl,
+// versitygw or minio). A missing tool skips the test, telling how to install it,
 // unless ICE_REQUIRE_TOOLS=1, in which case the test fails.
 func ToolPath(t testing.TB, name string) string {
 	t.Helper()
