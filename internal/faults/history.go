@@ -13,6 +13,7 @@ type Kind int
 const (
 	Load   Kind = iota // GET a table: observes the head snapshot
 	Commit             // POST a table: append one snapshot on an expected base
+	Other              // any other request (listings, config): only its status counts
 )
 
 // Outcome is what a client may conclude from a commit's answer.
@@ -88,7 +89,7 @@ func (h *History) Ops() []Op {
 // Counts summarises the commits of a history.
 type Counts struct {
 	Commits, Acked, Conflicts, NotApplied, Unknown int
-	Loads                                          int
+	Loads, Others                                  int
 	// Status5xx counts 5xx answers by error type, for the "zero 5xx other
 	// than injected" check.
 	Status5xx map[string]int
@@ -101,8 +102,12 @@ func Count(ops []Op) Counts {
 		if op.Status >= 500 {
 			c.Status5xx[fmt.Sprintf("%d %s", op.Status, op.ErrType)]++
 		}
-		if op.Kind == Load {
+		switch op.Kind {
+		case Load:
 			c.Loads++
+			continue
+		case Other:
+			c.Others++
 			continue
 		}
 		c.Commits++

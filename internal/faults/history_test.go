@@ -145,13 +145,13 @@ func TestRecorder(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if _, err := cl.Get(srv.URL + "/v1/namespaces/a/tables"); err != nil { // a listing: not recorded
+	if _, err := cl.Get(srv.URL + "/v1/namespaces/a/tables"); err != nil { // a listing: counted only
 		t.Fatal(err)
 	}
 
 	ops := h.Ops()
-	if len(ops) != 2 {
-		t.Fatalf("recorded %d ops, want 2: %+v", len(ops), ops)
+	if len(ops) != 3 || ops[2].Kind != Other {
+		t.Fatalf("recorded %+v, want a load, a commit and another request", ops)
 	}
 	if l := ops[0]; l.Table != "a.b.t" || l.Kind != Load || l.Head != 42 || l.Outcome != Acked {
 		t.Errorf("load recorded as %+v", l)

@@ -38,12 +38,11 @@ func tableOf(u *url.URL) (string, bool) {
 }
 
 func (r *Recorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	table, ok := tableOf(req.URL)
-	if !ok || (req.Method != http.MethodGet && req.Method != http.MethodPost) {
-		return r.Next.RoundTrip(req)
+	op := Op{Kind: Other, Replica: req.URL.Scheme + "://" + req.URL.Host}
+	if table, ok := tableOf(req.URL); ok && (req.Method == http.MethodGet || req.Method == http.MethodPost) {
+		op.Table, op.Kind = table, Load
 	}
-	op := Op{Table: table, Kind: Load, Replica: req.URL.Scheme + "://" + req.URL.Host}
-	if req.Method == http.MethodPost {
+	if op.Kind == Load && req.Method == http.MethodPost {
 		op.Kind = Commit
 		body, err := readBody(&req.Body)
 		if err != nil {
@@ -67,13 +66,13 @@ func (r *Recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	switch {
 	case rerr != nil: // the answer was cut off: as if none came
 		op.Err, op.Outcome = rerr.Error(), Unknown
-	case resp.StatusCode/100 == 2:
+	case resp.StatusCode/100 == 2 && op.Kind != Other:
 		var ok bool
 		if op.Head, ok = currentSnapshot(body); !ok && op.Kind == Load {
 			// A load whose answer cannot be read observed nothing usable.
 			op.Outcome, op.Err = NotApplied, "unreadable loadTable answer"
 		}
-	default:
+	case resp.StatusCode/100 != 2:
 		op.ErrType = errorType(body)
 	}
 	r.History.Add(op)
