@@ -90,7 +90,7 @@ func TestFaults(t *testing.T) {
 }
 
 func runScenario(t *testing.T, sc scenario) string {
-	s := startStack(t, sc.withProxy)
+	s := startStack(t, sc.withProxy, "")
 	ids := s.createTables("load", 2)
 	probes := s.createTables("probe", len(s.replicas))
 
