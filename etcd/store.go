@@ -2,7 +2,6 @@ package etcd
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -287,11 +286,11 @@ func (s *Store) rename(ctx context.Context, kind, fromKey, toKey, otherKindKey s
 func (s *Store) listChildren(ctx context.Context, prefix string, page ice.Page) ([]string, string, error) {
 	start := prefix
 	if page.Token != "" {
-		last, err := base64.RawURLEncoding.DecodeString(page.Token)
-		if err != nil || len(last) == 0 {
-			return nil, "", ice.Errorf(ice.EINVALID, "invalid pageToken %q", page.Token)
+		last, err := decodePageToken(page.Token)
+		if err != nil {
+			return nil, "", err
 		}
-		start = prefix + string(last) + "\x00"
+		start = prefix + last + "\x00"
 	}
 	end := clientv3.GetPrefixRangeEnd(prefix)
 	var names []string
@@ -308,7 +307,7 @@ func (s *Store) listChildren(ctx context.Context, prefix string, page ice.Page) 
 			}
 			names = append(names, name)
 			if page.Size > 0 && len(names) == page.Size {
-				return names, base64.RawURLEncoding.EncodeToString([]byte(name)), nil
+				return names, encodePageToken(name), nil
 			}
 		}
 		if !resp.More || len(resp.Kvs) == 0 {

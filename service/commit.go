@@ -271,9 +271,11 @@ func newMetadataLocation(md table.Metadata, baseLocation string) (string, error)
 
 // resolveUnknown decides, where it can, whether a swap whose answer was lost
 // was applied. Swaps are one transaction, so the first table tells for all.
-// If the pointer moved elsewhere, the transaction's comparison can never
-// succeed any more: it certainly failed. If it still shows the base, the
-// transaction may yet apply: the state stays unknown.
+// If the pointer still shows the base, the transaction may yet apply: the
+// state stays unknown. If it moved, the transaction can never apply any
+// more, but it may already have, with other commits landing on top of it:
+// the metadata log, which names each file the pointer held in order, tells
+// which file followed the base.
 func (s *Service) resolveUnknown(ctx context.Context, swaps []ice.TableSwap, cause error) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
@@ -283,9 +285,40 @@ func (s *Service) resolveUnknown(ctx context.Context, swaps []ice.TableSwap, cau
 	case err == nil && cur.MetadataLocation == sw.NewLocation:
 		return nil
 	case err == nil && cur.Revision != sw.Base.Revision:
+		return s.resolveMoved(ctx, sw, cur, cause)
+	}
+	// Unreadable, or dropped (whether our commit came before the drop is
+	// lost with the entry), or unmoved.
+	return ice.CommitStateUnknown(cause)
+}
+
+// resolveMoved finds the file that followed the base in cur's history: ours
+// means applied, another means failed. A history that does not reach back
+// to the base (trimmed by write.metadata.previous-versions-max, or written
+// by a tool that keeps no log) leaves the state unknown.
+func (s *Service) resolveMoved(ctx context.Context, sw ice.TableSwap, cur ice.TablePointer, cause error) error {
+	if sw.Base.MetadataLocation == "" {
+		// A create: the entry appeared, and it is not ours (checked above),
+		// yet ours may have been created, dropped and re-created since.
+		return ice.CommitStateUnknown(cause)
+	}
+	md, err := s.files.ReadMetadata(ctx, cur.MetadataLocation)
+	if err != nil {
+		return ice.CommitStateUnknown(cause)
+	}
+	var seq []string
+	for e := range md.Parsed.PreviousFiles() {
+		seq = append(seq, e.MetadataFile)
+	}
+	seq = append(seq, cur.MetadataLocation)
+	for i := len(seq) - 2; i >= 0; i-- {
+		if seq[i] != sw.Base.MetadataLocation {
+			continue
+		}
+		if seq[i+1] == sw.NewLocation {
+			return nil
+		}
 		return ice.CommitFailed("a concurrent commit changed %s first", sw.ID)
-	case ice.ErrorCode(err) == ice.ENOTFOUND && sw.Base.Revision != 0:
-		return ice.CommitFailed("%s was dropped concurrently", sw.ID)
 	}
 	return ice.CommitStateUnknown(cause)
 }

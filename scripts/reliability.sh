@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs the reliability checks that are too slow for a plain `go test ./...`
+# (docs/reliability.md):
+#   1. the fault-injection suite and the soak (build tag `faults`): a real
+#      3-member etcd, versitygw and three catalog replicas, killed, paused,
+#      restarted and cut off while writers commit; it prints the table rows
+#      that docs/reliability.md quotes;
+#   2. every fuzz target, briefly, on its committed seed corpus.
+# scripts/test.sh runs it after the unit and integration tests; it expects
+# ICE_TOOLS_BIN from `eval "$(scripts/install-tools.sh)"`.
+#
+# Env:
+#   ICE_FUZZTIME        how long each fuzz target runs (default 10s)
+#   ICE_SOAK_DURATION   soak length, at least 2m (default 2m)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# -v prints the measured rows; the processes' logs show only on failure.
+go test -tags faults -count=1 -v -timeout 20m ./internal/faults/
+
+fuzztime="${ICE_FUZZTIME:-10s}"
+# package|target: one fuzz target per `go test -fuzz` run, as Go requires.
+targets=(
+	".|FuzzTableIdent"
+	"./config|FuzzParse"
+	"./etcd|FuzzPageToken"
+	"./rest|FuzzParseNamespace"
+	"./rest|FuzzDecodeRequests"
+	"./service|FuzzApplyUpdates"
+)
+for t in "${targets[@]}"; do
+	IFS='|' read -r pkg name <<<"${t}"
+	echo "fuzz ${pkg} ${name} for ${fuzztime}"
+	go test -run '^$' -fuzz "^${name}\$" -fuzztime "${fuzztime}" "${pkg}"
+done

@@ -1,0 +1,60 @@
+package service
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
+)
+
+// FuzzApplyUpdates decodes a commit's updates as the API does and applies
+// them, with iceberg-go, to a table's metadata and to no table (a create).
+// Whatever the updates, the result is an error or metadata that can be
+// written and read back: a file the catalog writes must never be one it
+// cannot load afterwards.
+func FuzzApplyUpdates(f *testing.F) {
+	for _, s := range []string{
+		`[{"action":"set-properties","updates":{"a":"b"}}]`,
+		`[{"action":"remove-properties","removals":["a"]}]`,
+		`[{"action":"add-snapshot","snapshot":{"snapshot-id":7,"timestamp-ms":1,"manifest-list":"file:///w/m.avro","summary":{"operation":"append"}}},{"action":"set-snapshot-ref","ref-name":"main","type":"branch","snapshot-id":7}]`,
+		`[{"action":"add-schema","schema":{"type":"struct","schema-id":1,"fields":[{"id":1,"name":"id","type":"long","required":true},{"id":2,"name":"x","type":"string","required":false}]}},{"action":"set-current-schema","schema-id":-1}]`,
+		`[{"action":"upgrade-format-version","format-version":3}]`,
+		`[{"action":"assign-uuid","uuid":"9c12d441-03fe-4693-9a96-a0705ddf69c1"},{"action":"set-location","location":"file:///w/t"}]`,
+		`[{"action":"remove-snapshots","snapshot-ids":[1]}]`, `[{"action":"set-snapshot-ref","ref-name":"b","type":"tag","snapshot-id":99}]`,
+	} {
+		f.Add([]byte(s))
+	}
+	schema := iceberg.NewSchema(0, iceberg.NestedField{ID: 1, Name: "id", Type: iceberg.PrimitiveTypes.Int64, Required: true})
+	base, err := table.NewMetadata(schema, iceberg.UnpartitionedSpec, table.UnsortedSortOrder, "file:///w/t", nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	const baseLoc = "file:///w/t/metadata/00000-9c12d441-03fe-4693-9a96-a0705ddf69c1.metadata.json"
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var ups table.Updates
+		if json.Unmarshal(body, &ups) != nil {
+			return
+		}
+		for _, b := range []table.Metadata{base, nil} {
+			loc := ""
+			if b != nil {
+				loc = baseLoc
+			}
+			md, err := applyUpdates(b, loc, ups)
+			if err != nil {
+				continue
+			}
+			raw, err := json.Marshal(md)
+			if err != nil {
+				t.Fatalf("updates %s: the result does not encode: %v", body, err)
+			}
+			if _, err := table.ParseMetadataBytes(raw); err != nil {
+				t.Fatalf("updates %s: the result does not read back: %v\n%s", body, err, raw)
+			}
+			if _, err := newMetadataLocation(md, loc); err != nil && b != nil {
+				t.Logf("updates %s: no metadata location: %v", body, err)
+			}
+		}
+	})
+}
