@@ -211,8 +211,9 @@ func (h *Handler) replay(w http.ResponseWriter, r *http.Request, rec *ice.Idempo
 
 // storedVendedConfig marks, in a stored answer's headers (never sent), an
 // answer whose config and credentials were left out of etcd: secrets are
-// not copied into idempotency records. A replay puts the server's vended
-// config back, as a loadTable asking for credentials would get it now.
+// not copied into idempotency records. A replay puts back the configured
+// table config and static keys (when the config hands them out); it does
+// not vend fresh STS credentials, which a client gets by loading the table.
 const storedVendedConfig = "Ice-Stored-Without-Credentials"
 
 // withoutCredentials drops "config" and "storage-credentials" from a
