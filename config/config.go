@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -39,6 +40,10 @@ type Config struct {
 	DataDir             string `yaml:"dataDir"`             // embedded etcd and default warehouse; default ./data
 	MaxRequestBodyBytes int64  `yaml:"maxRequestBodyBytes"` // default 16 MiB
 	MetadataCacheBytes  int64  `yaml:"metadataCacheBytes"`  // default 32 MiB
+	// ShutdownGracePeriod is how long SIGTERM lets requests in flight
+	// finish ("30s"); default 10s. Keep it under the pod's
+	// terminationGracePeriodSeconds.
+	ShutdownGracePeriod time.Duration `yaml:"shutdownGracePeriod"`
 }
 
 // S3 is how the catalog reaches S3-compatible storage.
@@ -209,6 +214,12 @@ func (c *Config) applyDefaults() error {
 	}
 	if c.DataDir == "" {
 		c.DataDir = "data"
+	}
+	if c.ShutdownGracePeriod < 0 {
+		return fmt.Errorf("shutdownGracePeriod %s must not be negative", c.ShutdownGracePeriod)
+	}
+	if c.ShutdownGracePeriod == 0 {
+		c.ShutdownGracePeriod = 10 * time.Second
 	}
 	if c.URI != "" && !strings.HasPrefix(c.URI, "etcd:") {
 		return fmt.Errorf("uri %q is not supported: this server keeps its state in etcd (uri: etcd:http://host:2379,...); omit uri for an embedded etcd", c.URI)

@@ -11,15 +11,10 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/ice-rest-catalog/ice/config"
 	"github.com/ice-rest-catalog/ice/server"
 )
-
-// shutdownGrace leaves etcd and storage clients time to close within the
-// 15 seconds a SIGTERM allows.
-const shutdownGrace = 10 * time.Second
 
 func main() {
 	if err := run(); err != nil {
@@ -29,6 +24,9 @@ func main() {
 }
 
 func run() error {
+	if len(os.Args) > 1 && os.Args[1] == "check-config" {
+		return checkConfig(os.Args[2:], os.Stdout)
+	}
 	var cfgPath, logLevel string
 	fs := flag.NewFlagSet("ice-rest-catalog", flag.ContinueOnError)
 	fs.StringVar(&cfgPath, "c", "", "config file (also --config)")
@@ -67,7 +65,8 @@ func run() error {
 	case err := <-srv.Err():
 		log.Error("listener failed; shutting down", "err", err)
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	log.Info("draining requests in flight", "shutdownGracePeriod", cfg.ShutdownGracePeriod.String())
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGracePeriod)
 	defer cancel()
 	return srv.Shutdown(sctx)
 }
