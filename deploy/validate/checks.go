@@ -113,6 +113,13 @@ func checkCatalog(o *Objects, d *appsv1.Deployment) []string {
 	if !configFromSecret(o, pod.Spec, c) {
 		fail("the config file is not mounted from a Secret of these manifests")
 	}
+	for name, cfg := range o.ConfigFiles() {
+		for _, ref := range References(cfg) {
+			if !slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == ref }) {
+				fail("%s references ${%s}, which the container's env does not set: the server would refuse to start", name, ref)
+			}
+		}
+	}
 	if !hasPDB(o, pod.Labels) {
 		fail("no PodDisruptionBudget selects its pods")
 	}
