@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 func writeConfig(t *testing.T, text string) string {
@@ -89,5 +91,44 @@ func TestCheckConfigAcceptsAGoodConfig(t *testing.T) {
 	}
 	if err := checkConfig(nil, &out); err == nil || !strings.Contains(err.Error(), "usage") {
 		t.Errorf("no FILE: %v, want usage", err)
+	}
+}
+
+// TestShippedConfigsPass runs check-config on the config files the
+// deployment examples ship, with their ${VAR} references set.
+func TestShippedConfigsPass(t *testing.T) {
+	for _, v := range []string{"S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "ICE_TOKEN_WRITER", "ICE_TOKEN_CLICKHOUSE"} {
+		t.Setenv(v, "test-"+v)
+	}
+	files := map[string]string{}
+	compose, err := os.ReadFile("../../examples/docker-compose/ice-rest-catalog.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files["compose"] = string(compose)
+	manifests, err := os.ReadFile("../../deploy/kubernetes/catalog.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, doc := range strings.Split(string(manifests), "\n---\n") {
+		var secret struct {
+			Kind       string            `yaml:"kind"`
+			StringData map[string]string `yaml:"stringData"`
+		}
+		if err := yaml.Unmarshal([]byte(doc), &secret); err != nil {
+			t.Fatal(err)
+		}
+		if cfg, ok := secret.StringData[".ice-rest-catalog.yaml"]; ok && secret.Kind == "Secret" {
+			files["kubernetes"] = cfg
+		}
+	}
+	if len(files) != 2 {
+		t.Fatalf("found the configs of %v only", files)
+	}
+	for name, text := range files {
+		var out bytes.Buffer
+		if err := checkConfig([]string{writeConfig(t, text)}, &out); err != nil {
+			t.Errorf("%s config: %v", name, err)
+		}
 	}
 }

@@ -34,11 +34,12 @@ func Envsubst(text string, listed map[string]string) (string, error) {
 	return out, nil
 }
 
-// References lists the ${VAR} references in text, sorted, without repeats.
+// References lists the ${VAR} references in text, sorted, without repeats;
+// whole-line # comments are skipped.
 func References(text string) []string {
 	seen := map[string]bool{}
 	var out []string
-	for _, m := range shellVar.FindAllStringSubmatch(text, -1) {
+	for _, m := range shellVar.FindAllStringSubmatch(stripComments(text), -1) {
 		if m[1] != "" && !seen[m[1]] {
 			seen[m[1]] = true
 			out = append(out, m[1])
