@@ -164,7 +164,11 @@ func (s *Server) Err() <-chan error { return s.serveErrs }
 // embedded etcd.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.life.drain()
-	s.log.Info("draining: readiness fails, new connections refused, requests in flight finishing")
+	grace := "none"
+	if dl, ok := ctx.Deadline(); ok {
+		grace = time.Until(dl).Round(time.Millisecond).String()
+	}
+	s.log.Info("draining: readiness fails, new connections refused, requests in flight finishing", "gracePeriod", grace)
 	err := s.api.Shutdown(ctx)
 	if err != nil {
 		s.log.Warn("grace period over: closing requests still in flight", "err", err)

@@ -65,7 +65,6 @@ func run() error {
 	case err := <-srv.Err():
 		log.Error("listener failed; shutting down", "err", err)
 	}
-	log.Info("draining requests in flight", "shutdownGracePeriod", cfg.ShutdownGracePeriod.String())
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGracePeriod)
 	defer cancel()
 	return srv.Shutdown(sctx)
