@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -58,6 +59,11 @@ type Config struct {
 	// Storage access for clients: config/credentials.go.
 	VendedCredentials VendedCredentials `yaml:"vendedCredentials"`
 	RemoteSigning     RemoteSigning     `yaml:"remoteSigning"`
+
+	// ShutdownGracePeriod is how long SIGTERM lets requests in flight
+	// finish ("30s"); default 10s. Keep it under the pod's
+	// terminationGracePeriodSeconds.
+	ShutdownGracePeriod time.Duration `yaml:"shutdownGracePeriod"`
 }
 
 // Maintenance tunes the maintenance jobs; the keys are those of the Java
@@ -253,6 +259,12 @@ func (c *Config) applyDefaults() error {
 	}
 	if err := c.ScanPlanning.check(); err != nil {
 		return err
+	}
+	if c.ShutdownGracePeriod < 0 {
+		return fmt.Errorf("shutdownGracePeriod %s must not be negative", c.ShutdownGracePeriod)
+	}
+	if c.ShutdownGracePeriod == 0 {
+		c.ShutdownGracePeriod = 10 * time.Second
 	}
 	if c.URI != "" && !strings.HasPrefix(c.URI, "etcd:") {
 		return fmt.Errorf("uri %q is not supported: this server keeps its state in etcd (uri: etcd:http://host:2379,...); omit uri for an embedded etcd", c.URI)

@@ -16,6 +16,9 @@ if [[ -n "${unformatted}" ]]; then
 	exit 1
 fi
 go vet ./...
+# Deployment files (Kubernetes, Helm, EKS, compose, Grafana), checked offline
+# in their own module so k8s.io and helm.sh stay out of the server's go.mod.
+(cd deploy/validate && go test -count=1 ./...)
 go test -race -count=1 -timeout 30m "$@" ./...
 # Fault injection, soak and fuzzing (docs/reliability.md).
 scripts/reliability.sh

@@ -9,17 +9,27 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/ice-rest-catalog/ice/metrics"
-	"github.com/ice-rest-catalog/ice/warehouse"
 )
 
 // debugHandler serves the probes and metrics on debugAddr, away from the API
 // so they need no credentials and are never exposed with it.
-func debugHandler(cli *clientv3.Client, wh *warehouse.Warehouse, m *metrics.Metrics) http.Handler {
+// It answers from the start of Start: /livez at once, /readyz with 503 until
+// etcd is reachable and again while draining on shutdown.
+func debugHandler(l *lifecycle, m *metrics.Metrics) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
 	ready := func(w http.ResponseWriter, r *http.Request) {
+		switch l.current() {
+		case phaseStarting:
+			http.Error(w, "starting: waiting for "+*l.waiting.Load(), http.StatusServiceUnavailable)
+			return
+		case phaseDraining:
+			http.Error(w, "draining: shutting down, finishing requests in flight", http.StatusServiceUnavailable)
+			return
+		}
+		cli, wh := l.cli, l.wh
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
 		// A linearizable read proves a quorum answers, not only one member.

@@ -34,6 +34,7 @@ type Server struct {
 	dbgLn     net.Listener
 	serveErrs chan error
 	maint     *maintenanceLoop // scheduled maintenance, see maintenance.go
+	life      *lifecycle
 }
 
 // Option changes how Start builds the server, for what a config file must
@@ -57,9 +58,12 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	for _, opt := range opts {
 		opt(&o)
 	}
-	s := &Server{log: log, serveErrs: make(chan error, 2)}
+	s := &Server{log: log, serveErrs: make(chan error, 2), life: &lifecycle{}}
 	defer func() {
 		if err != nil {
+			if s.dbg != nil {
+				s.dbg.Close()
+			}
 			s.closeBackends()
 		}
 	}()
@@ -71,6 +75,17 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	for _, k := range cfg.Ignored() {
 		log.Warn("config key accepted for compatibility with the Java ice-rest-catalog but not acted on", "key", k)
 	}
+
+	// The debug listener comes first, so that probes get answers (live, not
+	// ready) while start-up waits for etcd.
+	m := metrics.New()
+	waiting := "etcd"
+	s.life.waiting.Store(&waiting)
+	if s.dbgLn, err = net.Listen("tcp", cfg.DebugAddr); err != nil {
+		return nil, fmt.Errorf("listen on debugAddr %s: %w", cfg.DebugAddr, err)
+	}
+	s.dbg = &http.Server{Handler: debugHandler(s.life, m), ReadHeaderTimeout: 10 * time.Second}
+	go s.serve(s.dbg, s.dbgLn)
 
 	endpoints := cfg.EtcdEndpoints()
 	if endpoints == nil {
@@ -91,6 +106,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	if err != nil {
 		return nil, err
 	}
+	if err := waitForEtcd(ctx, s.cli, endpoints, log, s.life); err != nil {
+		return nil, err
+	}
 	sec, err := newSecurity(ctx, cfg, s.cli, log)
 	if err != nil {
 		return nil, err
@@ -106,7 +124,6 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		return nil, err
 	}
 
-	m := metrics.New()
 	store := etcd.NewStore(s.cli, cfg.Name)
 	svc := service.New(service.Config{Store: store, Warehouse: s.wh, Log: log, Metrics: m})
 	tableCfg, vendedCfg := tableConfig(cfg)
@@ -134,10 +151,6 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	if s.apiLn, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return nil, fmt.Errorf("listen on addr %s: %w", cfg.Addr, err)
 	}
-	if s.dbgLn, err = net.Listen("tcp", cfg.DebugAddr); err != nil {
-		s.apiLn.Close()
-		return nil, fmt.Errorf("listen on debugAddr %s: %w", cfg.DebugAddr, err)
-	}
 	to := cfg.Timeouts.WithDefaults()
 	s.api = &http.Server{Handler: apiHandler, ReadHeaderTimeout: to.ReadHeaderTimeout, ReadTimeout: to.ReadTimeout,
 		WriteTimeout: to.WriteTimeout, IdleTimeout: to.IdleTimeout, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
@@ -145,14 +158,12 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		certs, err := newCertReloader(cfg.TLS.CertFile, cfg.TLS.KeyFile, cfg.TLS.ReloadCheckInterval, log)
 		if err != nil {
 			s.apiLn.Close()
-			s.dbgLn.Close()
 			return nil, err
 		}
 		s.api.TLSConfig = certs.tlsConfig()
 	}
-	s.dbg = &http.Server{Handler: debugHandler(s.cli, s.wh, m), ReadHeaderTimeout: 10 * time.Second}
 	go s.serveAPI()
-	go s.serve(s.dbg, s.dbgLn)
+	s.life.serve(s.cli, s.wh)
 	return s, nil
 }
 
@@ -193,13 +204,26 @@ func (s *Server) EtcdEndpoint() string {
 // Err delivers a listener's fatal error.
 func (s *Server) Err() <-chan error { return s.serveErrs }
 
-// Shutdown stops accepting requests, lets in-flight ones finish until ctx
-// ends, then closes etcd and storage clients and the embedded etcd.
+// Shutdown drains: /readyz fails from now on, the API stops accepting
+// connections and requests in flight finish until ctx ends (the grace
+// period); those still running then are cut. The debug listener goes last,
+// so probes see the drain. Then it closes etcd and storage clients and the
+// embedded etcd.
 func (s *Server) Shutdown(ctx context.Context) error {
-	err := errors.Join(s.api.Shutdown(ctx), s.dbg.Shutdown(ctx))
+	s.life.drain()
+	grace := "none"
+	if dl, ok := ctx.Deadline(); ok {
+		grace = time.Until(dl).Round(time.Millisecond).String()
+	}
+	s.log.Info("draining: readiness fails, new connections refused, requests in flight finishing", "gracePeriod", grace)
+	err := s.api.Shutdown(ctx)
 	if err != nil {
+		s.log.Warn("grace period over: closing requests still in flight", "err", err)
 		s.api.Close()
+	}
+	if derr := s.dbg.Shutdown(ctx); derr != nil {
 		s.dbg.Close()
+		err = errors.Join(err, derr)
 	}
 	s.closeBackends()
 	return err

@@ -11,15 +11,10 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/ice-rest-catalog/ice/config"
 	"github.com/ice-rest-catalog/ice/server"
 )
-
-// shutdownGrace leaves etcd and storage clients time to close within the
-// 15 seconds a SIGTERM allows.
-const shutdownGrace = 10 * time.Second
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "hash-secret" {
@@ -37,6 +32,9 @@ func run() error {
 	}
 	if len(os.Args) > 1 && os.Args[1] == "backup" {
 		return backup(os.Args[2:])
+	}
+	if len(os.Args) > 1 && os.Args[1] == "check-config" {
+		return checkConfig(os.Args[2:], os.Stdout)
 	}
 	var cfgPath, logLevel string
 	fs := flag.NewFlagSet("ice-rest-catalog", flag.ContinueOnError)
@@ -76,7 +74,7 @@ func run() error {
 	case err := <-srv.Err():
 		log.Error("listener failed; shutting down", "err", err)
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGracePeriod)
 	defer cancel()
 	return srv.Shutdown(sctx)
 }
