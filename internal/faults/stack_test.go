@@ -82,6 +82,7 @@ func startStack(t *testing.T, withProxy bool, extraConfig string) *stack {
 		cfg := fmt.Sprintf(`uri: etcd:%s
 warehouse: s3://%s/faults
 s3: {endpoint: %q, pathStyleAccess: true, accessKeyID: %q, secretAccessKey: %q, region: %q}
+vendedCredentials: {staticKeys: true}
 anonymousAccess: {enabled: true, accessConfig: {readOnly: false}}
 dataDir: %s
 %s`, strings.Join(endpoints, ","), bucket, s.s3.Endpoint, s.s3.AccessKey, s.s3.SecretKey, s.s3.Region, t.TempDir(), extraConfig)
