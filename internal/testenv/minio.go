@@ -59,42 +59,11 @@ func StartMinIO(t testing.TB) *MinIO {
 // Proc returns the server's process.
 func (m *MinIO) Proc() *Proc { return m.proc }
 
+// The cluster health endpoint answers 200 only once the drive is formatted
+// and the object layer can serve requests.
 func (m *MinIO) waitReady(t testing.TB) {
 	t.Helper()
-	deadline := time.Now().Add(minioReadyTimeout)
-	for {
-		if !m.proc.Running() {
-			t.Fatalf("testenv: minio exited during startup\n%s", m.proc.LogTail())
-		}
-		err := m.ping()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("testenv: minio not ready after %v: %v\n%s", minioReadyTimeout, err, m.proc.LogTail())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func (m *MinIO) ping() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	// The cluster health endpoint answers 200 only once the drive is
-	// formatted and the object layer can serve requests.
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, m.Endpoint+"/minio/health/cluster", nil)
-	if err != nil {
-		return fmt.Errorf("build health request: %w", err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("get health: %w", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("health: HTTP %d", resp.StatusCode)
-	}
-	return nil
+	waitHealthy(t, m.proc, "minio", m.Endpoint+"/minio/health/cluster", minioReadyTimeout)
 }
 
 // root is the server as a root-credentialed S3 endpoint, for the SigV4

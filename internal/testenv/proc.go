@@ -2,9 +2,11 @@ package testenv
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -296,4 +298,43 @@ func FreePort(t testing.TB) int {
 		t.Fatalf("testenv: release port %d: %v", port, err)
 	}
 	return port
+}
+
+// waitHealthy waits until p's health URL answers 200, failing the test if
+// p exits first or timeout passes.
+func waitHealthy(t testing.TB, p *Proc, name, url string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if !p.Running() {
+			t.Fatalf("testenv: %s exited during startup\n%s", name, p.LogTail())
+		}
+		err := getOK(url)
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("testenv: %s not ready after %v: %v\n%s", name, timeout, err, p.LogTail())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// getOK GETs url and reports anything but a 200 as an error.
+func getOK(url string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("build health request: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("get %s: %w", url, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: HTTP %d", url, resp.StatusCode)
+	}
+	return nil
 }

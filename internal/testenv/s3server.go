@@ -78,38 +78,7 @@ func (s *S3Server) Restart(t testing.TB) {
 
 func (s *S3Server) waitReady(t testing.TB) {
 	t.Helper()
-	deadline := time.Now().Add(s3ReadyTimeout)
-	for {
-		if !s.proc.Running() {
-			t.Fatalf("testenv: versitygw exited during startup\n%s", s.proc.LogTail())
-		}
-		err := s.ping()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("testenv: versitygw not ready after %v: %v\n%s", s3ReadyTimeout, err, s.proc.LogTail())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func (s *S3Server) ping() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.Endpoint+"/health", nil)
-	if err != nil {
-		return fmt.Errorf("build health request: %w", err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("get health: %w", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("health: HTTP %d", resp.StatusCode)
-	}
-	return nil
+	waitHealthy(t, s.proc, "versitygw", s.Endpoint+"/health", s3ReadyTimeout)
 }
 
 // CreateBucket creates bucket name through the S3 API. A bare directory

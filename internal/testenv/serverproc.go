@@ -2,9 +2,7 @@ package testenv
 
 import (
 	"bufio"
-	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,38 +59,7 @@ func (s *ServerProc) Proc() *Proc { return s.proc }
 // WaitReady polls /readyz until it answers 200.
 func (s *ServerProc) WaitReady(t testing.TB) {
 	t.Helper()
-	deadline := time.Now().Add(serverReadyTimeout)
-	for {
-		if !s.proc.Running() {
-			t.Fatalf("testenv: server exited while starting\n%s", s.proc.LogTail())
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		err := getOK(ctx, s.Debug+"/readyz")
-		cancel()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("testenv: server not ready after %v: %v\n%s", serverReadyTimeout, err, s.proc.LogTail())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-func getOK(ctx context.Context, url string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: HTTP %d", url, resp.StatusCode)
-	}
-	return nil
+	waitHealthy(t, s.proc, "server", s.Debug+"/readyz", serverReadyTimeout)
 }
 
 // RSSBytes returns the resident set size of process pid, from the VmRSS
