@@ -43,7 +43,7 @@ func (h *Handler) writeTable(w http.ResponseWriter, r *http.Request, t *service.
 		}
 	}
 	setETag(w, tableETag(t, snapshots, vended, h.cfgTag))
-	writeJSON(w, http.StatusOK, loadTableResult{MetadataLocation: t.Location, Metadata: md, Config: cfg})
+	writeTableResult(w, http.StatusOK, t.Location, md, cfg)
 }
 
 func wantsVendedCredentials(r *http.Request) bool {
@@ -203,7 +203,7 @@ func (h *Handler) commitTable(w http.ResponseWriter, r *http.Request) {
 	// The ETag is the one a loadTable with the same headers would give for
 	// this metadata, so a client can send it back in If-None-Match.
 	setETag(w, tableETag(t, snapshotsAll, wantsVendedCredentials(r), h.cfgTag))
-	writeJSON(w, http.StatusOK, loadTableResult{MetadataLocation: t.Location, Metadata: t.Metadata.Raw})
+	writeTableResult(w, http.StatusOK, t.Location, t.Metadata.Raw, nil)
 }
 
 func (h *Handler) dropTable(w http.ResponseWriter, r *http.Request) {
