@@ -1,8 +1,8 @@
 package bench
 
 import (
-	"encoding/base64"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -116,4 +116,6 @@ func firstFields(b []byte, n int) []byte {
 	return []byte(strings.Join(f[:min(n, len(f))], " "))
 }
 
-func containsFold(s, sub string) bool { return strings.Contains(strings.ToLower(s), strings.ToLower(sub)) }
+func containsFold(s, sub string) bool {
+	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
+}

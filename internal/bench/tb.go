@@ -37,9 +37,12 @@ func (e *env) Failed() bool                      { return e.failed }
 func (e *env) Cleanup(f func())                  { e.cleanups = append(e.cleanups, f) }
 func (e *env) Logf(format string, args ...any)   { e.log.Info(fmt.Sprintf(format, args...)) }
 func (e *env) Errorf(format string, args ...any) { e.failed = true; e.Logf(format, args...) }
-func (e *env) Fatalf(format string, args ...any) { e.failed = true; panic(fatal{fmt.Sprintf(format, args...)}) }
-func (e *env) Fatal(args ...any)                 { e.failed = true; panic(fatal{fmt.Sprint(args...)}) }
-func (e *env) Skip(args ...any)                  { e.Fatal(args...) }
+func (e *env) Fatalf(format string, args ...any) {
+	e.failed = true
+	panic(fatal{fmt.Sprintf(format, args...)})
+}
+func (e *env) Fatal(args ...any) { e.failed = true; panic(fatal{fmt.Sprint(args...)}) }
+func (e *env) Skip(args ...any)  { e.Fatal(args...) }
 
 func (e *env) TempDir() string {
 	dir, err := os.MkdirTemp(e.root, "d")
