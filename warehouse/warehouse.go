@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/apache/iceberg-go/io/gocloud/blobfs"
 	"github.com/apache/iceberg-go/table"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -45,7 +47,7 @@ type Config struct {
 	// Location is the warehouse root: s3://bucket/prefix or file:///abs/dir.
 	Location string
 	S3       S3Config
-	// CacheBytes bounds the metadata cache (raw JSON bytes).
+	// CacheBytes bounds the metadata cache: raw JSON plus the parsed model.
 	CacheBytes int64
 	// BaseDir resolves relative file:// locations (file://warehouse/...),
 	// which the Java server writes; default the working directory.
@@ -109,10 +111,25 @@ func Open(ctx context.Context, cfg Config) (*Warehouse, error) {
 		if w.awsCfg.Region == "" {
 			w.awsCfg.Region = "us-east-1" // S3-compatible stores rarely care, the SDK insists
 		}
+		w.awsCfg.HTTPClient = s3HTTPClient()
 	default:
 		return nil, fmt.Errorf("warehouse %q: scheme must be s3:// or file://", cfg.Location)
 	}
 	return w, nil
+}
+
+// s3MaxIdleConns is how many idle connections to the S3 endpoint are kept
+// for reuse. The SDK's default keeps 10 per host: with more requests than
+// that in flight, every extra one dials a new connection and closes it
+// afterwards, which under load costs a TCP (and TLS) handshake per request
+// and churns memory (ice-bench, docs/benchmarks.md).
+const s3MaxIdleConns = 256
+
+func s3HTTPClient() *awshttp.BuildableClient {
+	return awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConns = s3MaxIdleConns
+		t.MaxIdleConnsPerHost = s3MaxIdleConns
+	})
 }
 
 // Location is the warehouse root, without a trailing slash.
