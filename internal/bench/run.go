@@ -20,6 +20,8 @@ type Options struct {
 	Duration    time.Duration // per point
 	Workloads   []string      // substrings of workload names; empty: all
 	Embedded    bool          // the server on its embedded etcd, in-process
+	ServerEnv   []string      // KEY=VALUE for the server process (GOMEMLIMIT, say)
+	CacheBytes  int64         // the server's metadataCacheBytes; 0: its default
 	RSSTables   int           // tables (each with its own metadata file) for the RSS point; 0 skips
 	ScaleTables int           // tables written straight into etcd for the scale section; 0 skips
 	Markdown    string        // file whose "## Catalog server" results are replaced; "" skips
@@ -33,6 +35,7 @@ type Report struct {
 	Started    time.Time
 	Load       string // /proc/loadavg at the start and at the end
 	Ready      time.Duration
+	Restart    time.Duration // ready after the restart before the RSS point
 	Points     []Point
 	PeakRSS    map[string]int64 // server VmHWM after each workload's points
 	MetaSize   [2]int           // metadata bytes with 100 and 10,000 snapshots
@@ -44,6 +47,7 @@ type Report struct {
 type runner struct {
 	opt Options
 	log *slog.Logger
+	e   *env
 	s   *stack
 	f   fixture
 	rep *Report
@@ -71,7 +75,7 @@ func Run(ctx context.Context, opt Options) (rep *Report, err error) {
 		}
 	}()
 	rep = &Report{Options: opt, Started: time.Now().UTC(), Load: loadAvg(), PeakRSS: map[string]int64{}}
-	s, err := startStack(ctx, e, !opt.Embedded)
+	s, err := startStack(ctx, e, !opt.Embedded, opt.ServerEnv, opt.CacheBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +85,7 @@ func Run(ctx context.Context, opt Options) (rep *Report, err error) {
 		rep.EtcdTarget = "embedded etcd, server in-process (RSS includes the harness)"
 	}
 	opt.Log.Info("stack ready", "server ready after", s.ready, "etcd", s.etcdEndpoint, "s3", s.s3.Endpoint)
-	r := &runner{opt: opt, log: opt.Log, s: s, rep: rep}
+	r := &runner{opt: opt, log: opt.Log, e: e, s: s, rep: rep}
 	if err := r.setup(ctx); err != nil {
 		return nil, fmt.Errorf("setup: %w", err)
 	}
@@ -151,6 +155,7 @@ func (r *runner) workload(ctx context.Context, name string) error {
 	}
 	_, peak := r.s.rss()
 	r.rep.PeakRSS[name] = peak
+	r.log.Info("server memory after "+name, "peak rss", peak, "go", r.s.goMem(ctx))
 	return nil
 }
 
@@ -163,6 +168,11 @@ func (r *runner) rssPoint(ctx context.Context) error {
 		return err
 	}
 	r.log.Info("placing metadata files for the RSS point", "tables", n)
+	defer func() {
+		if r.s.proc != nil {
+			r.log.Info("RSS point", "restart ready after", r.rep.Restart, "peak rss", r.rep.PeakRSS[wLoadMany])
+		}
+	}()
 	if err := parallel(n, 32, func(i int) error {
 		return r.s.s3Put(ctx, fmt.Sprintf("wh/many/%s/metadata/00000.metadata.json", tableName(i)), raw)
 	}); err != nil {
@@ -172,6 +182,16 @@ func (r *runner) rssPoint(ctx context.Context) error {
 		return fmt.Sprintf("s3://%s/wh/many/%s/metadata/00000.metadata.json", bucket, tableName(i))
 	}); err != nil {
 		return err
+	}
+	// A fresh server process, so its peak RSS is this point's alone and
+	// not the setup's (parsing the 10,000-snapshot file, say).
+	if r.s.proc != nil {
+		start := time.Now()
+		r.s.proc.Restart(r.e)
+		if err := r.s.waitReady(ctx, 30*time.Second); err != nil {
+			return err
+		}
+		r.rep.Restart = time.Since(start)
 	}
 	return r.workload(ctx, wLoadMany)
 }

@@ -37,12 +37,15 @@ type stack struct {
 // as a single member and the server runs as a child process (this binary
 // re-executed with -serve) so its RSS and start-up time are its own. Without,
 // the server runs in-process on its embedded etcd, the zero-config default.
-func startStack(ctx context.Context, e *env, external bool) (*stack, error) {
+func startStack(ctx context.Context, e *env, external bool, serverEnv []string, cacheBytes int64) (*stack, error) {
 	s := &stack{http: newHTTPClient()}
 	s.s3 = testenv.StartS3(e)
 	s.s3.CreateBucket(e, bucket)
 	dir := e.TempDir()
 	cfgText := serverConfig(s.s3, dir)
+	if cacheBytes > 0 {
+		cfgText += fmt.Sprintf("metadataCacheBytes: %d\n", cacheBytes)
+	}
 	if external {
 		cluster := testenv.StartEtcdCluster(e, 1)
 		s.etcdEndpoint = cluster.Members[0].ClientURL
@@ -60,7 +63,7 @@ func startStack(ctx context.Context, e *env, external bool) (*stack, error) {
 		s.url = fmt.Sprintf("http://127.0.0.1:%d", api)
 		s.debugURL = fmt.Sprintf("http://127.0.0.1:%d", dbg)
 		start := time.Now()
-		s.proc = testenv.StartProc(e, testenv.ProcSpec{Name: "ice-rest-catalog", Path: self, Args: []string{"-serve", path}})
+		s.proc = testenv.StartProc(e, testenv.ProcSpec{Name: "ice-rest-catalog", Path: self, Args: []string{"-serve", path}, Env: serverEnv})
 		if err := s.waitReady(ctx, 30*time.Second); err != nil {
 			return nil, fmt.Errorf("%w\n%s", err, s.proc.LogTail())
 		}
@@ -153,4 +156,28 @@ func (s *stack) rss() (cur, peak int64) {
 		}
 	}
 	return cur, peak
+}
+
+// goMem is the server's Go heap figures from its /metrics, to tell live
+// heap from memory the runtime has not returned yet.
+func (s *stack) goMem(ctx context.Context) string {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.debugURL+"/metrics", nil)
+	b, err := s.send(req, http.StatusOK)
+	if err != nil {
+		return err.Error()
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		for _, m := range []string{"go_memstats_heap_inuse_bytes ", "go_memstats_heap_alloc_bytes ", "go_memstats_sys_bytes ", "go_goroutines ", "go_memstats_stack_inuse_bytes "} {
+			if strings.HasPrefix(line, m) {
+				f := strings.Fields(line)
+				v, _ := strconv.ParseFloat(f[1], 64)
+				out = append(out, fmt.Sprintf("%s=%.1fMiB", strings.TrimPrefix(strings.TrimSuffix(m, " "), "go_memstats_"), v/(1<<20)))
+				if m == "go_goroutines " {
+					out[len(out)-1] = fmt.Sprintf("goroutines=%.0f", v)
+				}
+			}
+		}
+	}
+	return strings.Join(out, " ")
 }

@@ -57,5 +57,9 @@ func (e *env) close() {
 	for i := len(e.cleanups) - 1; i >= 0; i-- {
 		e.cleanups[i]()
 	}
+	if os.Getenv("ICE_BENCH_KEEP") != "" {
+		e.log.Info("kept the run's files (ICE_BENCH_KEEP)", "dir", e.root)
+		return
+	}
 	os.RemoveAll(e.root)
 }

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,11 +26,11 @@ const (
 	wRawLoop   = "raw commit loop (baseline)"
 	wRawLoop4  = "raw 4-table loop (baseline)"
 	wLoad100   = "loadTable 100 snapshots"
-	wLoad10k   = "loadTable 10,000 snapshots"
-	wList1k    = "listTables 1,000"
+	wLoad10k   = "loadTable 10000 snapshots"
+	wList1k    = "listTables 1000 tables"
 	wCreate    = "createTable"
-	wCommit1   = "commit, 1 table"
-	wCommit64  = "commit, 64 tables"
+	wCommit1   = "commit 1 table"
+	wCommit64  = "commit 64 tables"
 	wMulti     = "multi-table commit (4)"
 	wLoadMany  = "loadTable over N tables"
 	multiWidth = 4
@@ -154,52 +157,116 @@ func (r *runner) ops(ctx context.Context, name string, c int) (op, error) {
 			return s.discard(ctx, http.MethodPost, "/v1/namespaces/create/tables", body(w, seq), http.StatusOK)
 		}, nil
 	case wCommit1, wCommit64, wMulti:
-		tables := 64
+		n := 64
 		if name == wCommit1 {
-			tables = 1
+			n = 1
 		}
 		p := f.point.Add(1)
-		names := make([]string, tables)
-		for i := range names {
-			names[i] = fmt.Sprintf("p%d_%d", p, i)
+		tables := make([]*commitTable, n)
+		for i := range tables {
+			tables[i] = newCommitTable(fmt.Sprintf("p%d_%d", p, i), 100)
 		}
 		// Fresh tables per point, from the 100-snapshot metadata, so every
 		// point starts from the same size.
-		if err := parallel(tables, 16, func(i int) error { return s.register(ctx, "commit", names[i], f.loc100) }); err != nil {
+		if err := parallel(n, 16, func(i int) error { return s.register(ctx, "commit", tables[i].name, f.loc100) }); err != nil {
 			return nil, err
 		}
 		if name == wMulti {
 			return func(ctx context.Context, w, seq int) error {
-				changes := make([]any, multiWidth)
-				for i := range changes {
-					t := names[(w*multiWidth+i)%tables]
-					changes[i] = map[string]any{"identifier": map[string]any{"namespace": []string{"commit"}, "name": t},
-						"requirements": []any{}, "updates": r.appendUpdates()}
+				pick := make([]*commitTable, multiWidth)
+				for i := range pick {
+					pick[i] = tables[(w*multiWidth+i)%n]
 				}
-				return s.discard(ctx, http.MethodPost, "/v1/transactions/commit",
+				unlock := lockAll(pick)
+				defer unlock()
+				changes := make([]any, multiWidth)
+				for i, t := range pick {
+					changes[i] = map[string]any{"identifier": map[string]any{"namespace": []string{"commit"}, "name": t.name},
+						"requirements": []any{}, "updates": t.appendUpdates(f.snapID.Add(1))}
+				}
+				err := s.discard(ctx, http.MethodPost, "/v1/transactions/commit",
 					mustJSON(map[string]any{"table-changes": changes}), http.StatusNoContent)
+				for _, t := range pick {
+					t.done(err == nil)
+				}
+				return err
 			}, nil
 		}
 		return func(ctx context.Context, w, seq int) error {
-			t := names[(w+seq*c)%tables]
-			return s.discard(ctx, http.MethodPost, "/v1/namespaces/commit/tables/"+t,
-				mustJSON(map[string]any{"requirements": []any{}, "updates": r.appendUpdates()}), http.StatusOK)
+			t := tables[(w+seq*c)%n]
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			err := s.discard(ctx, http.MethodPost, "/v1/namespaces/commit/tables/"+t.name,
+				mustJSON(map[string]any{"requirements": []any{}, "updates": t.appendUpdates(f.snapID.Add(1))}), http.StatusOK)
+			t.done(err == nil)
+			return err
 		}, nil
 	}
 	return nil, fmt.Errorf("unknown workload %q", name)
 }
 
-// appendUpdates is what a client's append sends: a new snapshot made
-// current on main. Without a parent the builder does not check the
-// sequence number, so concurrent appends need no coordination here.
-func (r *runner) appendUpdates() []any {
-	id := r.f.snapID.Add(1)
+// commitTable is a table the commit workloads append to. Appends to one
+// table are serialized here, as one writer's are: the client names the
+// parent snapshot and the next sequence number, as iceberg-go's appends
+// do, and concurrent writers of one table would conflict by design
+// (optimistic concurrency), which is not what these points measure.
+//
+// Each append also expires the table's oldest snapshot, as a table under
+// regular maintenance stays at a steady size: otherwise the metadata file
+// would grow by a snapshot per commit and a point's figure would depend on
+// how many commits the point before it made.
+type commitTable struct {
+	mu        sync.Mutex
+	name      string
+	snap, seq int64   // the current snapshot and last sequence number
+	next      int64   // the snapshot the request in flight adds
+	live      []int64 // snapshot ids, oldest first
+}
+
+func newCommitTable(name string, snapshots int) *commitTable {
+	t := &commitTable{name: name, snap: int64(snapshots), seq: int64(snapshots)}
+	for i := 1; i <= snapshots; i++ {
+		t.live = append(t.live, int64(i))
+	}
+	return t
+}
+
+func (t *commitTable) appendUpdates(id int64) []any {
+	t.next = id
 	return []any{
 		map[string]any{"action": "add-snapshot", "snapshot": map[string]any{
-			"snapshot-id": id, "sequence-number": id, "timestamp-ms": time.Now().UnixMilli(), "schema-id": 0,
+			"snapshot-id": id, "parent-snapshot-id": t.snap, "sequence-number": t.seq + 1,
+			"timestamp-ms": time.Now().UnixMilli(), "schema-id": 0,
 			"manifest-list": fmt.Sprintf("s3://%s/wh/commit/snap-%d.avro", bucket, id),
 			"summary":       map[string]string{"operation": "append", "added-records": "1000"}}},
 		map[string]any{"action": "set-snapshot-ref", "ref-name": "main", "type": "branch", "snapshot-id": id},
+		map[string]any{"action": "remove-snapshots", "snapshot-ids": []int64{t.live[0]}},
+	}
+}
+
+// done records the outcome of the request in flight. A failed commit
+// leaves the table as it was (or, if its outcome is unknown, the next
+// append fails its sequence check and the point reports errors).
+func (t *commitTable) done(ok bool) {
+	if ok {
+		t.snap, t.seq = t.next, t.seq+1
+		t.live = append(t.live[1:], t.next)
+	}
+}
+
+// lockAll locks distinct tables in name order, so workers locking
+// overlapping sets cannot deadlock.
+func lockAll(ts []*commitTable) (unlock func()) {
+	sorted := slices.Clone(ts)
+	slices.SortFunc(sorted, func(a, b *commitTable) int { return strings.Compare(a.name, b.name) })
+	sorted = slices.CompactFunc(sorted, func(a, b *commitTable) bool { return a == b })
+	for _, t := range sorted {
+		t.mu.Lock()
+	}
+	return func() {
+		for _, t := range sorted {
+			t.mu.Unlock()
+		}
 	}
 }
 
