@@ -70,8 +70,8 @@ func Markdown(rep *Report) string {
 	}
 	b.WriteString("\n")
 	if rep.DB.Commits > 0 {
-		fmt.Fprintf(&b, "\netcd database growth per commit, before compaction: %.0f bytes (%d commits, createTable and registers included).\n",
-			rep.DB.PerCommit, rep.DB.Commits)
+		fmt.Fprintf(&b, "\netcd database growth per table commit, before compaction: %.0f bytes, %.2f revisions (%d table appends in the commit workloads, %s in all).\n",
+			rep.DB.PerCommit, rep.DB.RevsPerCommit, rep.DB.Commits, mib(rep.DB.Bytes))
 	}
 	if sf := rep.Scale; sf != nil {
 		fmt.Fprintf(&b, "\nScale: %d tables written straight into etcd in %v; etcd database %s → %s (in use %s → %s), %.0f bytes per table.\n\n",

@@ -16,18 +16,19 @@ import (
 // dbFigures is etcd's database growth per commit, before any compaction:
 // each commit keeps the old revision of the pointer in etcd's history.
 type dbFigures struct {
-	PerCommit float64
-	Commits   int64
+	PerCommit, RevsPerCommit float64
+	Bytes, Revisions         int64
+	Commits                  int64 // table appends, failed ones included
 }
 
-type dbStat struct{ size, inUse int64 }
+type dbStat struct{ size, inUse, rev int64 }
 
 func (r *runner) dbSize(ctx context.Context) (dbStat, error) {
 	st, err := r.s.etcd.Status(ctx, r.s.etcdEndpoint)
 	if err != nil {
 		return dbStat{}, fmt.Errorf("etcd status: %w", err)
 	}
-	return dbStat{size: st.DbSize, inUse: st.DbSizeInUse}, nil
+	return dbStat{size: st.DbSize, inUse: st.DbSizeInUse, rev: st.Header.Revision}, nil
 }
 
 // scaleFigures are the measurements with ScaleTables tables in one

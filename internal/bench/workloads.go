@@ -19,6 +19,7 @@ import (
 const (
 	wEtcdGet   = "etcd Get (baseline)"
 	wEtcdTxn   = "etcd Txn (baseline)"
+	wEtcdRange = "etcd Range 1000 keys (baseline)"
 	wS3Put4k   = "S3 PUT 4 KiB (baseline)"
 	wS3Get4k   = "S3 GET 4 KiB (baseline)"
 	wS3PutMd   = "S3 PUT metadata (baseline)"
@@ -38,7 +39,7 @@ const (
 
 // baselineOf names the baseline each server workload is divided by.
 var baselineOf = map[string]string{
-	wLoad100: wEtcdGet, wLoad10k: wEtcdGet, wList1k: wEtcdGet, wLoadMany: wEtcdGet,
+	wLoad100: wEtcdGet, wLoad10k: wEtcdGet, wList1k: wEtcdRange, wLoadMany: wEtcdGet,
 	wCreate: wRawLoop, wCommit1: wRawLoop, wCommit64: wRawLoop, wMulti: wRawLoop4,
 }
 
@@ -91,6 +92,13 @@ func (r *runner) ops(ctx context.Context, name string, c int) (op, error) {
 		key := "t/bench/t100"
 		return func(ctx context.Context, _, _ int) error {
 			_, err := s.etcd.Get(ctx, key) // linearizable: the default
+			return err
+		}, nil
+	case wEtcdRange:
+		// What listTables over 1,000 tables reads: the namespace's table
+		// keys, keys only, in one range.
+		return func(ctx context.Context, _, _ int) error {
+			_, err := s.etcd.Get(ctx, "t/list1k/", clientv3.WithPrefix(), clientv3.WithKeysOnly())
 			return err
 		}, nil
 	case wEtcdTxn:
