@@ -155,6 +155,15 @@ func (h *Handler) loadTable(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
+		// The pointer just read is current: answer from it rather than
+		// read it from etcd a second time.
+		t, err := h.svc.TableAt(r.Context(), id, loc)
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		h.writeTable(w, r, t, mode)
+		return
 	}
 	t, err := h.svc.LoadTable(r.Context(), id)
 	if err != nil {

@@ -56,7 +56,7 @@ type runner struct {
 // order is the order workloads run in: baselines first so a reader sees
 // what the machine can do before what the catalog does with it.
 var order = []string{wEtcdGet, wEtcdRange, wEtcdTxn, wS3Get4k, wS3Put4k, wS3GetMd, wS3PutMd, wRawLoop, wRawLoop4,
-	wLoad100, wLoad10k, wList1k, wCreate, wCommit1, wCommit64, wMulti}
+	wLoad100, wLoadStale, wLoad10k, wList1k, wCreate, wCommit1, wCommit64, wMulti}
 
 // Run starts the stack, measures, writes the outputs and stops the stack.
 func Run(ctx context.Context, opt Options) (rep *Report, err error) {

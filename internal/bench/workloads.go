@@ -29,6 +29,7 @@ const (
 	wLoad100   = "loadTable 100 snapshots"
 	wLoad10k   = "loadTable 10000 snapshots"
 	wList1k    = "listTables 1000 tables"
+	wLoadStale = "loadTable If-None-Match stale"
 	wCreate    = "createTable"
 	wCommit1   = "commit 1 table"
 	wCommit64  = "commit 64 tables"
@@ -39,7 +40,7 @@ const (
 
 // baselineOf names the baseline each server workload is divided by.
 var baselineOf = map[string]string{
-	wLoad100: wEtcdGet, wLoad10k: wEtcdGet, wList1k: wEtcdRange, wLoadMany: wEtcdGet,
+	wLoad100: wEtcdGet, wLoad10k: wEtcdGet, wLoadStale: wEtcdGet, wList1k: wEtcdRange, wLoadMany: wEtcdGet,
 	wCreate: wRawLoop, wCommit1: wRawLoop, wCommit64: wRawLoop, wMulti: wRawLoop4,
 }
 
@@ -146,6 +147,18 @@ func (r *runner) ops(ctx context.Context, name string, c int) (op, error) {
 		}
 		return func(ctx context.Context, _, _ int) error {
 			return s.discard(ctx, http.MethodGet, path, nil, http.StatusOK)
+		}, nil
+	case wLoadStale:
+		// A client whose copy is out of date: the ETag does not match, so
+		// the full answer follows.
+		return func(ctx context.Context, _, _ int) error {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url+"/v1/namespaces/bench/tables/t100", nil)
+			if err != nil {
+				return err
+			}
+			req.Header.Set("If-None-Match", `"stale"`)
+			_, err = s.send(req, http.StatusOK)
+			return err
 		}, nil
 	case wList1k:
 		return func(ctx context.Context, _, _ int) error {
