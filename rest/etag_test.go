@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"regexp"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,6 +120,9 @@ func TestETagAndIfNoneMatch(t *testing.T) {
 	}
 	if e := etagOf(t, r, "load after commit"); e != committed {
 		t.Errorf("load after commit ETag %s, want the commit's %s", e, committed)
+	}
+	if !strings.Contains(string(r.raw), `"k":"v"`) {
+		t.Errorf("stale If-None-Match answered without the commit's metadata: %.300s", r.raw)
 	}
 	if r := a.do(t, "GET", path, "", "If-None-Match", committed); r.status != 304 {
 		t.Errorf("If-None-Match with the commit's ETag: %d, want 304", r.status)

@@ -14,16 +14,6 @@ import (
 	"github.com/ice-rest-catalog/ice/service"
 )
 
-// loadTableResult is the spec's LoadTableResult. Metadata is the metadata
-// file's own JSON, sent as read: no decode and re-encode per request.
-type loadTableResult struct {
-	MetadataLocation string            `json:"metadata-location,omitempty"`
-	Metadata         json.RawMessage   `json:"metadata"`
-	Config           map[string]string `json:"config"`
-	// StorageCredentials are vended keys, each for a location prefix.
-	StorageCredentials []storageCredential `json:"storage-credentials,omitempty"`
-}
-
 // writeTable answers a LoadTableResult with its ETag; snapshots is
 // snapshotsAll or snapshotsRefs.
 func (h *Handler) writeTable(w http.ResponseWriter, r *http.Request, t *service.Table, snapshots string) {
@@ -46,7 +36,7 @@ func (h *Handler) writeTableWith(w http.ResponseWriter, r *http.Request, t *serv
 		}
 	}
 	setETag(w, tableETag(t, snapshots, wantsVendedCredentials(r), h.cfgTag+d.tag))
-	writeJSON(w, http.StatusOK, loadTableResult{MetadataLocation: t.Location, Metadata: md, Config: cfg, StorageCredentials: d.creds})
+	writeTableResult(w, http.StatusOK, t.Location, md, cfg, d.creds)
 }
 
 // tableConfig is a LoadTableResult's "config": the configured keys, plus
@@ -161,6 +151,15 @@ func (h *Handler) loadTable(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
+		// The pointer just read is current: answer from it rather than
+		// read it from etcd a second time.
+		t, err := h.svc.TableAt(r.Context(), id, loc)
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		h.writeTable(w, r, t, mode)
+		return
 	}
 	t, err := h.svc.LoadTable(r.Context(), id)
 	if err != nil {
@@ -228,7 +227,7 @@ func (h *Handler) writeCommit(w http.ResponseWriter, r *http.Request, t *service
 	// The ETag is the one a loadTable with the same headers would give for
 	// this metadata, so a client can send it back in If-None-Match.
 	setETag(w, tableETag(t, snapshotsAll, wantsVendedCredentials(r), h.cfgTag+h.signingTag(r)))
-	writeJSON(w, http.StatusOK, loadTableResult{MetadataLocation: t.Location, Metadata: t.Metadata.Raw})
+	writeTableResult(w, http.StatusOK, t.Location, t.Metadata.Raw, nil, nil)
 }
 
 func (h *Handler) dropTable(w http.ResponseWriter, r *http.Request) {

@@ -48,6 +48,18 @@ func (s *Service) LoadTable(ctx context.Context, id ice.TableIdent) (*Table, err
 	return &Table{ID: id, Location: ptr.MetadataLocation, Metadata: md}, nil
 }
 
+// TableAt returns the table with the metadata at location: one the caller
+// has just read from the table's pointer (TableLocation), or one a recorded
+// commit left (an idempotent replay). Metadata files are never rewritten,
+// so the answer is the one the table had at that location.
+func (s *Service) TableAt(ctx context.Context, id ice.TableIdent, location string) (*Table, error) {
+	md, err := s.files.ReadMetadata(ctx, location)
+	if err != nil {
+		return nil, fmt.Errorf("load table %s: %w", id, err)
+	}
+	return &Table{ID: id, Location: location, Metadata: md}, nil
+}
+
 // TableLocation returns the table's current metadata location; it reads no
 // metadata, for answers that depend on the pointer alone (ETags).
 func (s *Service) TableLocation(ctx context.Context, id ice.TableIdent) (string, error) {

@@ -10,7 +10,7 @@ func entry(loc string, size int) *Metadata {
 }
 
 func TestCacheStaysWithinItsBoundAndEvictsLeastRecentlyUsed(t *testing.T) {
-	c := newCache(1000)
+	c := newCache(3000) // entries of 200 JSON bytes are charged 600
 	for i := 0; i < 4; i++ {
 		c.put(entry(fmt.Sprint(i), 200))
 	}
@@ -19,8 +19,8 @@ func TestCacheStaysWithinItsBoundAndEvictsLeastRecentlyUsed(t *testing.T) {
 	}
 	c.put(entry("4", 200))
 	c.put(entry("5", 200))
-	if c.bytes > 1000 {
-		t.Fatalf("cache holds %d bytes, bound 1000", c.bytes)
+	if c.bytes > 3000 {
+		t.Fatalf("cache charges %d bytes, bound 3000", c.bytes)
 	}
 	if _, ok := c.get("1"); ok {
 		t.Error("least recently used entry 1 survived")
@@ -30,12 +30,12 @@ func TestCacheStaysWithinItsBoundAndEvictsLeastRecentlyUsed(t *testing.T) {
 			t.Errorf("recent entry %s evicted", k)
 		}
 	}
-	c.put(entry("huge", 600)) // over a quarter of the bound: not cached
+	c.put(entry("huge", 501)) // charged over half the bound: not cached
 	if _, ok := c.get("huge"); ok {
-		t.Error("an entry over a quarter of the bound was cached")
+		t.Error("an entry charged over half the bound was cached")
 	}
 	c.remove("0")
-	if _, ok := c.get("0"); ok || c.bytes > 800 {
+	if _, ok := c.get("0"); ok || c.bytes > 2400 {
 		t.Errorf("remove: bytes %d", c.bytes)
 	}
 }

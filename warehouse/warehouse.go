@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/apache/iceberg-go/io/gocloud/blobfs"
 	"github.com/apache/iceberg-go/table"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -45,7 +47,7 @@ type Config struct {
 	// Location is the warehouse root: s3://bucket/prefix or file:///abs/dir.
 	Location string
 	S3       S3Config
-	// CacheBytes bounds the metadata cache (raw JSON bytes).
+	// CacheBytes bounds the metadata cache: raw JSON plus the parsed model.
 	CacheBytes int64
 	// BaseDir resolves relative file:// locations (file://warehouse/...),
 	// which the Java server writes; default the working directory.
@@ -109,10 +111,25 @@ func Open(ctx context.Context, cfg Config) (*Warehouse, error) {
 		if w.awsCfg.Region == "" {
 			w.awsCfg.Region = "us-east-1" // S3-compatible stores rarely care, the SDK insists
 		}
+		w.awsCfg.HTTPClient = s3HTTPClient()
 	default:
 		return nil, fmt.Errorf("warehouse %q: scheme must be s3:// or file://", cfg.Location)
 	}
 	return w, nil
+}
+
+// s3MaxIdleConns is how many idle connections to the S3 endpoint are kept
+// for reuse. The SDK's default keeps 10 per host: with more requests than
+// that in flight, every extra one dials a new connection and closes it
+// afterwards, which under load costs a TCP (and TLS) handshake per request
+// and churns memory (ice-bench, docs/benchmarks.md).
+const s3MaxIdleConns = 256
+
+func s3HTTPClient() *awshttp.BuildableClient {
+	return awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConns = s3MaxIdleConns
+		t.MaxIdleConnsPerHost = s3MaxIdleConns
+	})
 }
 
 // Location is the warehouse root, without a trailing slash.
@@ -225,7 +242,7 @@ func (w *Warehouse) readMetadataFile(ctx context.Context, location string) ([]by
 // WriteMetadata writes md as a new metadata file at location, compressed
 // when the location's name asks for it.
 func (w *Warehouse) WriteMetadata(ctx context.Context, location string, md table.Metadata) (*Metadata, error) {
-	raw, err := json.Marshal(md)
+	raw, err := encodeMetadata(md)
 	if err != nil {
 		return nil, fmt.Errorf("encode metadata: %w", err)
 	}
@@ -243,6 +260,18 @@ func (w *Warehouse) WriteMetadata(ctx context.Context, location string, md table
 	out := &Metadata{Location: location, Parsed: md, Raw: raw}
 	w.cache.put(out)
 	return out, nil
+}
+
+// encodeMetadata is json.Marshal(md) without its last pass: iceberg-go's
+// metadata types encode themselves, and json.Marshal then scans and copies
+// the whole result again to validate and compact it. That pass was a third
+// of a commit's CPU (ice-bench profile, docs/benchmarks.md); the bytes are
+// the same, since MarshalJSON builds them with json.Marshal already.
+func encodeMetadata(md table.Metadata) ([]byte, error) {
+	if m, ok := md.(json.Marshaler); ok {
+		return m.MarshalJSON()
+	}
+	return json.Marshal(md)
 }
 
 // Delete removes one file; a missing file is not an error.
