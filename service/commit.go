@@ -168,6 +168,9 @@ func (s *Service) stage(ctx context.Context, ch TableChange, retry bool) (staged
 	}
 	st.written, err = s.files.WriteMetadata(ctx, newLoc, updated)
 	if err != nil {
+		if retry && ice.ErrorCode(err) == ice.EINVALID {
+			return staged{}, ice.CommitFailed("updates for %s no longer apply after a concurrent commit: %v", ch.ID, err)
+		}
 		return staged{}, err
 	}
 	return st, nil

@@ -246,6 +246,13 @@ func (w *Warehouse) WriteMetadata(ctx context.Context, location string, md table
 	if err != nil {
 		return nil, fmt.Errorf("encode metadata: %w", err)
 	}
+	// A file that readers reject would break the table once its pointer
+	// moved there. iceberg-go's builder lets some inconsistencies through
+	// (an add-snapshot without a parent skips the sequence-number check),
+	// so the bytes are read back as every reader will read them first.
+	if _, err := table.ParseMetadataBytes(raw); err != nil {
+		return nil, ice.Errorf(ice.EINVALID, "the updates would produce table metadata that Iceberg readers reject: %v", err)
+	}
 	data, err := compress(location, raw)
 	if err != nil {
 		return nil, fmt.Errorf("compress %s: %w", location, err)
