@@ -42,7 +42,7 @@ func startAdminCatalog(t *testing.T) *iceEnv {
 func TestCatalogExportImport(t *testing.T) {
 	e := startAdminCatalog(t)
 	dir := t.TempDir()
-	e.ok(t, "create-namespace", "exp")
+	// insert -p creates the missing namespace as well as the table.
 	e.ok(t, "insert", "-p", "exp.t", writeParquet(t, dir, "a.parquet", rows(0, 3, day1, "eu")))
 
 	out := filepath.Join(dir, "snapshot.json")

@@ -93,6 +93,9 @@ func cmdInsert(ctx context.Context, r *run, args []string) error {
 	tbl, err := cat.LoadTable(ctx, ident)
 	switch {
 	case errors.Is(err, catalog.ErrNoSuchTable) && a.create:
+		if err := createNamespaceLevels(ctx, cat, catalog.NamespaceFromIdent(ident)); err != nil {
+			return err
+		}
 		if tbl, err = r.createTable(ctx, cat, ident, srcs[0], a.spec, true); err != nil {
 			return err
 		}
@@ -104,6 +107,18 @@ func cmdInsert(ctx context.Context, r *run, args []string) error {
 	}
 	ins := &inserter{r: r, args: a, name: pos[0]}
 	return ins.run(ctx, cat, ident, tbl, srcs)
+}
+
+// createNamespaceLevels creates ns and each missing parent, as mkdir -p
+// does: insert -p puts a table where it is told to, whatever exists.
+func createNamespaceLevels(ctx context.Context, cat catalog.Catalog, ns table.Identifier) error {
+	for i := 1; i <= len(ns); i++ {
+		err := cat.CreateNamespace(ctx, ns[:i], nil)
+		if err != nil && !errors.Is(err, catalog.ErrNamespaceAlreadyExists) {
+			return fmt.Errorf("create namespace %s: %w", strings.Join(ns[:i], "."), err)
+		}
+	}
+	return nil
 }
 
 func readLines(name string, stdin io.Reader) ([]string, error) {

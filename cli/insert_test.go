@@ -220,3 +220,18 @@ func readIDs(t *testing.T, tbl *table.Table, filter iceberg.BooleanExpression) [
 	slices.Sort(ids)
 	return ids
 }
+
+// TestInsertCreatesMissingNamespaces: insert -p into a nested namespace
+// that does not exist creates every level, then the table.
+func TestInsertCreatesMissingNamespaces(t *testing.T) {
+	e := startFileCatalog(t)
+	dir := t.TempDir()
+	e.fails(t, "insert", "a.b.t", writeParquet(t, dir, "x.parquet", rows(0, 2, day1, "eu")))
+	e.ok(t, "insert", "-p", "a.b.t", writeParquet(t, dir, "y.parquet", rows(0, 2, day1, "eu")))
+	if out := e.ok(t, "list-tables", "a.b"); !strings.Contains(out, "t") {
+		t.Fatalf("list-tables a.b: %q", out)
+	}
+	if out := e.ok(t, "list-namespaces", "a"); !strings.Contains(out, "b") {
+		t.Fatalf("list-namespaces a: %q", out)
+	}
+}
