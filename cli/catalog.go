@@ -128,6 +128,20 @@ func (r *run) openTable(ctx context.Context, name string) (*table.Table, error) 
 	return r.loadTable(ctx, cat, name)
 }
 
+// openNamespace splits the namespace name a command was given and connects
+// to the catalog: the first steps of every namespace command.
+func (r *run) openNamespace(ctx context.Context, name string) (*rest.Catalog, []string, error) {
+	ns, err := splitName(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	cat, err := r.catalog(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cat, ns, nil
+}
+
 // loadTable loads "ns.table".
 func (r *run) loadTable(ctx context.Context, cat *rest.Catalog, name string) (*table.Table, error) {
 	ident, err := tableIdent(name)

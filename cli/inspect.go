@@ -78,11 +78,7 @@ func cmdListTables(ctx context.Context, r *run, args []string) error {
 	if err != nil {
 		return err
 	}
-	ns, err := splitName(pos[0])
-	if err != nil {
-		return err
-	}
-	cat, err := r.catalog(ctx)
+	cat, ns, err := r.openNamespace(ctx, pos[0])
 	if err != nil {
 		return err
 	}

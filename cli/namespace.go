@@ -16,11 +16,7 @@ func cmdCreateNamespace(ctx context.Context, r *run, args []string) error {
 	if err != nil {
 		return err
 	}
-	ns, err := splitName(pos[0])
-	if err != nil {
-		return err
-	}
-	cat, err := r.catalog(ctx)
+	cat, ns, err := r.openNamespace(ctx, pos[0])
 	if err != nil {
 		return err
 	}
@@ -43,11 +39,7 @@ func cmdDeleteNamespace(ctx context.Context, r *run, args []string) error {
 	if err != nil {
 		return err
 	}
-	ns, err := splitName(pos[0])
-	if err != nil {
-		return err
-	}
-	cat, err := r.catalog(ctx)
+	cat, ns, err := r.openNamespace(ctx, pos[0])
 	if err != nil {
 		return err
 	}
