@@ -17,7 +17,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog/rest"
@@ -26,7 +25,6 @@ import (
 
 	"github.com/ice-rest-catalog/ice/config"
 	"github.com/ice-rest-catalog/ice/internal/testenv"
-	"github.com/ice-rest-catalog/ice/server"
 )
 
 // refSchema is the schema the reference tests create tables with. Its field
@@ -83,26 +81,7 @@ func newRefEnv(t *testing.T) *refEnv {
 // against the spec except for what specExcused forgives.
 func startRefCatalog(t *testing.T, cfg *config.Config) *testenv.Catalog {
 	t.Helper()
-	v := testenv.NewSpecValidator(t)
-	t.Cleanup(func() { // registered first, so it runs after the shutdown below
-		for _, s := range v.Violations() {
-			if !specExcused(s) {
-				t.Errorf("OpenAPI spec violation: %s", s)
-			}
-		}
-	})
-	srv, err := server.Start(context.Background(), cfg, testenv.DiscardLogger(), server.WrapAPI(v.Wrap))
-	if err != nil {
-		t.Fatalf("start catalog: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
-	c := &testenv.Catalog{URL: "http://" + srv.Addr(), Debug: "http://" + srv.DebugAddr(), Config: cfg, Server: srv}
-	testenv.WaitReady(t, c.Debug+"/readyz")
-	return c
+	return testenv.StartCatalogExcusing(t, cfg, specExcused)
 }
 
 // Where the vendored spec, not the server, is wrong for format v3:
