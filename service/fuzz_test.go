@@ -27,11 +27,22 @@ func FuzzApplyUpdates(f *testing.F) {
 		`[{"action":"upgrade-format-version","format-version":3}]`,
 		`[{"action":"assign-uuid","uuid":"9c12d441-03fe-4693-9a96-a0705ddf69c1"},{"action":"set-location","location":"file:///w/t"}]`,
 		`[{"action":"remove-snapshots","snapshot-ids":[1]}]`, `[{"action":"set-snapshot-ref","ref-name":"b","type":"tag","snapshot-id":99}]`,
+		`[{"action":"add-snapshot","snapshot":{"snapshot-id":8,"sequence-number":5,"timestamp-ms":4102444800000,"manifest-list":"file:///w/m.avro","summary":{"operation":"append"}}},{"action":"add-snapshot","snapshot":{"snapshot-id":9,"sequence-number":3,"timestamp-ms":4102444800001,"manifest-list":"file:///w/m.avro","summary":{"operation":"append"}}}]`,
+		`[{"action":"set-statistics","snapshot-id":1,"statistics":{"snapshot-id":1,"statistics-path":"file:///w/s.puffin","file-size-in-bytes":10,"file-footer-size-in-bytes":4,"blob-metadata":[]}}]`,
 	} {
 		f.Add([]byte(s))
 	}
 	schema := iceberg.NewSchema(0, iceberg.NestedField{ID: 1, Name: "id", Type: iceberg.PrimitiveTypes.Int64, Required: true})
 	base, err := table.NewMetadata(schema, iceberg.UnpartitionedSpec, table.UnsortedSortOrder, "file:///w/t", nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	// A second base with a snapshot on main: the path most commits take
+	// (appends and expiry) starts from a table that has history.
+	withSnapshot, err := table.UpdateTableMetadata(base, table.Updates{
+		table.NewAddSnapshotUpdate(&table.Snapshot{SnapshotID: 1, SequenceNumber: 1, TimestampMs: base.LastUpdatedMillis(), ManifestList: "file:///w/m.avro", Summary: &table.Summary{Operation: table.OpAppend}}),
+		table.NewSetSnapshotRefUpdate(table.MainBranch, 1, table.BranchRef, -1, -1, -1),
+	}, "")
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -47,7 +58,7 @@ func FuzzApplyUpdates(f *testing.F) {
 		if json.Unmarshal(body, &ups) != nil {
 			return
 		}
-		for _, b := range []table.Metadata{base, nil} {
+		for _, b := range []table.Metadata{base, withSnapshot, nil} {
 			loc := ""
 			if b != nil {
 				loc = baseLoc
@@ -59,7 +70,7 @@ func FuzzApplyUpdates(f *testing.F) {
 			if _, err := json.Marshal(md); err != nil {
 				t.Fatalf("updates %s: the result does not encode: %v", body, err)
 			}
-			written, err := wh.WriteMetadata(context.Background(), target, md)
+			written, err := wh.WriteMetadata(context.Background(), target, md, b)
 			if err != nil {
 				continue // refused: nothing was written
 			}

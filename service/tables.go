@@ -139,7 +139,7 @@ func (s *Service) CreateTable(ctx context.Context, ns ice.Namespace, req CreateT
 	if err != nil {
 		return nil, err
 	}
-	written, err := s.files.WriteMetadata(ctx, newLoc, md)
+	written, err := s.files.WriteMetadata(ctx, newLoc, md, nil)
 	if err != nil {
 		return nil, err
 	}

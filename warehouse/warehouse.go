@@ -25,7 +25,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/klauspost/compress/zstd"
-	"gocloud.dev/blob"
 	"gocloud.dev/blob/s3blob"
 
 	icebergio "github.com/apache/iceberg-go/io"
@@ -63,7 +62,7 @@ type Warehouse struct {
 	cache    *cache
 
 	mu      sync.Mutex
-	buckets map[string]*blob.Bucket
+	buckets map[string]bucketObjects
 }
 
 // Open checks the configuration and prepares clients; it does no I/O for
@@ -82,7 +81,7 @@ func Open(ctx context.Context, cfg Config) (*Warehouse, error) {
 			return nil, err
 		}
 	}
-	w := &Warehouse{location: loc, baseDir: cfg.BaseDir, s3cfg: cfg.S3, cache: newCache(cfg.CacheBytes), buckets: map[string]*blob.Bucket{}}
+	w := &Warehouse{location: loc, baseDir: cfg.BaseDir, s3cfg: cfg.S3, cache: newCache(cfg.CacheBytes), buckets: map[string]bucketObjects{}}
 	switch u.Scheme {
 	case "file":
 		objs, _, err := w.resolve(ctx, loc)
@@ -141,7 +140,7 @@ func (w *Warehouse) Close() error {
 	defer w.mu.Unlock()
 	var errs []error
 	for _, b := range w.buckets {
-		errs = append(errs, b.Close())
+		errs = append(errs, b.b.Close())
 	}
 	return errors.Join(errs...)
 }
@@ -176,12 +175,12 @@ func (w *Warehouse) resolve(ctx context.Context, location string) (objects, stri
 		if err != nil {
 			return nil, "", err
 		}
-		return bucketObjects{b: b}, strings.TrimPrefix(u.Path, "/"), nil
+		return b, strings.TrimPrefix(u.Path, "/"), nil
 	}
 	return nil, "", ice.Errorf(ice.EINVALID, "location %q: unsupported scheme %q", location, u.Scheme)
 }
 
-func (w *Warehouse) bucket(ctx context.Context, name string) (*blob.Bucket, error) {
+func (w *Warehouse) bucket(ctx context.Context, name string) (bucketObjects, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if b, ok := w.buckets[name]; ok {
@@ -195,10 +194,10 @@ func (w *Warehouse) bucket(ctx context.Context, name string) (*blob.Bucket, erro
 	})
 	b, err := s3blob.OpenBucketV2(ctx, client, name, nil)
 	if err != nil {
-		return nil, fmt.Errorf("open bucket %s: %w", name, err)
+		return bucketObjects{}, fmt.Errorf("open bucket %s: %w", name, err)
 	}
-	w.buckets[name] = b
-	return b, nil
+	w.buckets[name] = bucketObjects{b: b, client: client, name: name}
+	return w.buckets[name], nil
 }
 
 // ReadMetadata returns the metadata file at location, from the cache when it
@@ -240,17 +239,15 @@ func (w *Warehouse) readMetadataFile(ctx context.Context, location string) ([]by
 }
 
 // WriteMetadata writes md as a new metadata file at location, compressed
-// when the location's name asks for it.
-func (w *Warehouse) WriteMetadata(ctx context.Context, location string, md table.Metadata) (*Metadata, error) {
+// when the location's name asks for it. base is the metadata md was built
+// on, nil for a new table: it lets the check that readers will accept the
+// file look at what changed (checkReadable).
+func (w *Warehouse) WriteMetadata(ctx context.Context, location string, md, base table.Metadata) (*Metadata, error) {
 	raw, err := encodeMetadata(md)
 	if err != nil {
 		return nil, fmt.Errorf("encode metadata: %w", err)
 	}
-	// A file that readers reject would break the table once its pointer
-	// moved there. iceberg-go's builder lets some inconsistencies through
-	// (an add-snapshot without a parent skips the sequence-number check),
-	// so the bytes are read back as every reader will read them first.
-	if _, err := table.ParseMetadataBytes(raw); err != nil {
+	if err := checkReadable(md, base, raw); err != nil {
 		return nil, ice.Errorf(ice.EINVALID, "the updates would produce table metadata that Iceberg readers reject: %v", err)
 	}
 	data, err := compress(location, raw)
@@ -308,7 +305,7 @@ func (w *Warehouse) FileIO(ctx context.Context, location string) (icebergio.IO, 
 	if err != nil {
 		return nil, err
 	}
-	return blobfs.New(ctx, b, blobfs.DefaultObjectLocationExtractor(u.Host, "s3", "s3a", "s3n")), nil
+	return blobfs.New(ctx, b.b, blobfs.DefaultObjectLocationExtractor(u.Host, "s3", "s3a", "s3n")), nil
 }
 
 // compress encodes a metadata file as its name says: iceberg-go names files
