@@ -23,13 +23,15 @@ type Store struct {
 	// Idempotency-Key records (idempotency.go).
 	claims       claimSession
 	recordLeases recordLeases
+	// tableReads batches concurrent reads of one table's entry (batch.go).
+	tableReads *readBatcher[*clientv3.GetResponse]
 }
 
 var _ ice.Store = (*Store)(nil)
 
 // NewStore returns the Store of the catalog named catalogName.
 func NewStore(cli *clientv3.Client, catalogName string) *Store {
-	return &Store{cli: cli, keys: newKeys(catalogName)}
+	return &Store{cli: cli, keys: newKeys(catalogName), tableReads: newReadBatcher[*clientv3.GetResponse]()}
 }
 
 // Client returns the etcd client, for health checks.
@@ -138,7 +140,10 @@ func (s *Store) DropNamespace(ctx context.Context, ns ice.Namespace) error {
 }
 
 func (s *Store) LoadTable(ctx context.Context, id ice.TableIdent) (ice.TablePointer, error) {
-	resp, err := s.cli.Get(ctx, s.keys.table(id))
+	key := s.keys.table(id)
+	resp, err := s.tableReads.read(ctx, key, func(ctx context.Context) (*clientv3.GetResponse, error) {
+		return s.cli.Get(ctx, key)
+	})
 	if err != nil {
 		return ice.TablePointer{}, readError("load table", err)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -231,6 +233,71 @@ func TestListPagination(t *testing.T) {
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLoadTableReadsItsOwnWritesUnderBatching: concurrent loads of one
+// table share etcd reads, yet a load always sees every commit that
+// completed before it was made.
+func TestLoadTableReadsItsOwnWritesUnderBatching(t *testing.T) {
+	ctx := context.Background()
+	s := etcd.NewStore(newClient(t), "default")
+	must(t, s.CreateNamespace(ctx, ice.Namespace{"db"}, nil))
+	id := ice.TableIdent{Namespace: ice.Namespace{"db"}, Name: "t"}
+	must(t, s.SwapTables(ctx, []ice.TableSwap{{ID: id, NewLocation: "file:///w/0.metadata.json"}}))
+	base, err := s.LoadTable(ctx, id)
+	must(t, err)
+	var committed atomic.Int64 // the revision of the last acknowledged commit
+	committed.Store(base.Revision)
+	stop := make(chan struct{})
+	writerDone := make(chan error, 1)
+	go func() {
+		for i := 1; ; i++ {
+			select {
+			case <-stop:
+				writerDone <- nil
+				return
+			default:
+			}
+			if err := s.SwapTables(ctx, []ice.TableSwap{{ID: id, Base: base, NewLocation: fmt.Sprintf("file:///w/%d.metadata.json", i)}}); err != nil {
+				writerDone <- err
+				return
+			}
+			cur, err := s.LoadTable(ctx, id)
+			if err != nil {
+				writerDone <- err
+				return
+			}
+			base = cur
+			committed.Store(cur.Revision)
+		}
+	}()
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 200 {
+				before := committed.Load()
+				p, err := s.LoadTable(ctx, id)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if p.Revision < before {
+					errs <- fmt.Errorf("a load saw revision %d after the commit at %d was acknowledged", p.Revision, before)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	must(t, <-writerDone)
+	close(errs)
+	for err := range errs {
 		t.Fatal(err)
 	}
 }
