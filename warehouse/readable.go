@@ -38,12 +38,13 @@ func checkReadable(md, base table.Metadata, raw []byte) error {
 		_, err := table.ParseMetadataBytes(raw)
 		return err
 	}
+	snaps := md.Snapshots() // a copy: taken once
 	if v := md.Version(); v >= 2 {
 		last := md.LastSequenceNumber()
 		if last < 0 {
 			return fmt.Errorf("%w: last-sequence-number is required for format version %d", table.ErrInvalidMetadata, v)
 		}
-		for _, s := range md.Snapshots() {
+		for _, s := range snaps {
 			if s.SequenceNumber > last {
 				return fmt.Errorf("%w: snapshot %d has sequence number %d, above the table's last-sequence-number %d",
 					table.ErrInvalidMetadata, s.SnapshotID, s.SequenceNumber, last)
@@ -54,13 +55,13 @@ func checkReadable(md, base table.Metadata, raw []byte) error {
 		if md.NextRowID() < 0 {
 			return fmt.Errorf("%w: next-row-id must be set and non-negative, got %d", table.ErrInvalidMetadata, md.NextRowID())
 		}
-		for _, s := range md.Snapshots() {
+		for _, s := range snaps {
 			if s.FirstRowID != nil && *s.FirstRowID < 0 {
 				return fmt.Errorf("%w: snapshot %d has a negative first-row-id", table.ErrInvalidMetadata, s.SnapshotID)
 			}
 		}
 	}
-	for _, s := range md.Snapshots() {
+	for _, s := range snaps {
 		if base.SnapshotByID(s.SnapshotID) == nil {
 			if err := roundTrip(s, new(table.Snapshot)); err != nil {
 				return fmt.Errorf("snapshot %d: %w", s.SnapshotID, err)

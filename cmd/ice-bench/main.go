@@ -38,6 +38,7 @@ func run() error {
 	cacheBytes := fs.Int64("cache-bytes", 0, "the server's metadataCacheBytes (0: its default)")
 	rssTables := fs.Int("rss-tables", 10_000, "tables, each with its own metadata file, for the RSS point (0 skips)")
 	scale := fs.Int("scale", 0, "tables to write straight into etcd for the scale measurements (e.g. 100000; 0 skips)")
+	unpaired := fs.Bool("unpaired", false, "measure each workload alone and divide by its baseline's own point, instead of interleaving the two")
 	md := fs.String("md", "docs/benchmarks.md", "markdown file to write the results into (empty: none)")
 	chart := fs.String("png", "docs/benchmarks.png", "PNG chart of throughput against concurrency (empty: none)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (with -embedded, the server's too) to this file")
@@ -82,7 +83,7 @@ func run() error {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	rep, err := bench.Run(ctx, bench.Options{Concurrency: levels, Duration: *dur, Workloads: workloads, Embedded: *embedded, ServerEnv: env, CacheBytes: *cacheBytes,
-		RSSTables: *rssTables, ScaleTables: *scale, Markdown: *md, Chart: *chart, Log: log})
+		RSSTables: *rssTables, ScaleTables: *scale, Unpaired: *unpaired, Markdown: *md, Chart: *chart, Log: log})
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,9 @@ type Point struct {
 	Throughput  float64 // successful operations per second
 	P50, P99    time.Duration
 	FirstErr    string
+	// Paired is the workload's baseline measured in slices alternating
+	// with the workload's own (measurePaired); nil when not paired.
+	Paired *Point `json:",omitempty"`
 }
 
 // op is one operation of a workload; worker is 0..concurrency-1 and seq the
@@ -29,13 +32,45 @@ type op func(ctx context.Context, worker, seq int) error
 // measure runs fn from conc workers for d after a short untimed warm-up and
 // returns throughput and latency percentiles of the successful calls.
 func measure(ctx context.Context, name string, conc int, d time.Duration, fn op) Point {
-	warm := min(d/10, 300*time.Millisecond)
-	type result struct {
-		lat   []time.Duration
-		errs  int
-		first error
+	return pointOf(name, conc, run(ctx, conc, d, fn))
+}
+
+// pairSlices is how many slices of each a paired point alternates.
+const pairSlices = 4
+
+// measurePaired measures a workload and its baseline in alternating slices
+// (baseline, workload, workload, baseline, ...), d in all for each, so that
+// both see the same machine: on a shared machine the load moves by tens of
+// percent within minutes, and a ratio of figures taken minutes apart
+// measures that drift as much as the catalog.
+func measurePaired(ctx context.Context, name, baseline string, conc int, d time.Duration, fn, base op) Point {
+	var ws, bs []sample
+	for i := 0; i < pairSlices && ctx.Err() == nil; i++ {
+		if i%2 == 0 {
+			bs = append(bs, run(ctx, conc, d/pairSlices, base))
+			ws = append(ws, run(ctx, conc, d/pairSlices, fn))
+		} else {
+			ws = append(ws, run(ctx, conc, d/pairSlices, fn))
+			bs = append(bs, run(ctx, conc, d/pairSlices, base))
+		}
 	}
-	results := make([]result, conc)
+	p := pointOf(name, conc, ws...)
+	b := pointOf(baseline, conc, bs...)
+	p.Paired = &b
+	return p
+}
+
+// sample is what the workers of one run recorded.
+type sample struct {
+	lat     []time.Duration
+	errs    int
+	first   error
+	elapsed time.Duration
+}
+
+func run(ctx context.Context, conc int, d time.Duration, fn op) sample {
+	warm := min(d/10, 300*time.Millisecond)
+	results := make([]sample, conc)
 	start := time.Now()
 	warmEnd, end := start.Add(warm), start.Add(warm+d)
 	var wg sync.WaitGroup
@@ -69,18 +104,35 @@ func measure(ctx context.Context, name string, conc int, d time.Duration, fn op)
 	wg.Wait()
 	// Operations in flight at the deadline finish after it; count the
 	// window up to the last one so throughput is not inflated.
-	elapsed := time.Since(warmEnd)
+	out := sample{elapsed: time.Since(warmEnd)}
+	for _, r := range results {
+		out.lat = append(out.lat, r.lat...)
+		out.errs += r.errs
+		if r.first != nil && out.first == nil {
+			out.first = r.first
+		}
+	}
+	return out
+}
+
+// pointOf sums samples into a point: throughput over their total time,
+// percentiles over all their latencies.
+func pointOf(name string, conc int, samples ...sample) Point {
 	p := Point{Workload: name, Concurrency: conc}
 	var all []time.Duration
-	for _, r := range results {
-		all = append(all, r.lat...)
-		p.Errors += r.errs
-		if r.first != nil && p.FirstErr == "" {
-			p.FirstErr = r.first.Error()
+	var elapsed time.Duration
+	for _, s := range samples {
+		all = append(all, s.lat...)
+		elapsed += s.elapsed
+		p.Errors += s.errs
+		if s.first != nil && p.FirstErr == "" {
+			p.FirstErr = s.first.Error()
 		}
 	}
 	p.Ops = len(all)
-	p.Throughput = float64(p.Ops) / elapsed.Seconds()
+	if elapsed > 0 {
+		p.Throughput = float64(p.Ops) / elapsed.Seconds()
+	}
 	if len(all) > 0 {
 		slices.Sort(all)
 		p.P50 = all[len(all)*50/100]

@@ -51,7 +51,11 @@ func Markdown(rep *Report) string {
 	for _, p := range rep.Points {
 		ratio := ""
 		if bl, ok := baselineOf[p.Workload]; ok {
-			if q, ok := base[fmt.Sprintf("%s@%d", bl, p.Concurrency)]; ok && q.Throughput > 0 {
+			switch q, ok := base[fmt.Sprintf("%s@%d", bl, p.Concurrency)]; {
+			case p.Paired != nil && p.Paired.Throughput > 0:
+				ratio = fmt.Sprintf("%.0f%% of %s, interleaved (%.0f/s, p99 %s)", 100*p.Throughput/p.Paired.Throughput,
+					strings.TrimSuffix(bl, " (baseline)"), p.Paired.Throughput, ms(p.Paired.P99))
+			case ok && q.Throughput > 0:
 				ratio = fmt.Sprintf("%.0f%% of %s", 100*p.Throughput/q.Throughput, strings.TrimSuffix(bl, " (baseline)"))
 			}
 		}

@@ -24,6 +24,7 @@ type Options struct {
 	CacheBytes  int64         // the server's metadataCacheBytes; 0: its default
 	RSSTables   int           // tables (each with its own metadata file) for the RSS point; 0 skips
 	ScaleTables int           // tables written straight into etcd for the scale section; 0 skips
+	Unpaired    bool          // ratios against the baselines' own points, not interleaved slices
 	Markdown    string        // file whose "## Catalog server" results are replaced; "" skips
 	Chart       string        // PNG path; "" skips
 	Log         *slog.Logger
@@ -151,8 +152,18 @@ func (r *runner) workload(ctx context.Context, name string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		p := measure(ctx, name, c, r.opt.Duration, fn)
-		r.log.Info(p.String())
+		var p Point
+		if bl, ok := baselineOf[name]; ok && !r.opt.Unpaired {
+			base, err := r.ops(ctx, bl, c)
+			if err != nil {
+				return fmt.Errorf("%s: %w", bl, err)
+			}
+			p = measurePaired(ctx, name, bl, c, r.opt.Duration, fn, base)
+			r.log.Info(p.String() + " | paired " + p.Paired.String())
+		} else {
+			p = measure(ctx, name, c, r.opt.Duration, fn)
+			r.log.Info(p.String())
+		}
 		r.rep.Points = append(r.rep.Points, p)
 		if ctx.Err() != nil {
 			return ctx.Err()
