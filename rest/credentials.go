@@ -174,7 +174,7 @@ func (h *Handler) loadCredentials(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	creds, _, err := h.vend(r, t.ID.Namespace, t.Metadata.Parsed.Location())
+	creds, _, err := h.vend(r, t.ID.Namespace, t.Metadata.TableLocation)
 	if err != nil {
 		h.writeError(w, r, err)
 		return

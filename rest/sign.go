@@ -57,7 +57,7 @@ func (h *Handler) signTable(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	h.signFor(w, r, id.Namespace, t.Metadata.Parsed.Location(), req)
+	h.signFor(w, r, id.Namespace, t.Metadata.TableLocation, req)
 }
 
 func (h *Handler) signFor(w http.ResponseWriter, r *http.Request, ns ice.Namespace, location string, req credentials.SignRequest) {
@@ -146,7 +146,7 @@ func (h *Handler) tableHolding(ctx context.Context, bucket, key string) (ice.Tab
 		if err != nil {
 			return ice.TableIdent{}, "", err
 		}
-		loc := t.Metadata.Parsed.Location()
+		loc := t.Metadata.TableLocation
 		if tl, ok, _ := credentials.ParseLocation(loc); ok && tl.Bucket == bucket && tl.Contains(key) {
 			return id, loc, nil
 		}

@@ -17,7 +17,7 @@ import (
 // writeTable answers a LoadTableResult with its ETag; snapshots is
 // snapshotsAll or snapshotsRefs.
 func (h *Handler) writeTable(w http.ResponseWriter, r *http.Request, t *service.Table, snapshots string) {
-	d, err := h.delegate(r, t.ID, t.Metadata.Parsed.Location())
+	d, err := h.delegate(r, t.ID, t.Metadata.TableLocation)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -153,7 +153,7 @@ func (h *Handler) loadTable(w http.ResponseWriter, r *http.Request) {
 		}
 		// The pointer just read is current: answer from it rather than
 		// read it from etcd a second time.
-		t, err := h.svc.TableAt(r.Context(), id, loc)
+		t, err := h.svc.TableRawAt(r.Context(), id, loc)
 		if err != nil {
 			h.writeError(w, r, err)
 			return
@@ -161,12 +161,12 @@ func (h *Handler) loadTable(w http.ResponseWriter, r *http.Request) {
 		h.writeTable(w, r, t, mode)
 		return
 	}
-	t, err := h.svc.LoadTable(r.Context(), id)
+	t, err := h.svc.LoadTableRaw(r.Context(), id)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	d, err := h.delegate(r, id, t.Metadata.Parsed.Location())
+	d, err := h.delegate(r, id, t.Metadata.TableLocation)
 	if err != nil {
 		h.writeError(w, r, err)
 		return

@@ -48,6 +48,30 @@ func (s *Service) LoadTable(ctx context.Context, id ice.TableIdent) (*Table, err
 	return &Table{ID: id, Location: ptr.MetadataLocation, Metadata: md}, nil
 }
 
+// LoadTableRaw is LoadTable for an answer that sends the metadata file's
+// bytes as they are: its Metadata.Parsed may be nil (see
+// warehouse.ReadServable).
+func (s *Service) LoadTableRaw(ctx context.Context, id ice.TableIdent) (*Table, error) {
+	if err := ice.ValidateTableIdent(id); err != nil {
+		return nil, err
+	}
+	ptr, err := s.store.LoadTable(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.TableRawAt(ctx, id, ptr.MetadataLocation)
+}
+
+// TableRawAt is TableAt for an answer that sends the metadata file's bytes
+// as they are: its Metadata.Parsed may be nil.
+func (s *Service) TableRawAt(ctx context.Context, id ice.TableIdent, location string) (*Table, error) {
+	md, err := s.files.ReadServable(ctx, location)
+	if err != nil {
+		return nil, fmt.Errorf("load table %s: %w", id, err)
+	}
+	return &Table{ID: id, Location: location, Metadata: md}, nil
+}
+
 // TableAt returns the table with the metadata at location: one the caller
 // has just read from the table's pointer (TableLocation), or one a recorded
 // commit left (an idempotent replay). Metadata files are never rewritten,
@@ -133,7 +157,7 @@ func (s *Service) CreateTable(ctx context.Context, ns ice.Namespace, req CreateT
 		if err != nil {
 			return nil, fmt.Errorf("encode staged metadata: %w", err)
 		}
-		return &Table{ID: id, Metadata: &warehouse.Metadata{Parsed: md, Raw: raw}}, nil
+		return &Table{ID: id, Metadata: &warehouse.Metadata{Parsed: md, Raw: raw, TableLocation: md.Location()}}, nil
 	}
 	newLoc, err := newMetadataLocation(md, "")
 	if err != nil {

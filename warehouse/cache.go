@@ -7,12 +7,17 @@ import (
 	"github.com/apache/iceberg-go/table"
 )
 
-// Metadata is one parsed metadata file with the bytes it was parsed from.
-// Raw is the uncompressed JSON; handlers can send it without re-encoding.
+// Metadata is one metadata file: the bytes it was read from or written as
+// and, unless it was only read to be served (ReadServable), iceberg-go's
+// parsed model of them. Raw is the uncompressed JSON; handlers can send it
+// without re-encoding.
 type Metadata struct {
 	Location string
-	Parsed   table.Metadata
+	Parsed   table.Metadata // nil when only read to be served
 	Raw      []byte
+	// TableLocation is the table's root location (the file's "location"
+	// field), set even when Parsed is nil.
+	TableLocation string
 }
 
 // cache holds metadata files by location. A metadata file is never rewritten
@@ -49,8 +54,14 @@ func (c *cache) get(loc string) (*Metadata, bool) {
 // the top of what was measured.
 const parsedFactor = 2
 
-// charge is what an entry counts against the bound.
-func charge(md *Metadata) int64 { return int64(len(md.Raw)) * (1 + parsedFactor) }
+// charge is what an entry counts against the bound: its JSON, and its
+// parsed model if it has one.
+func charge(md *Metadata) int64 {
+	if md.Parsed == nil {
+		return int64(len(md.Raw))
+	}
+	return int64(len(md.Raw)) * (1 + parsedFactor)
+}
 
 func (c *cache) put(md *Metadata) {
 	size := charge(md)
@@ -59,11 +70,19 @@ func (c *cache) put(md *Metadata) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.entries[md.Location]; ok {
-		return
+	if el, ok := c.entries[md.Location]; ok {
+		old := el.Value.(*Metadata)
+		if old.Parsed != nil || md.Parsed == nil {
+			return
+		}
+		// The same file, now parsed too: the entry gains its model.
+		el.Value = md
+		c.order.MoveToFront(el)
+		c.bytes += size - charge(old)
+	} else {
+		c.entries[md.Location] = c.order.PushFront(md)
+		c.bytes += size
 	}
-	c.entries[md.Location] = c.order.PushFront(md)
-	c.bytes += size
 	for c.bytes > c.maxBytes {
 		last := c.order.Back()
 		old := last.Value.(*Metadata)

@@ -3,10 +3,23 @@ package warehouse
 import (
 	"fmt"
 	"testing"
+
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
 )
 
+// parsed stands for any parsed model: the cache only looks at its presence.
+var parsed = func() table.Metadata {
+	md, err := table.NewMetadata(iceberg.NewSchema(0), iceberg.UnpartitionedSpec, table.UnsortedSortOrder, "file:///w/t", nil)
+	if err != nil {
+		panic(err)
+	}
+	return md
+}()
+
+// entry is a parsed file of size JSON bytes.
 func entry(loc string, size int) *Metadata {
-	return &Metadata{Location: loc, Raw: make([]byte, size)}
+	return &Metadata{Location: loc, Raw: make([]byte, size), Parsed: parsed}
 }
 
 func TestCacheStaysWithinItsBoundAndEvictsLeastRecentlyUsed(t *testing.T) {
@@ -37,5 +50,35 @@ func TestCacheStaysWithinItsBoundAndEvictsLeastRecentlyUsed(t *testing.T) {
 	c.remove("0")
 	if _, ok := c.get("0"); ok || c.bytes > 2400 {
 		t.Errorf("remove: bytes %d", c.bytes)
+	}
+}
+
+// TestCacheChargesUnparsedEntriesTheirBytesAndUpgradesThem: a file read
+// only to be served is charged its JSON alone; parsing it later replaces
+// the entry and charges the model too, and a later unparsed put never
+// downgrades it.
+func TestCacheChargesUnparsedEntriesTheirBytesAndUpgradesThem(t *testing.T) {
+	c := newCache(3000)
+	raw := &Metadata{Location: "a", Raw: make([]byte, 200)}
+	c.put(raw)
+	if c.bytes != 200 {
+		t.Fatalf("unparsed entry charged %d, want 200", c.bytes)
+	}
+	c.put(entry("a", 200))
+	if got, _ := c.get("a"); got.Parsed == nil || c.bytes != 600 {
+		t.Fatalf("after parsing: parsed=%v, charged %d, want 600", got.Parsed != nil, c.bytes)
+	}
+	c.put(raw)
+	if got, _ := c.get("a"); got.Parsed == nil || c.bytes != 600 {
+		t.Fatalf("an unparsed put replaced the parsed entry (charged %d)", c.bytes)
+	}
+	for i := range 20 { // 20 unparsed entries of 100 fit beside it
+		c.put(&Metadata{Location: fmt.Sprint(i), Raw: make([]byte, 100)})
+	}
+	if c.bytes > 3000 {
+		t.Fatalf("cache charges %d bytes, bound 3000", c.bytes)
+	}
+	if _, ok := c.get("a"); !ok {
+		t.Error("the parsed entry was evicted although everything fits")
 	}
 }
