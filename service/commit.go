@@ -166,7 +166,7 @@ func (s *Service) stage(ctx context.Context, ch TableChange, retry bool) (staged
 	if err != nil {
 		return staged{}, err
 	}
-	st.written, err = s.files.WriteMetadata(ctx, newLoc, updated, current)
+	st.written, err = s.files.WriteMetadata(ctx, newLoc, updated, baseMd)
 	if err != nil {
 		if retry && ice.ErrorCode(err) == ice.EINVALID {
 			return staged{}, ice.CommitFailed("updates for %s no longer apply after a concurrent commit: %v", ch.ID, err)

@@ -1,8 +1,10 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/apache/iceberg-go"
@@ -53,26 +55,40 @@ func FuzzApplyUpdates(f *testing.F) {
 		f.Fatal(err)
 	}
 	target := "file://" + dir + "/t/metadata/fuzz.metadata.json"
+	// The bases as a commit finds them: files this catalog wrote.
+	var bases []*warehouse.Metadata
+	for i, md := range []table.Metadata{base, withSnapshot} {
+		written, err := wh.WriteMetadata(context.Background(), fmt.Sprintf("file://%s/t/metadata/base-%d.metadata.json", dir, i), md, nil)
+		if err != nil {
+			f.Fatal(err)
+		}
+		bases = append(bases, written)
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var ups table.Updates
 		if json.Unmarshal(body, &ups) != nil {
 			return
 		}
-		for _, b := range []table.Metadata{base, withSnapshot, nil} {
+		for _, b := range append(bases, nil) {
 			loc := ""
+			var bmd table.Metadata
 			if b != nil {
-				loc = baseLoc
+				loc, bmd = baseLoc, b.Parsed
 			}
-			md, err := applyUpdates(b, loc, ups)
+			md, err := applyUpdates(bmd, loc, ups)
 			if err != nil {
 				continue
 			}
-			if _, err := json.Marshal(md); err != nil {
+			want, err := json.Marshal(md)
+			if err != nil {
 				t.Fatalf("updates %s: the result does not encode: %v", body, err)
 			}
 			written, err := wh.WriteMetadata(context.Background(), target, md, b)
 			if err != nil {
 				continue // refused: nothing was written
+			}
+			if !bytes.Equal(written.Raw, want) {
+				t.Fatalf("updates %s: the written file differs from json.Marshal's encoding\n got %s\nwant %s", body, written.Raw, want)
 			}
 			if _, err := table.ParseMetadataBytes(written.Raw); err != nil {
 				t.Fatalf("updates %s: the written file does not read back: %v\n%s", body, err, written.Raw)

@@ -18,6 +18,9 @@ type Metadata struct {
 	// TableLocation is the table's root location (the file's "location"
 	// field), set even when Parsed is nil.
 	TableLocation string
+	// snapshots is each snapshot's JSON within Raw, when this catalog
+	// encoded the file (encodeMetadata).
+	snapshots encodedSnapshots
 }
 
 // cache holds metadata files by location. A metadata file is never rewritten

@@ -277,12 +277,16 @@ func (w *Warehouse) readMetadataFile(ctx context.Context, location string) ([]by
 // when the location's name asks for it. base is the metadata md was built
 // on, nil for a new table: it lets the check that readers will accept the
 // file look at what changed (checkReadable).
-func (w *Warehouse) WriteMetadata(ctx context.Context, location string, md, base table.Metadata) (*Metadata, error) {
-	raw, err := encodeMetadata(md)
+func (w *Warehouse) WriteMetadata(ctx context.Context, location string, md table.Metadata, base *Metadata) (*Metadata, error) {
+	raw, snaps, err := encodeMetadata(md, base)
 	if err != nil {
 		return nil, fmt.Errorf("encode metadata: %w", err)
 	}
-	if err := checkReadable(md, base, raw); err != nil {
+	var baseModel table.Metadata
+	if base != nil {
+		baseModel = base.Parsed
+	}
+	if err := checkReadable(md, baseModel, raw); err != nil {
 		return nil, ice.Errorf(ice.EINVALID, "the updates would produce table metadata that Iceberg readers reject: %v", err)
 	}
 	data, err := compress(location, raw)
@@ -296,21 +300,9 @@ func (w *Warehouse) WriteMetadata(ctx context.Context, location string, md, base
 	if err := objs.write(ctx, key, data); err != nil {
 		return nil, &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException", Message: "cannot write table metadata to storage", Err: fmt.Errorf("write %s: %w", location, err)}
 	}
-	out := &Metadata{Location: location, Parsed: md, Raw: raw, TableLocation: md.Location()}
+	out := &Metadata{Location: location, Parsed: md, Raw: raw, TableLocation: md.Location(), snapshots: snaps}
 	w.cache.put(out)
 	return out, nil
-}
-
-// encodeMetadata is json.Marshal(md) without its last pass: iceberg-go's
-// metadata types encode themselves, and json.Marshal then scans and copies
-// the whole result again to validate and compact it. That pass was a third
-// of a commit's CPU (ice-bench profile, docs/benchmarks.md); the bytes are
-// the same, since MarshalJSON builds them with json.Marshal already.
-func encodeMetadata(md table.Metadata) ([]byte, error) {
-	if m, ok := md.(json.Marshaler); ok {
-		return m.MarshalJSON()
-	}
-	return json.Marshal(md)
 }
 
 // Delete removes one file; a missing file is not an error.

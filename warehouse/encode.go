@@ -1,0 +1,114 @@
+package warehouse
+
+import (
+	"encoding/json"
+	"reflect"
+
+	"github.com/apache/iceberg-go/table"
+)
+
+// encodedSnapshots maps a snapshot's ID to its JSON within a metadata file
+// this catalog encoded: slices of the file's own bytes, kept with the
+// cached file so the next commit on the table reuses them.
+type encodedSnapshots map[int64][]byte
+
+// encodeMetadata is json.Marshal(md), byte for byte, at less cost.
+//
+// json.Marshal would scan and copy the whole result once more to validate
+// and compact it, though iceberg-go's types build it with json.Marshal
+// already; and it re-encodes every snapshot, though a commit adds one or
+// two to a history that may hold hundreds. Snapshots and their encoding
+// were a third of a commit's CPU (ice-bench profiles, docs/benchmarks.md).
+//
+// So, where iceberg-go's metadata types allow it, the file is encoded as
+// iceberg-go encodes it with its snapshot list emptied (every field in
+// iceberg-go's order, the snapshot list being the last), and the list is
+// appended: each snapshot that base holds unchanged is copied from base's
+// encoding, each other one encoded. TestEncodeMetadataMatchesJSONMarshal
+// and FuzzApplyUpdates (service) hold the result to json.Marshal's.
+func encodeMetadata(md table.Metadata, base *Metadata) ([]byte, encodedSnapshots, error) {
+	snaps := md.Snapshots()
+	head, ok := withoutSnapshots(md)
+	if !ok || len(snaps) == 0 {
+		raw, err := encodeWhole(md)
+		return raw, nil, err
+	}
+	hb, err := head.MarshalJSON()
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(hb) < 2 || hb[len(hb)-1] != '}' {
+		raw, err := encodeWhole(md)
+		return raw, nil, err
+	}
+	var prev encodedSnapshots
+	if base != nil && base.Parsed != nil {
+		prev = base.snapshots
+	}
+	out := make([]byte, 0, len(hb)+len(snaps)*512)
+	out = append(out, hb[:len(hb)-1]...)
+	if len(hb) > 2 {
+		out = append(out, ',')
+	}
+	out = append(out, `"snapshots":[`...)
+	spans := make([][2]int, len(snaps))
+	for i := range snaps {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		start := len(out)
+		if b, ok := prev[snaps[i].SnapshotID]; ok && unchanged(base.Parsed, &snaps[i]) {
+			out = append(out, b...)
+		} else {
+			b, err := json.Marshal(snaps[i])
+			if err != nil {
+				return nil, nil, err
+			}
+			out = append(out, b...)
+		}
+		spans[i] = [2]int{start, len(out)}
+	}
+	out = append(out, ']', '}')
+	enc := make(encodedSnapshots, len(snaps))
+	for i := range snaps {
+		enc[snaps[i].SnapshotID] = out[spans[i][0]:spans[i][1]:spans[i][1]]
+	}
+	return out, enc, nil
+}
+
+// unchanged reports whether base holds snapshot s as it is.
+func unchanged(base table.Metadata, s *table.Snapshot) bool {
+	old := base.SnapshotByID(s.SnapshotID)
+	return old != nil && old.Equals(*s)
+}
+
+// encodeWhole is json.Marshal(md) without json.Marshal's last pass over
+// the result.
+func encodeWhole(md table.Metadata) ([]byte, error) {
+	if m, ok := md.(json.Marshaler); ok {
+		return m.MarshalJSON()
+	}
+	return json.Marshal(md)
+}
+
+// withoutSnapshots returns a shallow copy of md with an empty snapshot
+// list, if md is one of iceberg-go's metadata structs with its snapshots
+// in the exported SnapshotList field (and none deferred); else false.
+func withoutSnapshots(md table.Metadata) (json.Marshaler, bool) {
+	v := reflect.ValueOf(md)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return nil, false
+	}
+	cp := reflect.New(v.Elem().Type())
+	cp.Elem().Set(v.Elem())
+	list := cp.Elem().FieldByName("SnapshotList")
+	if !list.IsValid() || !list.CanSet() || list.Kind() != reflect.Slice {
+		return nil, false
+	}
+	if d := cp.Elem().FieldByName("deferredSnapshots"); !d.IsValid() || d.Kind() != reflect.Pointer || !d.IsNil() {
+		return nil, false
+	}
+	list.Set(reflect.Zero(list.Type()))
+	m, ok := cp.Interface().(json.Marshaler)
+	return m, ok
+}
