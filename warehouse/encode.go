@@ -27,7 +27,42 @@ type encodedSnapshots map[int64][]byte
 // encoding, each other one encoded. TestEncodeMetadataMatchesJSONMarshal
 // and FuzzApplyUpdates (service) hold the result to json.Marshal's.
 func encodeMetadata(md table.Metadata, base *Metadata) ([]byte, encodedSnapshots, error) {
-	snaps := md.Snapshots()
+	return encodeDraft(newDraft(md, base))
+}
+
+// draft is a commit's result on its way to storage, with the snapshot
+// lists that encoding and checking it both walk: iceberg-go's accessors
+// copy the list on every call, and look one snapshot up in a rebuilt index.
+type draft struct {
+	md        table.Metadata
+	snaps     []table.Snapshot
+	base      *Metadata                 // nil for a new table
+	baseSnaps map[int64]*table.Snapshot // base's snapshots by ID
+}
+
+func newDraft(md table.Metadata, base *Metadata) *draft {
+	d := &draft{md: md, snaps: md.Snapshots()}
+	if base != nil && base.Parsed != nil {
+		d.base = base
+		bs := base.Parsed.Snapshots()
+		d.baseSnaps = make(map[int64]*table.Snapshot, len(bs))
+		for i := range bs {
+			d.baseSnaps[bs[i].SnapshotID] = &bs[i]
+		}
+	}
+	return d
+}
+
+// baseModel is the base's parsed model, nil for a new table.
+func (d *draft) baseModel() table.Metadata {
+	if d.base == nil {
+		return nil
+	}
+	return d.base.Parsed
+}
+
+func encodeDraft(d *draft) ([]byte, encodedSnapshots, error) {
+	md, snaps := d.md, d.snaps
 	head, ok := withoutSnapshots(md)
 	if !ok || len(snaps) == 0 {
 		raw, err := encodeWhole(md)
@@ -42,8 +77,8 @@ func encodeMetadata(md table.Metadata, base *Metadata) ([]byte, encodedSnapshots
 		return raw, nil, err
 	}
 	var prev encodedSnapshots
-	if base != nil && base.Parsed != nil {
-		prev = base.snapshots
+	if d.base != nil {
+		prev = d.base.snapshots
 	}
 	out := make([]byte, 0, len(hb)+len(snaps)*512)
 	out = append(out, hb[:len(hb)-1]...)
@@ -57,7 +92,7 @@ func encodeMetadata(md table.Metadata, base *Metadata) ([]byte, encodedSnapshots
 			out = append(out, ',')
 		}
 		start := len(out)
-		if b, ok := prev[snaps[i].SnapshotID]; ok && unchanged(base.Parsed, &snaps[i]) {
+		if b, ok := prev[snaps[i].SnapshotID]; ok && d.unchanged(&snaps[i]) {
 			out = append(out, b...)
 		} else {
 			b, err := json.Marshal(snaps[i])
@@ -76,9 +111,9 @@ func encodeMetadata(md table.Metadata, base *Metadata) ([]byte, encodedSnapshots
 	return out, enc, nil
 }
 
-// unchanged reports whether base holds snapshot s as it is.
-func unchanged(base table.Metadata, s *table.Snapshot) bool {
-	old := base.SnapshotByID(s.SnapshotID)
+// unchanged reports whether the base holds snapshot s as it is.
+func (d *draft) unchanged(s *table.Snapshot) bool {
+	old := d.baseSnaps[s.SnapshotID]
 	return old != nil && old.Equals(*s)
 }
 

@@ -33,12 +33,13 @@ import (
 // Anything else (a create, schema or partition evolution, a new location,
 // a format upgrade) is read back whole. FuzzApplyUpdates (service) holds
 // both paths to the plain check: whatever either accepts must parse.
-func checkReadable(md, base table.Metadata, raw []byte) error {
+func checkReadable(d *draft, raw []byte) error {
+	md, base := d.md, d.baseModel()
 	if base == nil || !sameStructure(md, base) {
 		_, err := table.ParseMetadataBytes(raw)
 		return err
 	}
-	snaps := md.Snapshots() // a copy: taken once
+	snaps := d.snaps
 	if v := md.Version(); v >= 2 {
 		last := md.LastSequenceNumber()
 		if last < 0 {
@@ -62,7 +63,7 @@ func checkReadable(md, base table.Metadata, raw []byte) error {
 		}
 	}
 	for _, s := range snaps {
-		if base.SnapshotByID(s.SnapshotID) == nil {
+		if d.baseSnaps[s.SnapshotID] == nil {
 			if err := roundTrip(s, new(table.Snapshot)); err != nil {
 				return fmt.Errorf("snapshot %d: %w", s.SnapshotID, err)
 			}

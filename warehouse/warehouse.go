@@ -278,15 +278,12 @@ func (w *Warehouse) readMetadataFile(ctx context.Context, location string) ([]by
 // on, nil for a new table: it lets the check that readers will accept the
 // file look at what changed (checkReadable).
 func (w *Warehouse) WriteMetadata(ctx context.Context, location string, md table.Metadata, base *Metadata) (*Metadata, error) {
-	raw, snaps, err := encodeMetadata(md, base)
+	d := newDraft(md, base)
+	raw, snaps, err := encodeDraft(d)
 	if err != nil {
 		return nil, fmt.Errorf("encode metadata: %w", err)
 	}
-	var baseModel table.Metadata
-	if base != nil {
-		baseModel = base.Parsed
-	}
-	if err := checkReadable(md, baseModel, raw); err != nil {
+	if err := checkReadable(d, raw); err != nil {
 		return nil, ice.Errorf(ice.EINVALID, "the updates would produce table metadata that Iceberg readers reject: %v", err)
 	}
 	data, err := compress(location, raw)
