@@ -24,14 +24,14 @@ type Store struct {
 	claims       claimSession
 	recordLeases recordLeases
 	// tableReads batches concurrent reads of one table's entry (batch.go).
-	tableReads *readBatcher[*clientv3.GetResponse]
+	tableReads *readBatcher[ice.TablePointer]
 }
 
 var _ ice.Store = (*Store)(nil)
 
 // NewStore returns the Store of the catalog named catalogName.
 func NewStore(cli *clientv3.Client, catalogName string) *Store {
-	return &Store{cli: cli, keys: newKeys(catalogName), tableReads: newReadBatcher[*clientv3.GetResponse]()}
+	return &Store{cli: cli, keys: newKeys(catalogName), tableReads: newReadBatcher[ice.TablePointer]()}
 }
 
 // Client returns the etcd client, for health checks.
@@ -141,21 +141,23 @@ func (s *Store) DropNamespace(ctx context.Context, ns ice.Namespace) error {
 
 func (s *Store) LoadTable(ctx context.Context, id ice.TableIdent) (ice.TablePointer, error) {
 	key := s.keys.table(id)
-	resp, err := s.tableReads.read(ctx, key, func(ctx context.Context) (*clientv3.GetResponse, error) {
-		return s.cli.Get(ctx, key)
+	// Requests sharing a read share its decoded pointer too; its Attrs
+	// are only ever read.
+	return s.tableReads.read(ctx, key, func(ctx context.Context) (ice.TablePointer, error) {
+		resp, err := s.cli.Get(ctx, key)
+		if err != nil {
+			return ice.TablePointer{}, readError("load table", err)
+		}
+		if len(resp.Kvs) == 0 {
+			// Also in a missing namespace: what the client asked for is a
+			// table, and Iceberg's clients and reference catalog answer
+			// NoSuchTableException for it (a client seeing
+			// NoSuchNamespaceException from loadTable raises that instead
+			// of "table not found").
+			return ice.TablePointer{}, ice.NoSuchTable(id)
+		}
+		return decodePointer(resp.Kvs[0].Value, resp.Kvs[0].ModRevision)
 	})
-	if err != nil {
-		return ice.TablePointer{}, readError("load table", err)
-	}
-	if len(resp.Kvs) == 0 {
-		// Also in a missing namespace: what the client asked for is a table,
-		// and Iceberg's clients and reference catalog answer
-		// NoSuchTableException for it (a client seeing
-		// NoSuchNamespaceException from loadTable raises that instead of
-		// "table not found").
-		return ice.TablePointer{}, ice.NoSuchTable(id)
-	}
-	return decodePointer(resp.Kvs[0].Value, resp.Kvs[0].ModRevision)
 }
 
 func (s *Store) ListTables(ctx context.Context, ns ice.Namespace, page ice.Page) ([]ice.TableIdent, string, error) {

@@ -68,12 +68,15 @@ type Handler struct {
 	log      *slog.Logger
 	metrics  Observer
 	tableCfg map[string]string
-	vendCfg  map[string]string
-	maxBody  int64
-	cfgTag   string // fingerprint of tableCfg and vendCfg, part of every ETag
-	mux      *http.ServeMux
-	authz    *auth.Authorizer
-	oauth    *auth.OAuth
+	// tableCfgJSON is tableConfig(nil) encoded once.
+	tableCfgJSON []byte
+	bufs         joinBufs // for table answers written in one piece
+	vendCfg      map[string]string
+	maxBody      int64
+	cfgTag       string // fingerprint of tableCfg and vendCfg, part of every ETag
+	mux          *http.ServeMux
+	authz        *auth.Authorizer
+	oauth        *auth.OAuth
 	// idem and idemLifetime serve Idempotency-Key (idempotency.go).
 	idem         ice.IdempotencyStore
 	idemLifetime time.Duration
@@ -95,6 +98,7 @@ func New(cfg Config) *Handler {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
+	h.tableCfgJSON, _ = json.Marshal(h.tableConfig(nil)) // a map of strings always encodes
 	h.cfgTag = configFingerprint(h.tableCfg, h.vendCfg, map[string]string{"signerURI": h.signerURI})
 	h.idem, h.idemLifetime = cfg.Idempotency, cfg.IdempotencyKeyLifetime
 	if h.idemLifetime <= 0 {

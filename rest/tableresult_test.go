@@ -24,45 +24,54 @@ func TestWriteTableResult(t *testing.T) {
 		{"commit", "s3://b/t/m.json", nil, nil, map[string]bool{"metadata-location": true, "metadata": true}},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			rec := httptest.NewRecorder()
-			writeTableResult(rec, http.StatusOK, tc.location, md, tc.cfg, tc.creds)
-			body := rec.Body.Bytes()
-			if got := rec.Header().Get("Content-Length"); got != strconv.Itoa(len(body)) {
-				t.Errorf("Content-Length %s, body %d bytes", got, len(body))
-			}
-			if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
-				t.Errorf("Content-Type %q", ct)
-			}
-			var got map[string]json.RawMessage
-			if err := json.Unmarshal(body, &got); err != nil {
-				t.Fatalf("answer is not JSON: %v\n%s", err, body)
-			}
-			if len(got) != len(tc.want) {
-				t.Errorf("keys %v, want %v", keys(got), tc.want)
-			}
-			for k := range tc.want {
-				if _, ok := got[k]; !ok {
-					t.Errorf("missing %q in %s", k, body)
+		for _, bufs := range []*joinBufs{nil, {}} {
+			t.Run(tc.name, func(t *testing.T) {
+				rec := httptest.NewRecorder()
+				var cfg []byte
+				if tc.cfg != nil {
+					var err error
+					if cfg, err = json.Marshal(tc.cfg); err != nil {
+						t.Fatal(err)
+					}
 				}
-			}
-			var loc string
-			if tc.location != "" {
-				if err := json.Unmarshal(got["metadata-location"], &loc); err != nil || loc != tc.location {
-					t.Errorf("metadata-location %q (%v), want %q", loc, err, tc.location)
+				writeTableResult(rec, bufs, http.StatusOK, tc.location, md, cfg, tc.creds)
+				body := rec.Body.Bytes()
+				if got := rec.Header().Get("Content-Length"); got != strconv.Itoa(len(body)) {
+					t.Errorf("Content-Length %s, body %d bytes", got, len(body))
 				}
-			}
-			var m map[string]any
-			if err := json.Unmarshal(got["metadata"], &m); err != nil || m["table-uuid"] != "u" {
-				t.Errorf("metadata %s (%v)", got["metadata"], err)
-			}
-			if tc.cfg != nil {
-				var cfg map[string]string
-				if err := json.Unmarshal(got["config"], &cfg); err != nil || len(cfg) != len(tc.cfg) || cfg["k"] != tc.cfg["k"] {
-					t.Errorf("config %s (%v), want %v", got["config"], err, tc.cfg)
+				if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+					t.Errorf("Content-Type %q", ct)
 				}
-			}
-		})
+				var got map[string]json.RawMessage
+				if err := json.Unmarshal(body, &got); err != nil {
+					t.Fatalf("answer is not JSON: %v\n%s", err, body)
+				}
+				if len(got) != len(tc.want) {
+					t.Errorf("keys %v, want %v", keys(got), tc.want)
+				}
+				for k := range tc.want {
+					if _, ok := got[k]; !ok {
+						t.Errorf("missing %q in %s", k, body)
+					}
+				}
+				var loc string
+				if tc.location != "" {
+					if err := json.Unmarshal(got["metadata-location"], &loc); err != nil || loc != tc.location {
+						t.Errorf("metadata-location %q (%v), want %q", loc, err, tc.location)
+					}
+				}
+				var m map[string]any
+				if err := json.Unmarshal(got["metadata"], &m); err != nil || m["table-uuid"] != "u" {
+					t.Errorf("metadata %s (%v)", got["metadata"], err)
+				}
+				if tc.cfg != nil {
+					var cfg map[string]string
+					if err := json.Unmarshal(got["config"], &cfg); err != nil || len(cfg) != len(tc.cfg) || cfg["k"] != tc.cfg["k"] {
+						t.Errorf("config %s (%v), want %v", got["config"], err, tc.cfg)
+					}
+				}
+			})
+		}
 	}
 }
 

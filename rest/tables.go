@@ -3,6 +3,7 @@ package rest
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net/http"
 	"strconv"
@@ -26,7 +27,7 @@ func (h *Handler) writeTable(w http.ResponseWriter, r *http.Request, t *service.
 }
 
 func (h *Handler) writeTableWith(w http.ResponseWriter, r *http.Request, t *service.Table, snapshots string, d delegation) {
-	cfg := h.tableConfig(d.config)
+	cfg := h.tableConfigJSON(d.config)
 	md := json.RawMessage(t.Metadata.Raw)
 	if snapshots == snapshotsRefs {
 		var err error
@@ -36,7 +37,21 @@ func (h *Handler) writeTableWith(w http.ResponseWriter, r *http.Request, t *serv
 		}
 	}
 	setETag(w, tableETag(t, snapshots, wantsVendedCredentials(r), h.cfgTag+d.tag))
-	writeTableResult(w, http.StatusOK, t.Location, md, cfg, d.creds)
+	writeTableResult(w, &h.bufs, http.StatusOK, t.Location, md, cfg, d.creds)
+}
+
+// tableConfigJSON is tableConfig encoded: without delegation, the same
+// bytes for every answer, encoded once.
+func (h *Handler) tableConfigJSON(delegated map[string]string) []byte {
+	if len(delegated) == 0 && h.tableCfgJSON != nil {
+		return h.tableCfgJSON
+	}
+	b, err := json.Marshal(h.tableConfig(delegated))
+	if err != nil { // a map of strings always encodes
+		slog.Error("encode table config", "err", err)
+		return []byte("{}")
+	}
+	return b
 }
 
 // tableConfig is a LoadTableResult's "config": the configured keys, plus
@@ -227,7 +242,7 @@ func (h *Handler) writeCommit(w http.ResponseWriter, r *http.Request, t *service
 	// The ETag is the one a loadTable with the same headers would give for
 	// this metadata, so a client can send it back in If-None-Match.
 	setETag(w, tableETag(t, snapshotsAll, wantsVendedCredentials(r), h.cfgTag+h.signingTag(r)))
-	writeTableResult(w, http.StatusOK, t.Location, t.Metadata.Raw, nil, nil)
+	writeTableResult(w, &h.bufs, http.StatusOK, t.Location, t.Metadata.Raw, nil, nil)
 }
 
 func (h *Handler) dropTable(w http.ResponseWriter, r *http.Request) {
