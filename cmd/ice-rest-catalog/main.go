@@ -49,6 +49,7 @@ func run() error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	applyMemoryLimit(os.Getenv, os.ReadFile, log)
 
 	cfg, source, err := config.Find(cfgPath, os.Getenv)
 	if err != nil {
