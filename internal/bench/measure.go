@@ -32,7 +32,7 @@ type op func(ctx context.Context, worker, seq int) error
 // measure runs fn from conc workers for d after a short untimed warm-up and
 // returns throughput and latency percentiles of the successful calls.
 func measure(ctx context.Context, name string, conc int, d time.Duration, fn op) Point {
-	return pointOf(name, conc, run(ctx, conc, d, fn))
+	return pointOf(name, conc, run(ctx, conc, d, fn, make([]int, conc)))
 }
 
 // pairSlices is how many slices of each a paired point alternates.
@@ -45,13 +45,16 @@ const pairSlices = 4
 // measures that drift as much as the catalog.
 func measurePaired(ctx context.Context, name, baseline string, conc int, d time.Duration, fn, base op) Point {
 	var ws, bs []sample
+	// Each worker's seq runs on across slices: workloads name what they
+	// create after it.
+	wseq, bseq := make([]int, conc), make([]int, conc)
 	for i := 0; i < pairSlices && ctx.Err() == nil; i++ {
 		if i%2 == 0 {
-			bs = append(bs, run(ctx, conc, d/pairSlices, base))
-			ws = append(ws, run(ctx, conc, d/pairSlices, fn))
+			bs = append(bs, run(ctx, conc, d/pairSlices, base, bseq))
+			ws = append(ws, run(ctx, conc, d/pairSlices, fn, wseq))
 		} else {
-			ws = append(ws, run(ctx, conc, d/pairSlices, fn))
-			bs = append(bs, run(ctx, conc, d/pairSlices, base))
+			ws = append(ws, run(ctx, conc, d/pairSlices, fn, wseq))
+			bs = append(bs, run(ctx, conc, d/pairSlices, base, bseq))
 		}
 	}
 	p := pointOf(name, conc, ws...)
@@ -68,7 +71,9 @@ type sample struct {
 	elapsed time.Duration
 }
 
-func run(ctx context.Context, conc int, d time.Duration, fn op) sample {
+// run runs fn from conc workers for d after an untimed warm-up; worker w
+// starts at seq next[w], and next is left at where each stopped.
+func run(ctx context.Context, conc int, d time.Duration, fn op, next []int) sample {
 	warm := min(d/10, 300*time.Millisecond)
 	results := make([]sample, conc)
 	start := time.Now()
@@ -79,9 +84,10 @@ func run(ctx context.Context, conc int, d time.Duration, fn op) sample {
 		go func() {
 			defer wg.Done()
 			r := &results[w]
-			for seq := 0; ctx.Err() == nil; seq++ {
+			for seq := next[w]; ctx.Err() == nil; seq++ {
 				t0 := time.Now()
 				if t0.After(end) {
+					next[w] = seq
 					return
 				}
 				err := fn(ctx, w, seq)
