@@ -2,6 +2,7 @@ package etcd
 
 import (
 	"context"
+	"errors"
 	"sync"
 )
 
@@ -83,16 +84,22 @@ func (g *readBatcher[T]) read(ctx context.Context, key string, read func(context
 		g.mu.Lock()
 		kr.pending, kr.inFlight = nil, b
 		g.mu.Unlock()
+		defer func() { // also if read panics: the batch must still end
+			g.mu.Lock()
+			kr.inFlight = nil
+			g.finish(key, kr)
+			g.mu.Unlock()
+			close(b.done)
+		}()
+		b.err = errReadPanicked // unless read returns
 		b.val, b.err = read(ctx)
 		b.gaveUp = b.err != nil && ctx.Err() != nil
-		g.mu.Lock()
-		kr.inFlight = nil
-		g.finish(key, kr)
-		g.mu.Unlock()
-		close(b.done)
 		return b.val, b.err
 	}
 }
+
+// errReadPanicked is what the requests sharing a read get if it panicked.
+var errReadPanicked = errors.New("etcd read failed: it panicked")
 
 // finish forgets an idle key; g.mu is held.
 func (g *readBatcher[T]) finish(key string, kr *keyReads[T]) {

@@ -147,3 +147,47 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestReadBatcherReadPanics: a read that panics still ends its batch, so
+// the requests sharing it get an error instead of waiting forever.
+func TestReadBatcherReadPanics(t *testing.T) {
+	g := newReadBatcher[int]()
+	first := make(chan struct{})
+	release := make(chan struct{})
+	go g.read(context.Background(), "k", func(context.Context) (int, error) {
+		close(first)
+		<-release
+		return 0, nil
+	})
+	<-first
+	opened := make(chan struct{})
+	go func() {
+		defer func() { _ = recover() }()
+		g.read(context.Background(), "k", func(context.Context) (int, error) { panic("boom") })
+	}()
+	waitFor(t, func() bool {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if kr := g.keys["k"]; kr != nil && kr.pending != nil {
+			close(opened)
+			return true
+		}
+		return false
+	})
+	<-opened
+	joined := make(chan error, 1)
+	go func() {
+		_, err := g.read(context.Background(), "k", func(context.Context) (int, error) { return 1, nil })
+		joined <- err
+	}()
+	time.Sleep(10 * time.Millisecond) // let it join the pending batch
+	close(release)
+	select {
+	case err := <-joined:
+		if !errors.Is(err, errReadPanicked) {
+			t.Fatalf("the request sharing a panicked read got %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the request sharing a panicked read was never answered")
+	}
+}

@@ -11,7 +11,7 @@ import (
 )
 
 // checkReadable reports whether Iceberg readers will accept raw, the
-// encoding of md, a commit's result on base (nil for a create).
+// encoding of d.md, a commit's result on d's base (none for a create).
 //
 // A file that readers reject would break the table once its pointer moved
 // there, and iceberg-go's builder lets some such results through (an
