@@ -86,15 +86,7 @@ func TestReadBatcherKeysAreIndependent(t *testing.T) {
 func TestReadBatcherOpenerGivesUp(t *testing.T) {
 	g := newReadBatcher[int]()
 	var calls atomic.Int64
-	first := make(chan struct{})
-	release := make(chan struct{})
-	// A read in flight, so the next requests form a pending batch.
-	go g.read(context.Background(), "k", func(context.Context) (int, error) {
-		close(first)
-		<-release
-		return 0, nil
-	})
-	<-first
+	release := holdRead(g, "k")
 	openerCtx, cancelOpener := context.WithCancel(context.Background())
 	openerDone := make(chan error, 1)
 	go func() {
@@ -105,11 +97,7 @@ func TestReadBatcherOpenerGivesUp(t *testing.T) {
 		})
 		openerDone <- err
 	}()
-	waitFor(t, func() bool {
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		return g.keys["k"] != nil && g.keys["k"].pending != nil
-	})
+	waitFor(t, func() bool { return hasPending(g, "k") })
 	joined := make(chan int, 1)
 	go func() {
 		v, err := g.read(context.Background(), "k", func(context.Context) (int, error) {
@@ -137,6 +125,27 @@ func TestReadBatcherOpenerGivesUp(t *testing.T) {
 	}
 }
 
+// holdRead starts a read of key that stays in flight until release is
+// closed, so the next requests for key form a pending batch.
+func holdRead(g *readBatcher[int], key string) (release chan struct{}) {
+	started := make(chan struct{})
+	release = make(chan struct{})
+	go g.read(context.Background(), key, func(context.Context) (int, error) {
+		close(started)
+		<-release
+		return 0, nil
+	})
+	<-started
+	return release
+}
+
+// hasPending reports whether key has a batch open for requests.
+func hasPending[T any](g *readBatcher[T], key string) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.keys[key] != nil && g.keys[key].pending != nil
+}
+
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
@@ -152,29 +161,12 @@ func waitFor(t *testing.T, cond func() bool) {
 // the requests sharing it get an error instead of waiting forever.
 func TestReadBatcherReadPanics(t *testing.T) {
 	g := newReadBatcher[int]()
-	first := make(chan struct{})
-	release := make(chan struct{})
-	go g.read(context.Background(), "k", func(context.Context) (int, error) {
-		close(first)
-		<-release
-		return 0, nil
-	})
-	<-first
-	opened := make(chan struct{})
+	release := holdRead(g, "k")
 	go func() {
 		defer func() { _ = recover() }()
 		g.read(context.Background(), "k", func(context.Context) (int, error) { panic("boom") })
 	}()
-	waitFor(t, func() bool {
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		if kr := g.keys["k"]; kr != nil && kr.pending != nil {
-			close(opened)
-			return true
-		}
-		return false
-	})
-	<-opened
+	waitFor(t, func() bool { return hasPending(g, "k") })
 	joined := make(chan error, 1)
 	go func() {
 		_, err := g.read(context.Background(), "k", func(context.Context) (int, error) { return 1, nil })

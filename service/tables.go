@@ -34,32 +34,22 @@ type CreateTable struct {
 
 // LoadTable returns the table's current pointer and metadata.
 func (s *Service) LoadTable(ctx context.Context, id ice.TableIdent) (*Table, error) {
-	if err := ice.ValidateTableIdent(id); err != nil {
-		return nil, err
-	}
-	ptr, err := s.store.LoadTable(ctx, id)
+	loc, err := s.TableLocation(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	md, err := s.files.ReadMetadata(ctx, ptr.MetadataLocation)
-	if err != nil {
-		return nil, fmt.Errorf("load table %s: %w", id, err)
-	}
-	return &Table{ID: id, Location: ptr.MetadataLocation, Metadata: md}, nil
+	return s.TableAt(ctx, id, loc)
 }
 
 // LoadTableRaw is LoadTable for an answer that sends the metadata file's
 // bytes as they are: its Metadata.Parsed may be nil (see
 // warehouse.ReadServable).
 func (s *Service) LoadTableRaw(ctx context.Context, id ice.TableIdent) (*Table, error) {
-	if err := ice.ValidateTableIdent(id); err != nil {
-		return nil, err
-	}
-	ptr, err := s.store.LoadTable(ctx, id)
+	loc, err := s.TableLocation(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	return s.TableRawAt(ctx, id, ptr.MetadataLocation)
+	return s.TableRawAt(ctx, id, loc)
 }
 
 // TableRawAt is TableAt for an answer that sends the metadata file's bytes
