@@ -60,6 +60,45 @@ func (m *Metrics) Commit(outcome string) { m.commits.WithLabelValues(outcome).In
 // CommitRetry records a retried commit.
 func (m *Metrics) CommitRetry() { m.retries.Inc() }
 
+// CacheStats is what the metadata cache reports (warehouse.CacheStats).
+type CacheStats struct {
+	Hits, Misses, Evictions uint64
+	Bytes, MaxBytes         int64
+	Entries                 int
+}
+
+// WatchCache exports the metadata cache's figures, read from stats at each
+// scrape: its hit ratio and evictions tell whether metadataCacheBytes fits
+// the tables in use.
+func (m *Metrics) WatchCache(stats func() CacheStats) {
+	m.reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "ice_metadata_cache_hits_total",
+			Help: "Metadata file reads answered from the per-replica cache.",
+		}, func() float64 { return float64(stats().Hits) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "ice_metadata_cache_misses_total",
+			Help: "Metadata file reads that went to object storage.",
+		}, func() float64 { return float64(stats().Misses) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "ice_metadata_cache_evictions_total",
+			Help: "Metadata files dropped from the cache to stay within metadataCacheBytes.",
+		}, func() float64 { return float64(stats().Evictions) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "ice_metadata_cache_bytes",
+			Help: "Bytes the cached metadata files are charged (JSON, plus the parsed model for parsed files).",
+		}, func() float64 { return float64(stats().Bytes) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "ice_metadata_cache_max_bytes",
+			Help: "The cache's bound, metadataCacheBytes.",
+		}, func() float64 { return float64(stats().MaxBytes) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "ice_metadata_cache_entries",
+			Help: "Metadata files in the cache.",
+		}, func() float64 { return float64(stats().Entries) }),
+	)
+}
+
 // Handler serves the registry in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})

@@ -43,11 +43,20 @@ func TestMetricsCountRequestsAndCommits(t *testing.T) {
 	if _, err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := cat.LoadTable(ctx, ident); err != nil {
+		t.Fatal(err)
+	}
 	status, body := get(t, c.Debug+"/metrics")
 	if status != 200 {
 		t.Fatalf("metrics: %d", status)
 	}
+	// The commit read its base, and the load the commit's file, from the
+	// cache: two hits, no miss; the two files are cached.
 	for _, want := range []string{
+		"ice_metadata_cache_hits_total 2\n",
+		"ice_metadata_cache_misses_total 0\n",
+		"ice_metadata_cache_entries 2\n",
+		"ice_metadata_cache_max_bytes 3.3554432e+07\n",
 		`ice_commits_total{outcome="ok"} 1`,
 		`ice_http_requests_total{code="200",method="POST",route="POST /v1/namespaces/{namespace}/tables/{table}"} 1`,
 		`ice_http_request_duration_seconds_bucket{method="GET",route="GET /v1/config"`,

@@ -123,6 +123,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	if err != nil {
 		return nil, err
 	}
+	m.WatchCache(func() metrics.CacheStats {
+		st := s.wh.CacheStats()
+		return metrics.CacheStats{Hits: st.Hits, Misses: st.Misses, Evictions: st.Evictions, Bytes: st.Bytes, MaxBytes: st.MaxBytes, Entries: st.Entries}
+	})
 
 	store := etcd.NewStore(s.cli, cfg.Name)
 	svc := service.New(service.Config{Store: store, Warehouse: s.wh, Log: log, Metrics: m})

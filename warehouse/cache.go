@@ -36,6 +36,24 @@ type cache struct {
 	bytes    int64
 	order    *list.List // front = most recently used
 	entries  map[string]*list.Element
+	// counts since start, for CacheStats
+	hits, misses, evictions uint64
+}
+
+// CacheStats describes the metadata cache, for metrics.
+type CacheStats struct {
+	Hits      uint64 // reads answered without reading storage
+	Misses    uint64 // reads that went to storage
+	Evictions uint64 // entries dropped to stay within the bound
+	Bytes     int64  // what the entries are charged
+	MaxBytes  int64  // the bound
+	Entries   int
+}
+
+func (c *cache) stats() CacheStats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return CacheStats{Hits: c.hits, Misses: c.misses, Evictions: c.evictions, Bytes: c.bytes, MaxBytes: c.maxBytes, Entries: len(c.entries)}
 }
 
 func newCache(maxBytes int64) *cache {
@@ -47,8 +65,10 @@ func (c *cache) get(loc string) (*Metadata, bool) {
 	defer c.mu.Unlock()
 	el, ok := c.entries[loc]
 	if !ok {
+		c.misses++
 		return nil, false
 	}
+	c.hits++
 	c.order.MoveToFront(el)
 	return el.Value.(*Metadata), true
 }
@@ -92,6 +112,7 @@ func (c *cache) put(md *Metadata) {
 		c.order.Remove(last)
 		delete(c.entries, old.Location)
 		c.bytes -= charge(old)
+		c.evictions++
 	}
 }
 

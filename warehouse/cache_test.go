@@ -82,3 +82,17 @@ func TestCacheChargesUnparsedEntriesTheirBytesAndUpgradesThem(t *testing.T) {
 		t.Error("the parsed entry was evicted although everything fits")
 	}
 }
+
+func TestCacheStatsCountHitsMissesAndEvictions(t *testing.T) {
+	c := newCache(1200) // two parsed entries of 200 bytes fit (600 each)
+	c.get("a")
+	c.put(entry("a", 200))
+	c.get("a")
+	c.put(entry("b", 200))
+	c.put(entry("c", 200)) // evicts a
+	c.get("a")
+	st := c.stats()
+	if st.Hits != 1 || st.Misses != 2 || st.Evictions != 1 || st.Entries != 2 || st.Bytes != 1200 || st.MaxBytes != 1200 {
+		t.Fatalf("stats %+v", st)
+	}
+}

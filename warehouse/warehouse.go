@@ -131,6 +131,9 @@ func s3HTTPClient() *awshttp.BuildableClient {
 	})
 }
 
+// CacheStats describes the metadata cache now.
+func (w *Warehouse) CacheStats() CacheStats { return w.cache.stats() }
+
 // Location is the warehouse root, without a trailing slash.
 func (w *Warehouse) Location() string { return w.location }
 
