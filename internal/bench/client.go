@@ -37,6 +37,11 @@ func (s *stack) discard(ctx context.Context, method, path string, body []byte, w
 	if err != nil {
 		return err
 	}
+	return s.discardReq(req, want)
+}
+
+// discardReq sends req and drains its answer.
+func (s *stack) discardReq(req *http.Request, want int) error {
 	resp, err := s.http.Do(req)
 	if err != nil {
 		return err
@@ -44,7 +49,7 @@ func (s *stack) discard(ctx context.Context, method, path string, body []byte, w
 	defer resp.Body.Close()
 	if resp.StatusCode != want {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("%s %s: HTTP %d: %s", method, path, resp.StatusCode, strings.TrimSpace(string(b)))
+		return fmt.Errorf("%s %s: HTTP %d: %s", req.Method, req.URL.Path, resp.StatusCode, strings.TrimSpace(string(b)))
 	}
 	_, err = io.Copy(io.Discard, resp.Body)
 	return err
