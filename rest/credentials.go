@@ -169,7 +169,7 @@ func (h *Handler) loadCredentials(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	t, err := h.svc.LoadTable(r.Context(), id)
+	t, err := h.svc.LoadTableRaw(r.Context(), id)
 	if err != nil {
 		h.writeError(w, r, err)
 		return

@@ -52,7 +52,7 @@ func (h *Handler) signTable(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	t, err := h.svc.LoadTable(r.Context(), id)
+	t, err := h.svc.LoadTableRaw(r.Context(), id)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -139,7 +139,7 @@ func (h *Handler) tableHolding(ctx context.Context, bucket, key string) (ice.Tab
 		if ice.ValidateTableIdent(id) != nil {
 			continue
 		}
-		t, err := h.svc.LoadTable(ctx, id)
+		t, err := h.svc.LoadTableRaw(ctx, id)
 		if ice.ErrorCode(err) == ice.ENOTFOUND {
 			continue
 		}

@@ -219,6 +219,11 @@ func (w *Warehouse) ReadMetadata(ctx context.Context, location string) (*Metadat
 			return nil, err
 		}
 	}
+	return w.parseAndCache(location, raw)
+}
+
+// parseAndCache parses a metadata file's bytes and caches the result.
+func (w *Warehouse) parseAndCache(location string, raw []byte) (*Metadata, error) {
 	parsed, err := table.ParseMetadataBytes(raw)
 	if err != nil {
 		return nil, fmt.Errorf("parse metadata %s: %w", location, err)
@@ -249,8 +254,9 @@ func (w *Warehouse) ReadServable(ctx context.Context, location string) (*Metadat
 		FormatVersion int    `json:"format-version"`
 	}
 	if err := json.Unmarshal(raw, &head); err != nil || head.Location == "" || head.FormatVersion < 1 {
-		// Not what a reader would accept: the full parse says why.
-		return w.ReadMetadata(ctx, location)
+		// Not what a reader would accept: the full parse of the bytes
+		// just read says why.
+		return w.parseAndCache(location, raw)
 	}
 	md := &Metadata{Location: location, Raw: raw, TableLocation: head.Location}
 	w.cache.put(md)
