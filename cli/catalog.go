@@ -128,6 +128,20 @@ func (r *run) openTable(ctx context.Context, name string) (*table.Table, error) 
 	return r.loadTable(ctx, cat, name)
 }
 
+// openTableFiles opens the named table and lists its current data files,
+// sorted by path: the first steps of the commands that work on files.
+func (r *run) openTableFiles(ctx context.Context, name string) (*table.Table, []table.FileScanTask, error) {
+	tbl, err := r.openTable(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	tasks, err := dataFiles(ctx, tbl)
+	if err != nil {
+		return nil, nil, err
+	}
+	return tbl, tasks, nil
+}
+
 // openNamespace splits the namespace name a command was given and connects
 // to the catalog: the first steps of every namespace command.
 func (r *run) openNamespace(ctx context.Context, name string) (*rest.Catalog, []string, error) {

@@ -34,11 +34,7 @@ func cmdDelete(ctx context.Context, r *run, args []string) error {
 	if err := decodeStrict("--partition", *partJSON, &filters); err != nil || len(filters) == 0 {
 		return usagef("--partition: want a non-empty JSON list of {\"name\",\"values\"}")
 	}
-	tbl, err := r.openTable(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	tasks, err := dataFiles(ctx, tbl)
+	tbl, tasks, err := r.openTableFiles(ctx, pos[0])
 	if err != nil {
 		return err
 	}

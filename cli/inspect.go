@@ -174,11 +174,7 @@ func cmdFiles(ctx context.Context, r *run, args []string) error {
 	if err != nil {
 		return err
 	}
-	tbl, err := r.openTable(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	files, err := dataFiles(ctx, tbl)
+	tbl, files, err := r.openTableFiles(ctx, pos[0])
 	if err != nil {
 		return err
 	}
@@ -229,11 +225,7 @@ func cmdListPartitions(ctx context.Context, r *run, args []string) error {
 	if err != nil {
 		return err
 	}
-	tbl, err := r.openTable(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	files, err := dataFiles(ctx, tbl)
+	tbl, files, err := r.openTableFiles(ctx, pos[0])
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,7 @@ type Metadata struct {
 	// field), set even when Parsed is nil.
 	TableLocation string
 	// snapshots is each snapshot's JSON within Raw, when this catalog
-	// encoded the file (encodeMetadata).
+	// encoded the file (encodeDraft).
 	snapshots encodedSnapshots
 }
 

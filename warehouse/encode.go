@@ -12,24 +12,6 @@ import (
 // cached file so the next commit on the table reuses them.
 type encodedSnapshots map[int64][]byte
 
-// encodeMetadata is json.Marshal(md), byte for byte, at less cost.
-//
-// json.Marshal would scan and copy the whole result once more to validate
-// and compact it, though iceberg-go's types build it with json.Marshal
-// already; and it re-encodes every snapshot, though a commit adds one or
-// two to a history that may hold hundreds. Snapshots and their encoding
-// were a third of a commit's CPU (ice-bench profiles, docs/benchmarks.md).
-//
-// So, where iceberg-go's metadata types allow it, the file is encoded as
-// iceberg-go encodes it with its snapshot list emptied (every field in
-// iceberg-go's order, the snapshot list being the last), and the list is
-// appended: each snapshot that base holds unchanged is copied from base's
-// encoding, each other one encoded. TestEncodeMetadataMatchesJSONMarshal
-// and FuzzApplyUpdates (service) hold the result to json.Marshal's.
-func encodeMetadata(md table.Metadata, base *Metadata) ([]byte, encodedSnapshots, error) {
-	return encodeDraft(newDraft(md, base))
-}
-
 // draft is a commit's result on its way to storage, with the snapshot
 // lists that encoding and checking it both walk: iceberg-go's accessors
 // copy the list on every call, and look one snapshot up in a rebuilt index.
@@ -61,6 +43,20 @@ func (d *draft) baseModel() table.Metadata {
 	return d.base.Parsed
 }
 
+// encodeDraft is json.Marshal(d.md), byte for byte, at less cost.
+//
+// json.Marshal would scan and copy the whole result once more to validate
+// and compact it, though iceberg-go's types build it with json.Marshal
+// already; and it re-encodes every snapshot, though a commit adds one or
+// two to a history that may hold hundreds. Snapshots and their encoding
+// were a third of a commit's CPU (ice-bench profiles, docs/benchmarks.md).
+//
+// So, where iceberg-go's metadata types allow it, the file is encoded as
+// iceberg-go encodes it with its snapshot list emptied (every field in
+// iceberg-go's order, the snapshot list being the last), and the list is
+// appended: each snapshot that the base holds unchanged is copied from its
+// encoding, each other one encoded. TestEncodeMetadataMatchesJSONMarshal
+// and FuzzApplyUpdates (service) hold the result to json.Marshal's.
 func encodeDraft(d *draft) ([]byte, encodedSnapshots, error) {
 	md, snaps := d.md, d.snaps
 	head, ok := withoutSnapshots(md)

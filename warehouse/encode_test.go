@@ -11,6 +11,11 @@ import (
 	"github.com/apache/iceberg-go/table"
 )
 
+// encodeMetadata encodes md on base as a commit's write does.
+func encodeMetadata(md table.Metadata, base *Metadata) ([]byte, encodedSnapshots, error) {
+	return encodeDraft(newDraft(md, base))
+}
+
 // commitChain builds a table of format version v and appends n snapshots
 // to it one commit at a time, as the catalog would, encoding each result
 // on the previous one; it returns each step's model and encoding.
