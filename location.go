@@ -286,7 +286,19 @@ func (r *LocationRule) CheckStored(loc string) (Location, error) {
 // CheckPath checks that path lies strictly below the table location
 // tableLoc (already checked), in its literal and decoded forms: the one
 // test before any file is written, signed, vended or deleted for a table.
+//
+// Writers on a local file system name files in two more ways, which are
+// accepted as file:// paths inside a file:// table location: a bare
+// absolute path ("/srv/wh/ns/t/data/f") and Hadoop's "file:/srv/...".
 func CheckPath(tableLoc Location, path string) error {
+	if tableLoc.Scheme == "file" && tableLoc.Authority == "" {
+		switch {
+		case strings.HasPrefix(path, "/"):
+			path = "file://" + path
+		case strings.HasPrefix(path, "file:/") && !strings.HasPrefix(path, "file://"):
+			path = "file://" + path[len("file:"):]
+		}
+	}
 	p, err := ParseLocation(path)
 	if err != nil {
 		return err

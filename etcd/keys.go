@@ -89,6 +89,7 @@ func decodePointer(b []byte, revision int64) (ice.TablePointer, error) {
 		MetadataLocation:         attrs[attrMetadataLocation],
 		PreviousMetadataLocation: attrs[attrPreviousLocation],
 		Revision:                 revision,
+		LocationKey:              attrs[attrLocationKey],
 		Attrs:                    attrs,
 	}, nil
 }
@@ -109,6 +110,9 @@ func encodeEntry(typeKey string, s ice.TableSwap) string {
 		attrs[typeKey] = tableTypeIceberg
 	}
 	attrs[attrMetadataLocation] = s.NewLocation
+	if s.ClaimLocation != "" {
+		attrs[attrLocationKey] = s.ClaimLocation
+	}
 	if s.Base.MetadataLocation != "" {
 		attrs[attrPreviousLocation] = s.Base.MetadataLocation
 	} else {

@@ -190,6 +190,11 @@ func (s *Store) SwapTables(ctx context.Context, swaps []ice.TableSwap, claims ..
 		} else {
 			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(key), "=", sw.Base.Revision))
 		}
+		ic, io, err := s.indexOps(key, sw)
+		if err != nil {
+			return err
+		}
+		cmps, ops = append(cmps, ic...), append(ops, io...)
 		ops = append(ops, clientv3.OpPut(key, encodeSwap(sw)))
 	}
 	var (
@@ -225,6 +230,13 @@ func (s *Store) SwapTables(ctx context.Context, swaps []ice.TableSwap, claims ..
 		if err := s.viewInTheWay(ctx, swaps); err != nil {
 			return err
 		}
+		for _, sw := range swaps {
+			if sw.ClaimLocation != "" && sw.ClaimLocation != sw.Base.Attrs[attrLocationKey] {
+				if err := s.locationTaken(ctx, sw.ID, sw.ClaimLocation, sw.Base.Attrs[attrLocationKey]); err != nil {
+					return err
+				}
+			}
+		}
 		return ice.CommitFailed("a concurrent commit changed the table first")
 	}
 	if claim != nil {
@@ -233,11 +245,11 @@ func (s *Store) SwapTables(ctx context.Context, swaps []ice.TableSwap, claims ..
 	return nil
 }
 
-func (s *Store) DropTable(ctx context.Context, id ice.TableIdent, revision int64) error {
+func (s *Store) DropTable(ctx context.Context, id ice.TableIdent, base ice.TablePointer) error {
 	key := s.keys.table(id)
 	resp, err := s.cli.Txn(ctx).
-		If(clientv3.Compare(clientv3.ModRevision(key), "=", revision)).
-		Then(clientv3.OpDelete(key)).Commit()
+		If(clientv3.Compare(clientv3.ModRevision(key), "=", base.Revision)).
+		Then(append(s.releaseOps(base.Attrs), clientv3.OpDelete(key))...).Commit()
 	if err != nil {
 		return writeError("drop table", err)
 	}
@@ -267,12 +279,16 @@ func (s *Store) rename(ctx context.Context, kind, fromKey, toKey, otherKindKey s
 			return missing()
 		}
 		src := resp.Kvs[0]
+		moveIndex, err := s.renameOps(src.Value, toKey)
+		if err != nil {
+			return err
+		}
 		txn, err := s.cli.Txn(ctx).If(
 			clientv3.Compare(clientv3.ModRevision(fromKey), "=", src.ModRevision),
 			clientv3.Compare(clientv3.CreateRevision(toKey), "=", 0),
 			clientv3.Compare(clientv3.CreateRevision(otherKindKey), "=", 0),
 			clientv3.Compare(clientv3.CreateRevision(s.keys.namespace(to.Namespace)), ">", 0),
-		).Then(clientv3.OpDelete(fromKey), clientv3.OpPut(toKey, string(src.Value))).Commit()
+		).Then(append(moveIndex, clientv3.OpDelete(fromKey), clientv3.OpPut(toKey, string(src.Value)))...).Commit()
 		if err != nil {
 			return writeError("rename "+kind, err)
 		}

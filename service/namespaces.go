@@ -14,6 +14,9 @@ func (s *Service) CreateNamespace(ctx context.Context, ns ice.Namespace, props m
 	if err := ice.ValidateNamespace(ns); err != nil {
 		return err
 	}
+	if err := s.checkNamespaceLocation(ns, props); err != nil {
+		return err
+	}
 	return s.store.CreateNamespace(ctx, ns, props)
 }
 
@@ -68,6 +71,9 @@ func (s *Service) UpdateNamespaceProperties(ctx context.Context, ns ice.Namespac
 			return PropertiesUpdate{}, ice.Errorf(ice.EUNPROCESSABLE, "property %q is both set and removed", k)
 		}
 	}
+	if err := s.checkNamespaceLocation(ns, updates); err != nil {
+		return PropertiesUpdate{}, err
+	}
 	for attempt := 0; ; attempt++ {
 		entry, err := s.store.LoadNamespace(ctx, ns)
 		if err != nil {
@@ -101,4 +107,20 @@ func (s *Service) UpdateNamespaceProperties(ctx context.Context, ns ice.Namespac
 // sortedKeys is used where a stable order makes responses reproducible.
 func sortedKeys(m map[string]string) []string {
 	return slices.Sorted(maps.Keys(m))
+}
+
+// checkNamespaceLocation applies the location rule to a namespace's
+// location property, where new tables go by default.
+func (s *Service) checkNamespaceLocation(ns ice.Namespace, props map[string]string) error {
+	loc, ok := props["location"]
+	if !ok {
+		return nil
+	}
+	if s.ruleErr != nil {
+		return s.ruleErr
+	}
+	if err := s.rule.CheckNamespaceLocation(ns, loc); err != nil {
+		return refused("namespace property location", err)
+	}
+	return nil
 }

@@ -35,6 +35,9 @@ type Config struct {
 	CommitRetries int
 	// RetryBackoff is the base of the jittered exponential backoff. Default 5ms.
 	RetryBackoff time.Duration
+	// Locations confines tables' locations and files; default the
+	// warehouse's namespace areas with no other allowed prefix.
+	Locations *ice.LocationRule
 }
 
 // Service implements the catalog's operations.
@@ -45,12 +48,17 @@ type Service struct {
 	metrics Metrics
 	retries int
 	backoff time.Duration
+	rule    *ice.LocationRule
+	ruleErr error // a warehouse the rule cannot parse: every check fails
 }
 
 // New returns a Service.
 func New(cfg Config) *Service {
 	s := &Service{store: cfg.Store, files: cfg.Warehouse, log: cfg.Log, metrics: cfg.Metrics,
-		retries: cfg.CommitRetries, backoff: cfg.RetryBackoff}
+		retries: cfg.CommitRetries, backoff: cfg.RetryBackoff, rule: cfg.Locations}
+	if s.rule == nil {
+		s.rule, s.ruleErr = ice.NewLocationRule(cfg.Warehouse.Location(), nil)
+	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
