@@ -41,6 +41,12 @@ type Config struct {
 	DataDir             string `yaml:"dataDir"`             // embedded etcd and default warehouse; default ./data
 	MaxRequestBodyBytes int64  `yaml:"maxRequestBodyBytes"` // default 16 MiB
 	MetadataCacheBytes  int64  `yaml:"metadataCacheBytes"`  // default 32 MiB
+	// MaxMetadataFileBytes bounds a metadata file read, stored and
+	// decompressed; default 64 MiB.
+	MaxMetadataFileBytes int64 `yaml:"maxMetadataFileBytes"`
+	// AllowedLocations are prefixes outside the warehouse where tables may
+	// live (migrated tables), e.g. [s3://lake/]; see ice.LocationRule.
+	AllowedLocations []string `yaml:"allowedLocations"`
 
 	// Security, transport and timeouts: security.go.
 	OAuth         OAuth         `yaml:"oauth"`

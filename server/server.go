@@ -4,6 +4,8 @@
 package server
 
 import (
+	ice "github.com/ice-rest-catalog/ice"
+
 	"context"
 	"errors"
 	"fmt"
@@ -116,7 +118,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	s.wh, err = warehouse.Open(ctx, warehouse.Config{
 		Location:   cfg.Warehouse,
 		BaseDir:    cfg.LocalFileIOBaseDir,
-		CacheBytes: cfg.MetadataCacheBytes,
+		CacheBytes: cfg.MetadataCacheBytes, MaxMetadataBytes: cfg.MaxMetadataFileBytes,
 		S3: warehouse.S3Config{Endpoint: cfg.S3.Endpoint, PathStyleAccess: cfg.S3.PathStyleAccess,
 			AccessKeyID: cfg.S3.AccessKeyID, SecretAccessKey: cfg.S3.SecretAccessKey, Region: cfg.S3.Region},
 	})
@@ -129,7 +131,11 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	})
 
 	store := etcd.NewStore(s.cli, cfg.Name)
-	svc := service.New(service.Config{Store: store, Warehouse: s.wh, Log: log, Metrics: m})
+	rule, err := ice.NewLocationRule(s.wh.Location(), cfg.AllowedLocations)
+	if err != nil {
+		return nil, err
+	}
+	svc := service.New(service.Config{Store: store, Warehouse: s.wh, Log: log, Metrics: m, Locations: rule})
 	tableCfg, vendedCfg := tableConfig(cfg)
 	vendor, signer, err := storageAccess(ctx, cfg, log)
 	if err != nil {

@@ -170,30 +170,47 @@ func (w *Warehouse) Check(ctx context.Context) error {
 	return objs.check(ctx)
 }
 
-// resolve picks the store of a location and the key within it.
+// resolve picks the store of a location and the key within it. Keys are
+// literal, as S3 clients and Iceberg's FileIOs read them: "%41" in a
+// location is those three characters, never "A" (ice.Location).
 func (w *Warehouse) resolve(ctx context.Context, location string) (objects, string, error) {
-	u, err := url.Parse(location)
-	if err != nil {
+	scheme, rest, ok := strings.Cut(location, "://")
+	if !ok {
+		scheme, rest = "", location
+	}
+	if strings.ContainsAny(rest, "?#") {
 		return nil, "", ice.Errorf(ice.EINVALID, "invalid location %q", location)
 	}
-	switch u.Scheme {
+	switch strings.ToLower(scheme) {
 	case "file", "":
-		p := u.Path
-		if u.Host != "" || !strings.HasPrefix(p, "/") {
-			p = filepath.Join(w.baseDir, u.Host, p) // file://rel/dir, relative to the base dir
+		host, p := "", rest
+		if scheme != "" {
+			var found bool
+			host, p, found = strings.Cut(rest, "/")
+			p = "/" + p
+			if !found {
+				p = ""
+			}
+		}
+		if host != "" || !strings.HasPrefix(p, "/") {
+			p = filepath.Join(w.baseDir, host, p) // file://rel/dir, relative to the base dir
 		}
 		return dirObjects{root: p}, p, nil
 	case "s3", "s3a", "s3n":
 		if w.awsCfg.Region == "" {
 			return nil, "", ice.Errorf(ice.EINVALID, "location %q is on S3, but the catalog has no S3 settings (warehouse is %s)", location, w.location)
 		}
-		b, err := w.bucket(ctx, u.Host)
+		host, key, _ := strings.Cut(rest, "/")
+		if host == "" {
+			return nil, "", ice.Errorf(ice.EINVALID, "location %q names no bucket", location)
+		}
+		b, err := w.bucket(ctx, host)
 		if err != nil {
 			return nil, "", err
 		}
-		return b, strings.TrimPrefix(u.Path, "/"), nil
+		return b, key, nil
 	}
-	return nil, "", ice.Errorf(ice.EINVALID, "location %q: unsupported scheme %q", location, u.Scheme)
+	return nil, "", ice.Errorf(ice.EINVALID, "location %q: unsupported scheme %q", location, scheme)
 }
 
 func (w *Warehouse) bucket(ctx context.Context, name string) (bucketObjects, error) {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	ice "github.com/ice-rest-catalog/ice"
+
 	"errors"
 	"fmt"
 	"io"
@@ -84,6 +86,14 @@ func checkValues(cfg *config.Config) []string {
 	}
 	if cfg.MetadataCacheBytes < 0 {
 		p = append(p, "metadataCacheBytes must not be negative")
+	}
+	if cfg.MaxMetadataFileBytes < 0 {
+		p = append(p, "maxMetadataFileBytes must not be negative")
+	}
+	if cfg.Warehouse != "" {
+		if _, err := ice.NewLocationRule(cfg.Warehouse, cfg.AllowedLocations); err != nil {
+			p = append(p, err.Error())
+		}
 	}
 	return p
 }
