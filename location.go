@@ -16,7 +16,8 @@ import (
 // writes, signs and deletes with the same literal keys, which keeps the
 // mapping from table names to directories injective. A consumer that
 // decodes %-escapes could still see a different key, so every check that
-// confines a path is made twice: on the literal key and on its decoded form.
+// confines a path to a table is made twice: on the literal key and on its
+// decoded form. Overlaps between tables compare literal keys.
 type Location struct {
 	Scheme    string // lower case; s3a and s3n are s3
 	Authority string // lower case
@@ -114,14 +115,15 @@ func (l Location) WithinOrAt(parent Location) bool {
 		l.Path == parent.Path && l.decoded == parent.decoded)
 }
 
-// Overlaps reports whether one of a and b is at or below the other, in the
-// literal or in the decoded form: two tables there would share files.
+// Overlaps reports whether one of l and o is at or below the other: two
+// tables there would share files. Keys are compared literally, as every
+// store and FileIO the catalog and its clients use reads them (and as the
+// store's location index holds them): "x%41" and "xA" do not overlap.
 func (l Location) Overlaps(o Location) bool {
 	if l.Scheme != o.Scheme || l.Authority != o.Authority {
 		return false
 	}
-	return atOrBelow(l.Path, o.Path) || atOrBelow(o.Path, l.Path) ||
-		atOrBelow(l.decoded, o.decoded) || atOrBelow(o.decoded, l.decoded)
+	return atOrBelow(l.Path, o.Path) || atOrBelow(o.Path, l.Path)
 }
 
 // Ancestors returns the canonical forms of every location strictly above l,
