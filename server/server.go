@@ -37,6 +37,7 @@ type Server struct {
 	serveErrs chan error
 	maint     *maintenanceLoop // scheduled maintenance, see maintenance.go
 	life      *lifecycle
+	stopBg    context.CancelFunc // background work: the location backfill
 }
 
 // Option changes how Start builds the server, for what a config file must
@@ -174,7 +175,26 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	}
 	go s.serveAPI()
 	s.life.serve(s.cli, s.wh)
+	s.backfillLocations(svc)
 	return s, nil
+}
+
+// backfillLocations claims, in the background, the locations of entries
+// that the Java server (or catalog-import) wrote without a claim in the
+// location index, so the overlap rule sees them (service.BackfillLocations).
+func (s *Server) backfillLocations(svc *service.Service) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopBg = cancel
+	go func() {
+		rep, err := svc.BackfillLocations(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("location index backfill stopped", "err", err)
+			return
+		}
+		if rep.Indexed+rep.Refused+rep.Failed > 0 {
+			s.log.Info("location index backfill", "indexed", rep.Indexed, "refused", rep.Refused, "failed", rep.Failed)
+		}
+	}()
 }
 
 // serveAPI serves HTTPS only when TLS is configured: a plain HTTP request
@@ -220,6 +240,9 @@ func (s *Server) Err() <-chan error { return s.serveErrs }
 // so probes see the drain. Then it closes etcd and storage clients and the
 // embedded etcd.
 func (s *Server) Shutdown(ctx context.Context) error {
+	if s.stopBg != nil {
+		s.stopBg()
+	}
 	s.life.drain()
 	grace := "none"
 	if dl, ok := ctx.Deadline(); ok {
