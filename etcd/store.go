@@ -293,7 +293,7 @@ func (s *Store) rename(ctx context.Context, kind, fromKey, toKey, otherKindKey s
 func (s *Store) listChildren(ctx context.Context, prefix string, page ice.Page) ([]string, string, error) {
 	start := prefix
 	if page.Token != "" {
-		last, err := decodePageToken(page.Token)
+		last, err := decodePageToken(prefix, page.Token)
 		if err != nil {
 			return nil, "", err
 		}
@@ -314,7 +314,7 @@ func (s *Store) listChildren(ctx context.Context, prefix string, page ice.Page) 
 			}
 			names = append(names, name)
 			if page.Size > 0 && len(names) == page.Size {
-				return names, encodePageToken(name), nil
+				return names, encodePageToken(prefix, name), nil
 			}
 		}
 		if !resp.More || len(resp.Kvs) == 0 {

@@ -11,7 +11,7 @@ import (
 
 // CreateNamespace creates ns with props; its parent must exist.
 func (s *Service) CreateNamespace(ctx context.Context, ns ice.Namespace, props map[string]string) error {
-	if err := ice.ValidateNamespace(ns); err != nil {
+	if err := ice.ValidateNewNamespace(ns); err != nil {
 		return err
 	}
 	return s.store.CreateNamespace(ctx, ns, props)
