@@ -50,6 +50,9 @@ type Config struct {
 	Etcd          Etcd          `yaml:"etcd"`
 	Timeouts      Timeouts      `yaml:",inline"`
 
+	// Limits on what one client can make the server hold: limits.go.
+	Limits Limits `yaml:"limits"`
+
 	// IdempotencyKeyLifetime is an ISO-8601 duration; default PT30M.
 	IdempotencyKeyLifetime string `yaml:"idempotencyKeyLifetime"`
 
@@ -258,6 +261,9 @@ func (c *Config) applyDefaults() error {
 		return err
 	}
 	if err := c.ScanPlanning.check(); err != nil {
+		return err
+	}
+	if err := c.Limits.check(); err != nil {
 		return err
 	}
 	if c.ShutdownGracePeriod < 0 {

@@ -8,6 +8,8 @@ import (
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	ice "github.com/ice-rest-catalog/ice"
 )
@@ -340,7 +342,9 @@ func writeError(op string, err error) error {
 	switch {
 	case errors.Is(err, rpctypes.ErrTooManyOps):
 		return ice.Errorf(ice.EINVALID, "%s touches more keys than etcd allows in one transaction (etcd --max-txn-ops, default 128); raise it on every etcd member or split the request", op)
-	case errors.Is(err, rpctypes.ErrRequestTooLarge):
+	case errors.Is(err, rpctypes.ErrRequestTooLarge), status.Code(err) == codes.ResourceExhausted:
+		// etcd's --max-request-bytes, or the client's own bound on what
+		// it sends: either way nothing was sent or applied.
 		return ice.Errorf(ice.ETOOLARGE, "%s is larger than etcd accepts in one request (etcd --max-request-bytes)", op)
 	case errors.Is(err, rpctypes.ErrLeaseNotFound): // rejected before applying anything
 		return &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException", Message: op + ": a lease it used is gone; retry", Err: err}

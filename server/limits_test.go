@@ -3,12 +3,20 @@ package server_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/ice-rest-catalog/ice/etcd"
 	"github.com/ice-rest-catalog/ice/internal/testenv"
 	"github.com/ice-rest-catalog/ice/server"
 )
@@ -17,11 +25,12 @@ import (
 // store, read, compute or hold, and the names it can create. Each test
 // runs against a real server with its embedded etcd.
 
-// limitsConfig has a read-write token, a read-only one and an OAuth client.
+// limitsConfig has two read-write tokens and a read-only one.
 const limitsConfig = `
 bearerTokens:
   - {name: rw, value: rw-token}
   - {name: ro, value: ro-token, accessConfig: {readOnly: true}}
+  - {name: other, value: other-token}
 `
 
 // startLimits starts a server on extra+limitsConfig and creates namespace
@@ -217,5 +226,158 @@ func TestLimitsPageToken(t *testing.T) {
 				t.Errorf("%s: GET %s answered %d %v, want 400", what, p, st, b)
 			}
 		}
+	}
+}
+
+// raw sends a request with a body and headers and returns its status,
+// headers and body.
+func raw(t *testing.T, method, url, token string, body io.Reader, length int64, headers ...string) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = length
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+// etcdKeys counts the keys under prefix in the server's embedded etcd, and
+// returns its database size.
+func etcdKeys(t *testing.T, srv *server.Server, prefix string) (int64, int64) {
+	t.Helper()
+	ctx := context.Background()
+	cli, err := etcd.Connect(ctx, clientv3.Config{Endpoints: []string{srv.EtcdEndpoint()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	resp, err := cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := cli.Status(ctx, srv.EtcdEndpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.Count, st.DbSize
+}
+
+// TestLimitsIdempotencyNotForReadsOrStrangers: finding 5. Requests that may
+// not write, or that only read, store no Idempotency-Key record, however
+// many fresh keys they bring: a read-only token's metrics reports (on a
+// 400 KB name and on a missing table), its refused commits, and
+// unauthenticated token requests.
+func TestLimitsIdempotencyNotForReadsOrStrangers(t *testing.T) {
+	srv, base, _ := startLimits(t, "oauth:\n  signingKey: "+base64.StdEncoding.EncodeToString(hardeningKey)+"\n  clients: [{id: spark, secretHash: \""+secretHash("spark-secret")+"\"}]\n")
+	_, size0 := etcdKeys(t, srv, "idempotency/")
+	long := strings.Repeat("n", 400<<10)
+	report := `{"report-type":"scan-report","table-name":"a.t","snapshot-id":1,"filter":true,"schema-id":0,"projected-field-ids":[1],"projected-field-names":["id"],"metrics":{}}`
+	for i := range 100 {
+		name := "missing"
+		if i%2 == 0 {
+			name = long
+		}
+		st, _, body := raw(t, "POST", base+"/v1/namespaces/a/tables/"+name+"/metrics", "ro-token", strings.NewReader(report), int64(len(report)),
+			"Content-Type", "application/json", "Idempotency-Key", uuid.NewString())
+		if st != 400 && st != 404 {
+			t.Fatalf("metrics report on %d-byte name: %d %.200s", len(name), st, body)
+		}
+	}
+	for range 20 {
+		st, _, body := raw(t, "POST", base+"/v1/namespaces/a/tables/t", "ro-token", strings.NewReader(`{"updates":[]}`), -1,
+			"Content-Type", "application/json", "Idempotency-Key", uuid.NewString())
+		if st != 403 {
+			t.Fatalf("read-only commit: %d %s", st, body)
+		}
+	}
+	for range 1000 {
+		form := "grant_type=bogus"
+		st, h, body := raw(t, "POST", base+"/v1/oauth/tokens", "", strings.NewReader(form), int64(len(form)),
+			"Content-Type", "application/x-www-form-urlencoded", "Idempotency-Key", uuid.NewString())
+		if st != 400 || h.Get("Cache-Control") != "no-store" {
+			t.Fatalf("bogus grant: %d %s", st, body)
+		}
+	}
+	// A real token is answered afresh each time, never replayed.
+	key := uuid.NewString()
+	var tokens []string
+	for range 2 {
+		form := "grant_type=client_credentials&client_id=spark&client_secret=spark-secret"
+		st, _, body := raw(t, "POST", base+"/v1/oauth/tokens", "", strings.NewReader(form), int64(len(form)),
+			"Content-Type", "application/x-www-form-urlencoded", "Idempotency-Key", key)
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
+		if st != 200 || json.Unmarshal([]byte(body), &tok) != nil {
+			t.Fatalf("token: %d %s", st, body)
+		}
+		tokens = append(tokens, tok.AccessToken)
+	}
+	if tokens[0] == tokens[1] {
+		t.Errorf("a token request with a repeated Idempotency-Key got the stored token back")
+	}
+	n, size := etcdKeys(t, srv, "idempotency/")
+	if n != 0 {
+		t.Errorf("%d idempotency keys stored for requests that may not write or only read", n)
+	}
+	if size-size0 > 4<<20 {
+		t.Errorf("etcd grew from %d to %d bytes", size0, size)
+	}
+}
+
+// TestLimitsIdempotencyQuota: finding 5. An authorized write's key is
+// recorded; a principal holds at most idempotencyKeysPerPrincipal keys
+// (one more is 429 with Retry-After, and stores nothing) while its own
+// retries still replay and other principals are unaffected; an answer over
+// idempotencyMaxRecordBytes is not stored.
+func TestLimitsIdempotencyQuota(t *testing.T) {
+	srv, base, _ := startLimits(t, "limits: {idempotencyKeysPerPrincipal: 3, idempotencyMaxRecordBytes: 1000}\n")
+	create := func(token, key, ns string) (int, http.Header, string) {
+		b := fmt.Sprintf(`{"namespace":[%q]}`, ns)
+		return raw(t, "POST", base+"/v1/namespaces", token, strings.NewReader(b), int64(len(b)), "Content-Type", "application/json", "Idempotency-Key", key)
+	}
+	keys := []string{uuid.NewString(), uuid.NewString(), uuid.NewString()}
+	for i, k := range keys {
+		if st, _, b := create("rw-token", k, fmt.Sprint("q", i)); st != 200 {
+			t.Fatalf("keyed create %d: %d %s", i, st, b)
+		}
+	}
+	st, h, b := create("rw-token", uuid.NewString(), "q3")
+	if st != 429 || h.Get("Retry-After") == "" || !strings.Contains(b, "TooManyRequestsException") {
+		t.Fatalf("a fourth key: %d %v %s, want 429 with Retry-After", st, h, b)
+	}
+	if st, _, _ := raw(t, "HEAD", base+"/v1/namespaces/q3", "rw-token", nil, 0); st != 404 {
+		t.Errorf("the refused request ran: HEAD q3 %d", st)
+	}
+	if st, _, b := create("rw-token", keys[0], "q0"); st != 200 {
+		t.Errorf("retry of a held key: %d %s, want its answer replayed", st, b)
+	}
+	if st, _, b := create("other-token", uuid.NewString(), "o1"); st != 200 {
+		t.Errorf("another principal: %d %s", st, b)
+	}
+	if n, _ := etcdKeys(t, srv, "idempotency/"); n != 3+3+2 { // records, and markers that count them
+		t.Errorf("%d idempotency keys, want 4 records and their 4 markers", n)
+	}
+	// A createNamespace answer echoes its properties, here over 1000
+	// bytes: the request runs, and its answer is not stored.
+	nb := fmt.Sprintf(`{"namespace":["big"],"properties":{"p":%q}}`, strings.Repeat("x", 2000))
+	if st, _, b := raw(t, "POST", base+"/v1/namespaces", "other-token", strings.NewReader(nb), int64(len(nb)),
+		"Content-Type", "application/json", "Idempotency-Key", uuid.NewString()); st != 200 {
+		t.Fatalf("create namespace: %d %s", st, b)
+	}
+	if n, _ := etcdKeys(t, srv, "idempotency/"); n != 8 {
+		t.Errorf("%d idempotency keys after an answer over the record limit, want still 8", n)
 	}
 }

@@ -35,6 +35,9 @@ type Config struct {
 	CommitRetries int
 	// RetryBackoff is the base of the jittered exponential backoff. Default 5ms.
 	RetryBackoff time.Duration
+	// MaxNamespacePropertiesBytes bounds a namespace's properties, as
+	// stored (JSON); more is a 413. Zero: no bound but etcd's own.
+	MaxNamespacePropertiesBytes int
 }
 
 // Service implements the catalog's operations.
@@ -45,12 +48,14 @@ type Service struct {
 	metrics Metrics
 	retries int
 	backoff time.Duration
+	// maxPropsBytes is Config.MaxNamespacePropertiesBytes.
+	maxPropsBytes int
 }
 
 // New returns a Service.
 func New(cfg Config) *Service {
 	s := &Service{store: cfg.Store, files: cfg.Warehouse, log: cfg.Log, metrics: cfg.Metrics,
-		retries: cfg.CommitRetries, backoff: cfg.RetryBackoff}
+		retries: cfg.CommitRetries, backoff: cfg.RetryBackoff, maxPropsBytes: cfg.MaxNamespacePropertiesBytes}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
