@@ -11,7 +11,7 @@ import (
 // record, and a commit can never apply after its claim was lost.
 type IdempotencyClaim struct {
 	Key         string
-	Marker      string // the store's key counting the claim against its principal's quota; "" for none
+	Marker      string        // the store's key counting the claim against its principal's quota; "" for none
 	Fingerprint string        // method, path, principal and body hash of the request
 	Revision    int64         // the store's revision of the claim
 	Lifetime    time.Duration // how long the stored outcome is kept

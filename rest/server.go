@@ -105,7 +105,7 @@ type Handler struct {
 	planner      *service.Planner
 	limits       Limits
 	// inFlight holds a slot per request being served (nil: no limit).
-	inFlight chan struct{}
+	inFlight  chan struct{}
 	tokenRate *rateLimiter // token requests per client id (nil: no limit)
 
 	// Storage access for clients: credentials.go and sign.go.
