@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -379,5 +381,227 @@ func TestLimitsIdempotencyQuota(t *testing.T) {
 	}
 	if n, _ := etcdKeys(t, srv, "idempotency/"); n != 8 {
 		t.Errorf("%d idempotency keys after an answer over the record limit, want still 8", n)
+	}
+}
+
+// zeros is an endless body that costs the sender no memory.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+// TestLimitsBodiesNotReadBeforeAuthorization: finding 6. Concurrent 16 MiB
+// bodies from a read-only token, to a route that names its namespace in
+// the body and to a keyed commit, are each answered 403 without being
+// read; a body whose Content-Length is over the limit is 413 unread. The
+// measure is the bytes the whole test process allocates, which a body
+// read into memory would add to in full.
+func TestLimitsBodiesNotReadBeforeAuthorization(t *testing.T) {
+	_, base, _ := startLimits(t, "")
+	const size, n = 16 << 20, 24
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var wg sync.WaitGroup
+	errs := make(chan string, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			path, hdr := "/v1/namespaces", []string{"Content-Type", "application/json"}
+			if i%2 == 1 {
+				path, hdr = "/v1/namespaces/a/tables/t", append(hdr, "Idempotency-Key", uuid.NewString())
+			}
+			req, _ := http.NewRequest("POST", base+path, io.LimitReader(zeros{}, size))
+			req.ContentLength = size
+			req.Header.Set("Authorization", "Bearer ro-token")
+			for j := 0; j+1 < len(hdr); j += 2 {
+				req.Header.Set(hdr[j], hdr[j+1])
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				errs <- fmt.Sprintf("%s: %v", path, err)
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 403 {
+				errs <- fmt.Sprintf("%s: %d %s", path, resp.StatusCode, b)
+			}
+		}()
+	}
+	wg.Wait()
+	runtime.ReadMemStats(&after)
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > n*size/8 {
+		t.Errorf("%d requests of %d MiB refused with 403 allocated %d MiB: their bodies were read", n, size>>20, grew>>20)
+	}
+	// A writer's body over the limit, by its Content-Length, is 413.
+	over := int64(16<<20 + 1)
+	st, _, b := raw(t, "POST", base+"/v1/namespaces/a/tables/t", "rw-token", io.LimitReader(zeros{}, over), over, "Content-Type", "application/json")
+	if st != 413 || !strings.Contains(b, "RequestEntityTooLargeException") {
+		t.Errorf("a body over the limit: %d %s", st, b)
+	}
+}
+
+// TestLimitsRequestsInFlight: finding 6. A replica serves at most
+// limits.maxRequestsInFlight requests at once; one more is answered 503
+// with Retry-After at once, and the replica serves again when they end.
+func TestLimitsRequestsInFlight(t *testing.T) {
+	_, base, _ := startLimits(t, "limits: {maxRequestsInFlight: 2}\n")
+	var pipes []*io.PipeWriter
+	done := make(chan int, 2)
+	for i := range 2 {
+		pr, pw := io.Pipe()
+		pipes = append(pipes, pw)
+		go func() {
+			req, _ := http.NewRequest("POST", base+"/v1/namespaces", pr)
+			req.Header.Set("Authorization", "Bearer rw-token")
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				done <- -1
+				return
+			}
+			resp.Body.Close()
+			done <- resp.StatusCode
+		}()
+		if _, err := pw.Write([]byte(fmt.Sprintf(`{"namespace":["slow%d"]`, i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The two slow requests are in the server once a third is refused.
+	var st int
+	var h http.Header
+	var body string
+	for range 500 {
+		st, h, body = raw(t, "GET", base+"/v1/config", "rw-token", nil, 0)
+		if st == 503 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if st != 503 || h.Get("Retry-After") == "" || !strings.Contains(body, "ServiceUnavailableException") {
+		t.Fatalf("with two requests in flight and a limit of 2: %d %v %s, want 503 with Retry-After", st, h, body)
+	}
+	for _, pw := range pipes {
+		_, _ = pw.Write([]byte("}"))
+		pw.Close()
+	}
+	for range 2 {
+		if got := <-done; got != 200 {
+			t.Errorf("a slow request ended with %d", got)
+		}
+	}
+	if st, _, b := raw(t, "GET", base+"/v1/config", "rw-token", nil, 0); st != 200 {
+		t.Errorf("after the slow requests ended: %d %s", st, b)
+	}
+}
+
+// TestLimitsScanFilter: finding 6. A filter nested 9,000 deep, or an "in"
+// list of a million values, is a 400 that names the limit, before
+// iceberg-go parses it.
+func TestLimitsScanFilter(t *testing.T) {
+	_, base, _ := startLimits(t, "")
+	deep := strings.Repeat(`{"type":"not","child":`, 9000) + `{"type":"eq","term":"id","value":1}` + strings.Repeat("}", 9000)
+	var in strings.Builder
+	in.WriteString(`{"type":"in","term":"id","values":[`)
+	for i := range 1_000_000 {
+		if i > 0 {
+			in.WriteByte(',')
+		}
+		fmt.Fprint(&in, i)
+	}
+	in.WriteString("]}")
+	client := &http.Client{Timeout: 30 * time.Second} // without the bounds, the deep filter takes minutes
+	for what, c := range map[string]struct{ filter, limit string }{
+		"9,000 nested not":     {deep, "maxScanFilterDepth"},
+		"1M-value in list":     {in.String(), "maxScanFilterValues"},
+		"not JSON at the end":  {`{"type":"eq","term":"id","value":1`, ""},
+		"a normal filter runs": {`{"type":"and","left":{"type":"gt","term":"id","value":1},"right":{"type":"in","term":"id","values":[1,2,3]}}`, "-"},
+	} {
+		body := `{"filter":` + c.filter + `}`
+		req, _ := http.NewRequest("POST", base+"/v1/namespaces/a/tables/t/plan", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer ro-token")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Errorf("%s: %v", what, err)
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		switch c.limit {
+		case "-":
+			if resp.StatusCode != 200 {
+				t.Errorf("%s: %d %s", what, resp.StatusCode, b)
+			}
+		default:
+			if resp.StatusCode != 400 || !strings.Contains(string(b), c.limit) || !strings.Contains(string(b), "BadRequestException") {
+				t.Errorf("%s: %d %.300s, want 400 naming %s", what, resp.StatusCode, b, c.limit)
+			}
+		}
+	}
+}
+
+// TestLimitsNamespaceProperties: finding 6. 500k properties are a 413, as
+// docs/etcd-schema.md promises, not 500 CommitStateUnknown, at create and
+// at update; with a bound raised past etcd's own, etcd's refusal is a 413
+// too. Nothing is stored.
+func TestLimitsNamespaceProperties(t *testing.T) {
+	var props strings.Builder
+	for i := range 500_000 {
+		if i > 0 {
+			props.WriteByte(',')
+		}
+		fmt.Fprintf(&props, `"k%d":"v"`, i)
+	}
+	create := `{"namespace":["big"],"properties":{` + props.String() + `}}`
+	update := `{"updates":{` + props.String() + `}}`
+	for _, extra := range []string{"", "limits: {maxNamespacePropertiesBytes: 104857600}\n"} {
+		_, base, _ := startLimits(t, extra)
+		if st, b := call(t, "POST", base+"/v1/namespaces", "rw-token", create); st != 413 || errType(b) != "RequestEntityTooLargeException" {
+			t.Errorf("%screate with 500k properties: %d %v", extra, st, b)
+		}
+		if st, b := call(t, "POST", base+"/v1/namespaces/a/properties", "rw-token", update); st != 413 || errType(b) != "RequestEntityTooLargeException" {
+			t.Errorf("%supdate with 500k properties: %d %v", extra, st, b)
+		}
+		if st, _ := call(t, "GET", base+"/v1/namespaces/big", "rw-token", nil); st != 404 {
+			t.Errorf("%sthe refused namespace exists: %d", extra, st)
+		}
+		if st, b := call(t, "GET", base+"/v1/namespaces/a", "rw-token", nil); st != 200 || len(b["properties"].(map[string]any)) != 0 {
+			t.Errorf("%snamespace a after the refused update: %d %v", extra, st, b)
+		}
+	}
+}
+
+// TestLimitsTokenRate: finding 7. Client-credentials requests are limited
+// per client id before the secret is checked: past the burst, 429 with
+// Retry-After in the OAuthError shape. Other client ids are unaffected.
+func TestLimitsTokenRate(t *testing.T) {
+	_, base, _ := startLimits(t, "limits: {tokenRequestsPerSecond: 0.001, tokenRequestBurst: 3}\noauth:\n  signingKey: "+base64.StdEncoding.EncodeToString(hardeningKey)+"\n  clients:\n"+
+		"    - {id: spark, secretHash: \""+secretHash("spark-secret")+"\"}\n    - {id: trino, secretHash: \""+secretHash("trino-secret")+"\"}\n")
+	token := func(client, secret string) (int, http.Header, string) {
+		form := "grant_type=client_credentials&client_id=" + client + "&client_secret=" + secret
+		return raw(t, "POST", base+"/v1/oauth/tokens", "", strings.NewReader(form), int64(len(form)), "Content-Type", "application/x-www-form-urlencoded")
+	}
+	for i := range 3 {
+		if st, _, b := token("spark", "guess"); st != 401 {
+			t.Fatalf("guess %d: %d %s", i, st, b)
+		}
+	}
+	st, h, b := token("spark", "spark-secret")
+	var oe struct {
+		Error string `json:"error"`
+	}
+	if st != 429 || h.Get("Retry-After") == "" || json.Unmarshal([]byte(b), &oe) != nil || oe.Error != "invalid_request" {
+		t.Errorf("past the burst: %d %v %s, want 429 with Retry-After and an OAuthError", st, h, b)
+	}
+	if st, _, b := token("trino", "trino-secret"); st != 200 {
+		t.Errorf("another client: %d %s", st, b)
 	}
 }

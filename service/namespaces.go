@@ -113,6 +113,15 @@ func (s *Service) checkPropertiesSize(props map[string]string) error {
 	if s.maxPropsBytes <= 0 {
 		return nil
 	}
+	// Escaping only lengthens the JSON, so this sum is a lower bound: a
+	// count over it is refused without encoding (and sorting) it all.
+	least := 2
+	for k, v := range props {
+		least += len(k) + len(v) + 6
+	}
+	if least > s.maxPropsBytes {
+		return ice.Errorf(ice.ETOOLARGE, "the namespace's properties would take at least %d bytes, more than the limit of %d (limits.maxNamespacePropertiesBytes)", least, s.maxPropsBytes)
+	}
 	b, err := json.Marshal(props)
 	if err != nil {
 		return fmt.Errorf("encode namespace properties: %w", err)
