@@ -129,6 +129,12 @@ type tokenClaims struct {
 	Scope string `json:"scope,omitempty"`
 }
 
+// Known reports whether id is a configured client id.
+func (o *OAuth) Known(id string) bool {
+	_, ok := o.clients[id]
+	return ok
+}
+
 // ClientCredentials checks a client's secret and issues a token.
 func (o *OAuth) ClientCredentials(id, secret, scope string) (TokenResult, error) {
 	c, known := o.clients[id]

@@ -56,6 +56,9 @@ type Config struct {
 	Etcd          Etcd          `yaml:"etcd"`
 	Timeouts      Timeouts      `yaml:",inline"`
 
+	// Limits on what one client can make the server hold: limits.go.
+	Limits Limits `yaml:"limits"`
+
 	// IdempotencyKeyLifetime is an ISO-8601 duration; default PT30M.
 	IdempotencyKeyLifetime string `yaml:"idempotencyKeyLifetime"`
 
@@ -264,6 +267,9 @@ func (c *Config) applyDefaults() error {
 		return err
 	}
 	if err := c.ScanPlanning.check(); err != nil {
+		return err
+	}
+	if err := c.Limits.check(); err != nil {
 		return err
 	}
 	if c.ShutdownGracePeriod < 0 {

@@ -3,6 +3,8 @@
 package etcd
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 
@@ -56,6 +58,14 @@ func (k keys) viewsIn(ns ice.Namespace) string { return k.prefix + "v/" + ns.Pat
 
 // idempotency is the key of an Idempotency-Key's record.
 func (k keys) idempotency(key string) string { return k.prefix + "idempotency/" + key }
+
+// idempotencyOwned is the prefix of the markers that count one principal's
+// keys against its quota: idempotency/owner/<hash of the principal>/. A
+// record's key is a UUID, so it never falls under it.
+func (k keys) idempotencyOwned(owner string) string {
+	sum := sha256.Sum256([]byte(owner))
+	return k.prefix + "idempotency/owner/" + hex.EncodeToString(sum[:16]) + "/"
+}
 
 func decodeProps(b []byte) (map[string]string, error) {
 	props := map[string]string{}

@@ -8,6 +8,8 @@ import (
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	ice "github.com/ice-rest-catalog/ice"
 )
@@ -309,7 +311,7 @@ func (s *Store) rename(ctx context.Context, kind, fromKey, toKey, otherKindKey s
 func (s *Store) listChildren(ctx context.Context, prefix string, page ice.Page) ([]string, string, error) {
 	start := prefix
 	if page.Token != "" {
-		last, err := decodePageToken(page.Token)
+		last, err := decodePageToken(prefix, page.Token)
 		if err != nil {
 			return nil, "", err
 		}
@@ -330,7 +332,7 @@ func (s *Store) listChildren(ctx context.Context, prefix string, page ice.Page) 
 			}
 			names = append(names, name)
 			if page.Size > 0 && len(names) == page.Size {
-				return names, encodePageToken(name), nil
+				return names, encodePageToken(prefix, name), nil
 			}
 		}
 		if !resp.More || len(resp.Kvs) == 0 {
@@ -356,7 +358,9 @@ func writeError(op string, err error) error {
 	switch {
 	case errors.Is(err, rpctypes.ErrTooManyOps):
 		return ice.Errorf(ice.EINVALID, "%s touches more keys than etcd allows in one transaction (etcd --max-txn-ops, default 128); raise it on every etcd member or split the request", op)
-	case errors.Is(err, rpctypes.ErrRequestTooLarge):
+	case errors.Is(err, rpctypes.ErrRequestTooLarge), status.Code(err) == codes.ResourceExhausted:
+		// etcd's --max-request-bytes, or the client's own bound on what
+		// it sends: either way nothing was sent or applied.
 		return ice.Errorf(ice.ETOOLARGE, "%s is larger than etcd accepts in one request (etcd --max-request-bytes)", op)
 	case errors.Is(err, rpctypes.ErrLeaseNotFound): // rejected before applying anything
 		return &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException", Message: op + ": a lease it used is gone; retry", Err: err}

@@ -136,7 +136,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	if err != nil {
 		return nil, err
 	}
-	svc := service.New(service.Config{Store: store, Warehouse: s.wh, Log: log, Metrics: m, Locations: rule})
+	limits := cfg.Limits.WithDefaults()
+	svc := service.New(service.Config{Store: store, Warehouse: s.wh, Log: log, Metrics: m, Locations: rule,
+		MaxNamespacePropertiesBytes: limits.MaxNamespacePropertiesBytes})
 	tableCfg, vendedCfg := tableConfig(cfg)
 	vendor, signer, err := storageAccess(ctx, cfg, log)
 	if err != nil {
@@ -147,7 +149,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		Authz: sec.authz, OAuth: sec.oauth, Admin: store,
 		Idempotency: store, IdempotencyKeyLifetime: cfg.IdempotencyKeyLifetimeDuration(),
 		Planner: newPlanner(cfg, svc, store, log),
-		Vendor:  vendor, Signer: signer, SignerURI: cfg.RemoteSigning.SignerURI})
+		Limits: rest.Limits{MaxRequestsInFlight: limits.MaxRequestsInFlight,
+			IdempotencyMaxRecordBytes: limits.IdempotencyMaxRecordBytes, IdempotencyKeysPerPrincipal: limits.IdempotencyKeysPerPrincipal,
+			TokenRequestsPerSecond: limits.TokenRequestsPerSecond, TokenRequestBurst: limits.TokenRequestBurst},
+		Vendor: vendor, Signer: signer, SignerURI: cfg.RemoteSigning.SignerURI})
 
 	if err := s.startMaintenance(cfg, svc, m); err != nil {
 		return nil, err

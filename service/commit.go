@@ -208,7 +208,7 @@ func (s *Service) loadBase(ctx context.Context, ch TableChange) (ice.TablePointe
 	if err != nil {
 		var e *ice.Error
 		if errors.As(err, &e) && e.Type == "NoSuchTableException" && assertsCreate(ch.Requirements) {
-			return ice.TablePointer{}, nil, nil
+			return ice.TablePointer{}, nil, ice.ValidateNewTableIdent(ch.ID)
 		}
 		return ice.TablePointer{}, nil, err
 	}

@@ -38,6 +38,9 @@ type Config struct {
 	// Locations confines tables' locations and files; default the
 	// warehouse's namespace areas with no other allowed prefix.
 	Locations *ice.LocationRule
+	// MaxNamespacePropertiesBytes bounds a namespace's properties, as
+	// stored (JSON); more is a 413. Zero: no bound but etcd's own.
+	MaxNamespacePropertiesBytes int
 }
 
 // Service implements the catalog's operations.
@@ -50,12 +53,15 @@ type Service struct {
 	backoff time.Duration
 	rule    *ice.LocationRule
 	ruleErr error // a warehouse the rule cannot parse: every check fails
+	// maxPropsBytes is Config.MaxNamespacePropertiesBytes.
+	maxPropsBytes int
 }
 
 // New returns a Service.
 func New(cfg Config) *Service {
 	s := &Service{store: cfg.Store, files: cfg.Warehouse, log: cfg.Log, metrics: cfg.Metrics,
-		retries: cfg.CommitRetries, backoff: cfg.RetryBackoff, rule: cfg.Locations}
+		retries: cfg.CommitRetries, backoff: cfg.RetryBackoff, rule: cfg.Locations,
+		maxPropsBytes: cfg.MaxNamespacePropertiesBytes}
 	if s.rule == nil {
 		s.rule, s.ruleErr = ice.NewLocationRule(cfg.Warehouse.Location(), nil)
 	}

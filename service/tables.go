@@ -111,7 +111,7 @@ func (s *Service) ListTables(ctx context.Context, ns ice.Namespace, page ice.Pag
 // it would have, for a later commit with assert-create.
 func (s *Service) CreateTable(ctx context.Context, ns ice.Namespace, req CreateTable) (*Table, error) {
 	id := ice.TableIdent{Namespace: ns, Name: req.Name}
-	if err := ice.ValidateTableIdent(id); err != nil {
+	if err := ice.ValidateNewTableIdent(id); err != nil {
 		return nil, err
 	}
 	if req.Schema == nil {
@@ -177,7 +177,11 @@ func (s *Service) CreateTable(ctx context.Context, ns ice.Namespace, req CreateT
 // RegisterTable points a table at an existing metadata file. With overwrite
 // an existing table is repointed.
 func (s *Service) RegisterTable(ctx context.Context, id ice.TableIdent, metadataLocation string, overwrite bool) (*Table, error) {
-	if err := ice.ValidateTableIdent(id); err != nil {
+	validate := ice.ValidateNewTableIdent
+	if overwrite { // may replace an entry whose name predates the rules for new names
+		validate = ice.ValidateTableIdent
+	}
+	if err := validate(id); err != nil {
 		return nil, err
 	}
 	if metadataLocation == "" {
@@ -287,8 +291,18 @@ func (s *Service) RenameTable(ctx context.Context, from, to ice.TableIdent) erro
 	if err := ice.ValidateTableIdent(from); err != nil {
 		return err
 	}
-	if err := ice.ValidateTableIdent(to); err != nil {
+	if err := ice.ValidateNewTableIdent(to); err != nil {
 		return err
+	}
+	if from.String() == to.String() { // levels hold no '.', so the text form is the identifier
+		// The destination exists: it is the source. etcd would refuse
+		// the move as a Txn that deletes and puts one key.
+		if ok, err := s.TableExists(ctx, from); err != nil {
+			return err
+		} else if !ok {
+			return ice.NoSuchTable(from)
+		}
+		return tableExists(to)
 	}
 	return s.store.RenameTable(ctx, from, to)
 }

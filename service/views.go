@@ -80,7 +80,7 @@ func (s *Service) ListViews(ctx context.Context, ns ice.Namespace, page ice.Page
 // The store refuses the entry if a view or table already holds the name.
 func (s *Service) CreateView(ctx context.Context, ns ice.Namespace, req CreateView) (*View, error) {
 	id := ice.TableIdent{Namespace: ns, Name: req.Name}
-	if err := ice.ValidateTableIdent(id); err != nil {
+	if err := ice.ValidateNewTableIdent(id); err != nil {
 		return nil, err
 	}
 	if req.Schema == nil || req.Version == nil {
@@ -126,7 +126,7 @@ func (s *Service) CreateView(ctx context.Context, ns ice.Namespace, req CreateVi
 
 // RegisterView creates a view entry pointing at an existing metadata file.
 func (s *Service) RegisterView(ctx context.Context, id ice.TableIdent, metadataLocation string) (*View, error) {
-	if err := ice.ValidateTableIdent(id); err != nil {
+	if err := ice.ValidateNewTableIdent(id); err != nil {
 		return nil, err
 	}
 	if metadataLocation == "" {
@@ -188,8 +188,16 @@ func (s *Service) RenameView(ctx context.Context, from, to ice.TableIdent) error
 	if err := ice.ValidateTableIdent(from); err != nil {
 		return err
 	}
-	if err := ice.ValidateTableIdent(to); err != nil {
+	if err := ice.ValidateNewTableIdent(to); err != nil {
 		return err
+	}
+	if from.String() == to.String() { // see RenameTable
+		if ok, err := s.ViewExists(ctx, from); err != nil {
+			return err
+		} else if !ok {
+			return ice.NoSuchView(from)
+		}
+		return &ice.Error{Code: ice.EEXISTS, Type: "AlreadyExistsException", Message: fmt.Sprintf("View already exists: %s", to)}
 	}
 	return s.store.RenameView(ctx, from, to)
 }
