@@ -17,7 +17,7 @@ import (
 // exit code is non-zero.
 func checkConfig(args []string, out io.Writer) error {
 	if len(args) != 1 || strings.HasPrefix(args[0], "-") {
-		return errors.New("usage: ice-rest-catalog check-config FILE")
+		return usageError{errors.New("usage: ice-rest-catalog check-config FILE")}
 	}
 	path := args[0]
 	data, err := os.ReadFile(path)
