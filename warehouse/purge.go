@@ -63,5 +63,6 @@ func (w *Warehouse) Purge(ctx context.Context, md *Metadata) error {
 			errs = append(errs, err)
 		}
 	}
+	w.removeEmptyDirs(ctx, md.Parsed.Location(), files)
 	return errors.Join(errs...)
 }
