@@ -26,7 +26,7 @@ var subcommands = []struct {
 	run              func(args []string) error
 }{
 	{"check-config", "FILE", "check a config file as start-up would; print every problem with its line", func(a []string) error { return checkConfig(a, os.Stdout) }},
-	{"demo", "[--s3 URL] [--reset]", "serve the embedded default loaded with a small generated data set (docs: README, Quick start)", demo},
+	{"demo", "[--addr A] [--data-dir DIR] [--s3-endpoint URL ...]", "serve the embedded default, loaded with a small generated data set (README: Quick start)", demoMain},
 	{"backup", "--out FILE [-c FILE]", "write an etcd snapshot of the catalog (docs/backup.md)", backup},
 	{"perform-maintenance", "[--dry-run] [-c FILE]", "run the maintenance jobs once and print what they did as JSON", performMaintenance},
 	{"hash-secret", "[--bcrypt]", "read an OAuth client secret on stdin and print its secretHash", func(a []string) error { return hashSecret(a, os.Stdin, os.Stdout) }},

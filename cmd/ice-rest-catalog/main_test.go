@@ -54,7 +54,12 @@ func TestMain(m *testing.M) {
 
 func start(t *testing.T, bin, dir string, env ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(bin)
+	return startArgs(t, bin, dir, nil, env...)
+}
+
+func startArgs(t *testing.T, bin, dir string, args []string, env ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = os.Stderr
