@@ -73,6 +73,7 @@ func TestDemoCommand(t *testing.T) {
 	url := "http://" + addr
 	waitForDemo(t, url)
 	first := readDemo(t, testenv.Client(t, url), "file://"+filepath.Join(dir, "data", "warehouse"))
+	runReadmeQuickStart(t, url)
 	stop(t, cmd)
 
 	cmd = startArgs(t, bin, dir, args)
