@@ -94,5 +94,6 @@ func (w *Warehouse) Purge(ctx context.Context, md *Metadata, tableLoc ice.Locati
 	if outside > 0 {
 		errs = append(errs, fmt.Errorf("%d referenced paths lie outside the table location %s and were left alone", outside, tableLoc))
 	}
+	w.removeEmptyDirs(ctx, md.Parsed.Location(), files)
 	return errors.Join(errs...)
 }
