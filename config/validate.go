@@ -139,6 +139,7 @@ func (c *Config) check(l lines) Problems {
 			add(l.at("uri"), "uri: etcd endpoint %q is not http://host:port or https://host:port", e)
 		}
 	}
+	warehouseOK := false
 	switch u, err := url.Parse(c.Warehouse); {
 	case c.Warehouse == "":
 		add(l.at("warehouse"), "warehouse is required with an external etcd: s3://bucket/prefix or file:///abs/dir")
@@ -148,6 +149,8 @@ func (c *Config) check(l lines) Problems {
 		add(l.at("warehouse"), "warehouse %q names no bucket: s3://bucket/prefix", c.Warehouse)
 	case u.Scheme != "s3" && u.Scheme != "s3a" && u.Scheme != "file":
 		add(l.at("warehouse"), "warehouse %q: scheme must be s3:// or file://", c.Warehouse)
+	default:
+		warehouseOK = true
 	}
 	if c.ShutdownGracePeriod < 0 {
 		add(l.at("shutdownGracePeriod"), "shutdownGracePeriod %s must not be negative", c.ShutdownGracePeriod)
@@ -161,7 +164,7 @@ func (c *Config) check(l lines) Problems {
 	if c.MaxMetadataFileBytes < 0 {
 		add(l.at("maxMetadataFileBytes"), "maxMetadataFileBytes must not be negative")
 	}
-	if c.Warehouse != "" {
+	if warehouseOK {
 		if _, err := ice.NewLocationRule(c.Warehouse, c.AllowedLocations); err != nil {
 			add(l.at("allowedLocations"), "%v", err)
 		}
