@@ -59,6 +59,8 @@ type Config struct {
 	// Planner serves server-side scan planning; nil leaves its endpoints
 	// unrouted and unadvertised.
 	Planner *service.Planner
+	// Routes are served beside the API behind the same guard (extra.go).
+	Routes []Route
 }
 
 // Handler is the API's http.Handler.
@@ -112,6 +114,9 @@ func New(cfg Config) *Handler {
 		h.mux.HandleFunc(rt.pattern, h.guard(rt.pattern, rt.handler))
 	}
 	h.adminRoutes(cfg.Admin)
+	for _, rt := range cfg.Routes {
+		h.handleExtra(rt)
+	}
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, ice.Errorf(ice.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})

@@ -140,7 +140,8 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		Authz: sec.authz, OAuth: sec.oauth, Admin: store,
 		Idempotency: store, IdempotencyKeyLifetime: cfg.IdempotencyKeyLifetimeDuration(),
 		Planner: newPlanner(cfg, svc, store, log),
-		Vendor:  vendor, Signer: signer, SignerURI: cfg.RemoteSigning.SignerURI})
+		Vendor:  vendor, Signer: signer, SignerURI: cfg.RemoteSigning.SignerURI,
+		Routes: s.consoleRoutes(cfg, svc, sec, m, endpoints)})
 
 	if err := s.startMaintenance(cfg, svc, m); err != nil {
 		return nil, err
@@ -151,6 +152,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	if o.wrapAPI != nil {
 		apiHandler = o.wrapAPI(api)
 	}
+	apiHandler = withConsole(cfg, sec, apiHandler)
 
 	if s.apiLn, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return nil, fmt.Errorf("listen on addr %s: %w", cfg.Addr, err)
@@ -167,6 +169,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		s.api.TLSConfig = certs.tlsConfig()
 	}
 	go s.serveAPI()
+	s.logConsole(cfg)
 	s.life.serve(s.cli, s.wh)
 	return s, nil
 }
