@@ -142,10 +142,6 @@ func (s *Server) etcdHealth(ctx context.Context, endpoints []string) []map[strin
 // secretWords mark config keys whose values are masked on the Server page.
 var secretWords = []string{"secret", "password", "value", "key", "token", "hash", "credential"}
 
-// harmlessKeys contain a secret word but hold no secret: names and paths.
-var harmlessKeys = map[string]bool{"certfile": true, "keyfile": true, "cafile": true, "name": true,
-	"idempotencykeylifetime": true, "bearertokens": true, "accesskeyid": false}
-
 // maskedConfig is the config as YAML keys with every secret masked.
 func maskedConfig(cfg *config.Config) map[string]any {
 	b, err := yaml.Marshal(cfg)
@@ -160,13 +156,14 @@ func maskedConfig(cfg *config.Config) map[string]any {
 	return v
 }
 
+// maskWalk masks every non-empty string under a key that names a secret;
+// maps and lists are walked whatever their key.
 func maskWalk(v any) {
 	switch t := v.(type) {
 	case map[string]any:
 		for k, val := range t {
-			lk := strings.ToLower(k)
-			if isSecretKey(lk) {
-				if s, ok := val.(string); ok && s != "" || val != nil && !ok {
+			if s, ok := val.(string); ok {
+				if s != "" && isSecretKey(strings.ToLower(k)) {
 					t[k] = "••••••"
 				}
 				continue
@@ -180,8 +177,9 @@ func maskWalk(v any) {
 	}
 }
 
+// isSecretKey: names and paths of files hold no secret, durations neither.
 func isSecretKey(lk string) bool {
-	if harmlessKeys[lk] {
+	if strings.HasSuffix(lk, "file") || strings.HasSuffix(lk, "ttl") || strings.HasSuffix(lk, "lifetime") || lk == "name" {
 		return false
 	}
 	for _, w := range secretWords {
