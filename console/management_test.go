@@ -1,0 +1,162 @@
+package console_test
+
+import (
+	"net/http"
+	"strconv"
+	"testing"
+
+	"github.com/ice-rest-catalog/ice/internal/testenv"
+)
+
+type statsAnswer struct {
+	Stats struct {
+		SnapshotID int64 `json:"snapshotId"`
+		DataFiles  int64 `json:"dataFiles"`
+		Rows       int64 `json:"rows"`
+		Bytes      int64 `json:"bytes"`
+		SmallFiles int64 `json:"smallFiles"`
+		Histogram  []struct {
+			Files int64 `json:"files"`
+			Bytes int64 `json:"bytes"`
+		} `json:"histogram"`
+		PartitionCount int64 `json:"partitionCount"`
+		Partitions     []struct {
+			Key   string `json:"key"`
+			Rows  int64  `json:"rows"`
+			Files int64  `json:"files"`
+		} `json:"partitions"`
+	} `json:"stats"`
+	Advice []struct {
+		Level, Message string
+	} `json:"advice"`
+}
+
+// TestManagementFileStatsMatchTheSnapshot checks the manifest-level stats
+// against the snapshot summary that iceberg-go wrote, pages through every
+// file exactly once, and checks that the management endpoints are
+// authorized as the REST reads and writes they stand beside.
+func TestManagementFileStatsMatchTheSnapshot(t *testing.T) {
+	c := startConsoleCatalog(t, "")
+	seed(t, c.URL)
+	l, code := loadTable(t, c.URL, adminToken, "sales", "orders")
+	if code != http.StatusOK {
+		t.Fatalf("loadTable: %d", code)
+	}
+	var cur map[string]string
+	for _, s := range l.Metadata.Snapshots {
+		if s.ID == l.Metadata.CurrentSnapshotID {
+			cur = s.Summary
+		}
+	}
+	base := c.URL + "/management/v1/namespaces/sales/tables/orders"
+	var st statsAnswer
+	if code := api(t, "GET", base+"/files/stats", readerToken, nil, &st); code != http.StatusOK {
+		t.Fatalf("stats as the reader: %d", code)
+	}
+	if st.Stats.SnapshotID != l.Metadata.CurrentSnapshotID || strconv.FormatInt(st.Stats.Rows, 10) != cur["total-records"] ||
+		strconv.FormatInt(st.Stats.DataFiles, 10) != cur["total-data-files"] || strconv.FormatInt(st.Stats.Bytes, 10) != cur["total-files-size"] {
+		t.Fatalf("stats %+v do not match the snapshot summary %v", st.Stats, cur)
+	}
+	var hf, hb, pr, pf int64
+	for _, b := range st.Stats.Histogram {
+		hf, hb = hf+b.Files, hb+b.Bytes
+	}
+	for _, p := range st.Stats.Partitions {
+		pr, pf = pr+p.Rows, pf+p.Files
+	}
+	if hf != st.Stats.DataFiles || hb != st.Stats.Bytes || pr != st.Stats.Rows || pf != st.Stats.DataFiles || st.Stats.PartitionCount != 3 {
+		t.Fatalf("histogram (%d files, %d bytes) or partitions (%d rows, %d files, %d partitions) disagree with %+v", hf, hb, pr, pf, st.Stats.PartitionCount, st.Stats)
+	}
+	// Every file is tiny: all are small, and the advice says how many.
+	if st.Stats.SmallFiles != st.Stats.DataFiles || len(st.Advice) == 0 || st.Advice[0].Level != "warn" {
+		t.Fatalf("small files %d of %d, advice %+v", st.Stats.SmallFiles, st.Stats.DataFiles, st.Advice)
+	}
+	want := strconv.FormatInt(st.Stats.SmallFiles, 10) + " files under 16 MiB: compaction would merge them into 1."
+	if st.Advice[0].Message != want {
+		t.Fatalf("advice %q, want %q", st.Advice[0].Message, want)
+	}
+
+	// Pages of 2 cover every file once.
+	seen := map[string]bool{}
+	token := ""
+	for pages := 0; ; pages++ {
+		if pages > 20 {
+			t.Fatal("paging does not end")
+		}
+		var page struct {
+			Files []struct{ Path string }
+			Next  string `json:"next-page-token"`
+		}
+		u := base + "/files?pageSize=2"
+		if token != "" {
+			u += "&pageToken=" + token
+		}
+		if code := api(t, "GET", u, adminToken, nil, &page); code != http.StatusOK {
+			t.Fatalf("files page: %d", code)
+		}
+		for _, f := range page.Files {
+			if seen[f.Path] {
+				t.Fatalf("file %s on two pages", f.Path)
+			}
+			seen[f.Path] = true
+		}
+		if token = page.Next; token == "" {
+			break
+		}
+	}
+	if int64(len(seen)) != st.Stats.DataFiles {
+		t.Fatalf("paged %d files, the snapshot has %d", len(seen), st.Stats.DataFiles)
+	}
+
+	for _, tc := range []struct {
+		method, path, token string
+		want                int
+	}{
+		{"GET", base + "/files?pageToken=x.y", adminToken, http.StatusBadRequest},
+		{"GET", base + "/files?pageSize=100000", adminToken, http.StatusBadRequest},
+		{"GET", base + "/files/stats?snapshot-id=12", adminToken, http.StatusNotFound},
+		{"GET", base + "/files/stats", "", http.StatusUnauthorized},
+		{"GET", c.URL + "/management/v1/namespaces/secret/summary", readerToken, http.StatusForbidden},
+		{"GET", c.URL + "/management/v1/namespaces/sales/tables/nope/files/stats", adminToken, http.StatusNotFound},
+		// Maintenance writes: the read-only token and a writer elsewhere are refused.
+		{"POST", base + "/maintenance?dry-run=true", readerToken, http.StatusForbidden},
+		{"POST", c.URL + "/management/v1/namespaces/secret/tables/x/maintenance", writerToken, http.StatusForbidden},
+		{"POST", base + "/maintenance?dry-run=true", writerToken, http.StatusOK},
+		// The server page needs read access on the whole catalog.
+		{"GET", c.URL + "/management/v1/server", readerToken, http.StatusForbidden},
+		{"GET", c.URL + "/management/v1/server", adminToken, http.StatusOK},
+	} {
+		if code := api(t, tc.method, tc.path, tc.token, nil, nil); code != tc.want {
+			t.Errorf("%s %s as %q: %d, want %d", tc.method, tc.path, tc.token, code, tc.want)
+		}
+	}
+
+	var who map[string]string
+	api(t, "GET", c.URL+"/management/v1/whoami?namespace=sales", readerToken, nil, &who)
+	if who["principal"] != "token:reader" || who["catalog"] != "none" || who["namespace"] != "read" {
+		t.Fatalf("whoami of the reader: %v", who)
+	}
+	var runs struct {
+		Runs []struct {
+			DryRun    bool
+			Principal string
+		}
+	}
+	api(t, "GET", base+"/maintenance", readerToken, nil, &runs)
+	if len(runs.Runs) != 1 || !runs.Runs[0].DryRun || runs.Runs[0].Principal != "token:writer" {
+		t.Fatalf("maintenance runs %+v", runs.Runs)
+	}
+}
+
+// TestConsoleOffByDefaultWithAConfig: a config that does not turn the
+// console on serves neither /ui/ nor the management endpoints.
+func TestConsoleOffByDefaultWithAConfig(t *testing.T) {
+	c := testenv.StartCatalogExcusing(t, testenv.CatalogConfig(t), func(string) bool { return true })
+	for _, p := range []string{"/ui/", "/ui/app.js", "/management/v1/whoami"} {
+		// The API answers: 404, or 400 for "/ui/", which is not a
+		// canonical API path.
+		if code := api(t, "GET", c.URL+p, "", nil, nil); code != http.StatusNotFound && code != http.StatusBadRequest {
+			t.Errorf("GET %s with the console off: %d, want the API's 404 or 400", p, code)
+		}
+	}
+}
