@@ -94,7 +94,11 @@ func newBrowser(t testing.TB) *browser {
 
 // tab opens a new tab: a fresh sessionStorage, so a fresh sign-in.
 func (b *browser) tab() context.Context {
-	ctx, cancel := chromedp.NewContext(b.alloc, chromedp.WithListener(b.record))
+	parent := b.alloc
+	if b.ctx != nil {
+		parent = b.ctx // a tab in the same browser
+	}
+	ctx, cancel := chromedp.NewContext(parent, chromedp.WithListener(b.record))
 	b.closed = append(b.closed, cancel)
 	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		if _, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{}); err != nil {
@@ -203,7 +207,8 @@ func (b *browser) visit(ctx context.Context, hash string) {
 		if err != nil {
 			return err
 		}
-		if _, err := chromedp.Evaluate[string](fmt.Sprintf(`location.hash = %q`, hash))(ctx, t); err != nil {
+		if _, err := chromedp.Evaluate[bool](fmt.Sprintf(
+			`(h => { if (location.hash === h) window.dispatchEvent(new HashChangeEvent('hashchange')); else location.hash = h; return true; })(%q)`, hash))(ctx, t); err != nil {
 			return err
 		}
 		return waitRendered(ctx, t, before)
@@ -229,7 +234,7 @@ func (b *browser) click(ctx context.Context, sel string) {
 // fill sets an input's value as typing would.
 func (b *browser) fill(ctx context.Context, sel, value string) {
 	b.t.Helper()
-	b.do(ctx, "fill "+sel, chromedp.SetValue(chromedp.CSS(sel), ""), chromedp.SendKeys(chromedp.CSS(sel), value))
+	b.do(ctx, "fill "+sel, setInput(sel, value))
 }
 
 func (b *browser) text(ctx context.Context, sel string) string {
@@ -274,3 +279,47 @@ func (b *browser) screenshot(ctx context.Context, name string) string {
 	}
 	return p
 }
+
+func navigate(url string) chromedp.Action[chromedp.Void] { return chromedp.Navigate(url) }
+
+// waitFor polls a JavaScript condition.
+func waitFor(js string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		// Evaluated again and again, rather than Poll, because a sign-in
+		// reloads the page and a poll would lose its execution context.
+		var last error
+		for {
+			ok, err := chromedp.Evaluate[bool](js)(ctx, t)
+			if err == nil && ok {
+				return nil
+			}
+			if err != nil {
+				last = err
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("waiting for %s: %w (last error %v)", js, ctx.Err(), last)
+			case <-time.After(25 * time.Millisecond):
+			}
+		}
+	})
+}
+
+// clickOnly clicks without waiting for a render (a sign-in reloads).
+func clickOnly(sel string) chromedp.Action[chromedp.Void] { return chromedp.Click(chromedp.CSS(sel)) }
+
+// setInput sets an input's or a select's value and fires the events a
+// user's typing or choice fires.
+func setInput(sel, value string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		js := fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e) return false; e.value = %q;
+			e.dispatchEvent(new Event('input', {bubbles: true})); e.dispatchEvent(new Event('change', {bubbles: true})); return e.value === %q; })()`, sel, value, value)
+		ok, err := chromedp.Evaluate[bool](js)(ctx, t)
+		if err == nil && !ok {
+			err = fmt.Errorf("cannot set %s to %q", sel, value)
+		}
+		return err
+	})
+}
+
+func setSelect(sel, value string) chromedp.Action[chromedp.Void] { return setInput(sel, value) }
