@@ -323,3 +323,10 @@ func setInput(sel, value string) chromedp.Action[chromedp.Void] {
 }
 
 func setSelect(sel, value string) chromedp.Action[chromedp.Void] { return setInput(sel, value) }
+
+// waitFiles waits until the table page's file sections are filled (or
+// failed): they load after the page draws.
+func (b *browser) waitFiles(ctx context.Context) {
+	b.t.Helper()
+	b.do(ctx, "wait for the data files", waitFor(`!!document.querySelector('#files-section[data-ready]')`))
+}

@@ -60,6 +60,7 @@ func TestConsoleInBrowser(t *testing.T) {
 
 		// Table: the numbers the API has.
 		b.visit(ctx, "#/table/sales/t/orders")
+		b.waitFiles(ctx)
 		cur := orders.Metadata.CurrentSnapshotID
 		var sum map[string]string
 		for _, s := range orders.Metadata.Snapshots {
@@ -110,6 +111,7 @@ func TestConsoleInBrowser(t *testing.T) {
 
 		// Schema diff of sales.events: payload was added in schema 1.
 		b.visit(ctx, "#/table/sales/t/events")
+		b.waitFiles(ctx)
 		if got := b.text(ctx, `#schema-diff tr[data-diff="added"]`); !strings.Contains(got, "payload") {
 			t.Errorf("schema diff %q does not show payload added", got)
 		}
@@ -194,8 +196,11 @@ func TestConsoleInBrowser(t *testing.T) {
 		if n := b.count(ctx, "#maintenance-run:disabled"); n != 1 {
 			t.Errorf("maintenance can run before a dry run")
 		}
+		b.waitFiles(ctx)
 		b.click(ctx, "#maintenance-dry-run")
+		b.waitFiles(ctx)
 		b.click(ctx, "#maintenance-run")
+		b.waitFiles(ctx)
 		var runs struct {
 			Runs []struct{ DryRun bool }
 		}
@@ -207,6 +212,7 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Errorf("the page lists %d maintenance runs", n)
 		}
 		b.visit(ctx, "#/table/sales/t/events")
+		b.waitFiles(ctx)
 		b.do(ctx, "open the drop confirmation", clickOnly("#drop-table"))
 		if b.count(ctx, "#drop-table-go:disabled") != 1 {
 			t.Error("drop is possible before the name is typed")
@@ -242,6 +248,9 @@ func TestConsoleInBrowser(t *testing.T) {
 		b.expect("reader catalog", "401 /management/v1/whoami", "403 /management/v1/namespaces/secret/summary")
 		for _, hash := range []string{"#/", "#/ns/sales", "#/table/sales/t/orders", "#/view/sales/v/top_orders"} {
 			b.visit(ctx, hash)
+			if strings.HasPrefix(hash, "#/table/") {
+				b.waitFiles(ctx)
+			}
 			for _, sel := range writeControls {
 				if n := b.count(ctx, sel); n != 0 {
 					t.Errorf("%s: the read-only principal sees %d %s", hash, n, sel)

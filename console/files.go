@@ -83,11 +83,7 @@ func fileStats(md table.Metadata, snap *table.Snapshot, fio icebergio.IO) (*File
 	st.Manifests = len(manifests)
 	parts := map[string]*Partition{}
 	other := &Partition{Key: "(other)"}
-	for _, mf := range manifests {
-		entries, err := mf.FetchEntries(fio, true)
-		if err != nil {
-			return nil, fmt.Errorf("read manifest %s: %w", mf.FilePath(), err)
-		}
+	err = readManifests(manifests, fio, func(entries []iceberg.ManifestEntry) {
 		for _, e := range entries {
 			df := e.DataFile()
 			if df.ContentType() != iceberg.EntryContentData {
@@ -121,6 +117,9 @@ func fileStats(md table.Metadata, snap *table.Snapshot, fio icebergio.IO) (*File
 			p.Files++
 			p.Bytes += size
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	st.PartitionCount = int64(len(parts))
 	all := make([]Partition, 0, len(parts)+1)
@@ -141,6 +140,53 @@ func fileStats(md table.Metadata, snap *table.Snapshot, fio icebergio.IO) (*File
 	}
 	st.Partitions = all
 	return st, nil
+}
+
+// manifestReaders is how many manifests are decoded at once: decoding is
+// the cost of a large table's stats, and at most this many manifests'
+// entries are held in memory.
+const manifestReaders = 4
+
+// readManifests decodes the manifests' live entries, several at a time,
+// and hands them to add one manifest at a time, in the manifests' order, so
+// the result does not depend on which decode finishes first.
+func readManifests(manifests []iceberg.ManifestFile, fio icebergio.IO, add func([]iceberg.ManifestEntry)) error {
+	type result struct {
+		entries []iceberg.ManifestEntry
+		err     error
+	}
+	slots := make([]chan result, len(manifests))
+	for i := range slots {
+		slots[i] = make(chan result, 1)
+	}
+	sem := make(chan struct{}, manifestReaders)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for i, mf := range manifests {
+			select {
+			case sem <- struct{}{}:
+			case <-stop:
+				return
+			}
+			go func() {
+				entries, err := mf.FetchEntries(fio, true)
+				if err != nil {
+					err = fmt.Errorf("read manifest %s: %w", mf.FilePath(), err)
+				}
+				slots[i] <- result{entries, err}
+			}()
+		}
+	}()
+	for i := range manifests {
+		r := <-slots[i]
+		if r.err != nil {
+			return r.err
+		}
+		add(r.entries)
+		<-sem // this manifest's entries are done with: let the next decode start
+	}
+	return nil
 }
 
 func targetFileBytes(md table.Metadata) int64 {
@@ -315,7 +361,7 @@ func advise(md table.Metadata, st *FileStats) []Advice {
 				comma(st.SmallFiles), humanBytes(st.SmallFileBytes), comma(into))})
 		}
 	}
-	if st.DataFiles > 0 && st.Manifests > 1 && int64(st.Manifests)*10 > st.DataFiles {
+	if st.Manifests >= 10 && int64(st.Manifests)*10 > st.DataFiles {
 		out = append(out, Advice{"warn", fmt.Sprintf("%s manifests for %s data files: rewriting manifests would make planning faster.",
 			comma(int64(st.Manifests)), comma(st.DataFiles))})
 	}

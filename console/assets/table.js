@@ -107,7 +107,7 @@ function propertiesSection(md, path, canWrite, rerender) {
 }
 
 // ancestors walks a branch's history from its head, newest first.
-function ancestors(byId, head, limit = 500) {
+function ancestors(byId, head, limit = 200) {
   const out = [];
   for (let s = byId.get(head); s && out.length < limit; s = byId.get(s['parent-snapshot-id'])) out.push(s);
   return out;
@@ -234,7 +234,11 @@ export async function tablePage(hashNs, name) {
   const ns = nsFromHash(hashNs);
   const path = tablePath(ns, name), base = mgmtTablePath(ns, name);
   const list = filesList(base);
-  const [loaded, me, fs, runs] = await Promise.all([get(path), whoami(ns), get(`${base}/files/stats`), get(`${base}/maintenance`), list.load()]);
+  // The manifests are read while the metadata renders: the page shows at
+  // once, and the file sections fill in when the server has read them.
+  const statsP = Promise.all([get(`${base}/files/stats`), list.load()]);
+  statsP.catch(() => {}); // reported below, once the page is drawn
+  const [loaded, me, runs] = await Promise.all([get(path), whoami(ns), get(`${base}/maintenance`)]);
   const md = loaded.metadata;
   const canWrite = can(me.namespace, 'write');
   const rerender = () => window.dispatchEvent(new HashChangeEvent('hashchange'));
@@ -255,13 +259,25 @@ export async function tablePage(hashNs, name) {
       card('snapshots', num(snaps.length), 'snapshot-count'),
       card('last updated', time(md['last-updated-ms']), 'last-updated')));
 
-  out.append(h('h2', {}, 'Health'), h('ul', { class: 'advice', id: 'advice' }, fs.advice.map(a => h('li', { class: a.level }, a.message))));
+  const advice = h('ul', { class: 'advice', id: 'advice' }, h('li', { class: 'muted' }, 'Reading the manifests…'));
+  const filesBox = h('div', { id: 'files-section' }, h('h2', {}, 'Data files'), h('p', { class: 'muted' }, 'Reading the manifests…'));
+  statsP.then(([fs]) => {
+    advice.replaceChildren(...fs.advice.map(a => h('li', { class: a.level }, a.message)));
+    filesBox.replaceChildren(...filesSection(fs, list));
+    filesBox.dataset.ready = 'ok';
+  }, e => {
+    advice.replaceChildren(h('li', { class: 'muted' }, 'The manifests could not be read.'));
+    filesBox.replaceChildren(h('h2', {}, 'Data files'), h('p', { class: 'muted' }, 'The manifests could not be read.'));
+    filesBox.dataset.ready = 'error';
+    show(e);
+  });
+  out.append(h('h2', {}, 'Health'), advice);
   out.append(...snapshotsSection(md));
   out.append(...schemaSection(md));
   out.append(...specsSection(md));
   out.append(...propertiesSection(md, path, canWrite, rerender));
   out.append(...refsSection(md, byId, path, canWrite, rerender));
-  out.append(...filesSection(fs, list));
+  out.append(filesBox);
   out.append(...maintenanceSection(base, runs.runs, canWrite, rerender));
   out.append(...metadataLogSection(md));
   if (canWrite) {
