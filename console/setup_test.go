@@ -46,11 +46,15 @@ const (
 func startConsoleCatalog(t testing.TB, extra string) *testenv.Catalog {
 	t.Helper()
 	sum := sha256.Sum256([]byte(oauthSecret))
+	consoleLine := "console: {enabled: true}"
+	if strings.Contains(extra, "console:") {
+		consoleLine = ""
+	}
 	text := fmt.Sprintf(`addr: 127.0.0.1:0
 debugAddr: 127.0.0.1:0
 dataDir: %s
 warehouse: file://%s
-console: {enabled: true}
+%s
 bearerTokens:
   - {name: admin, value: %s}
   - {name: reader, value: %s, accessConfig: {readOnly: true}}
@@ -60,10 +64,10 @@ oauth:
     - {id: %s, secretHash: "sha256:%s"}
 authorization:
   rules:
-    - {principals: ["token:admin", "oauth:%s"], access: admin}
+    - {principals: ["token:admin", "oauth:%s", "group:data-admins"], access: admin}
     - {principals: ["token:writer"], namespaces: [sales], access: write}
     - {principals: ["token:reader"], namespaces: [sales], access: read}
-%s`, t.TempDir(), t.TempDir(), adminToken, readerToken, writerToken, oauthClient, hex.EncodeToString(sum[:]), oauthClient, extra)
+%s`, t.TempDir(), t.TempDir(), consoleLine, adminToken, readerToken, writerToken, oauthClient, hex.EncodeToString(sum[:]), oauthClient, extra)
 	cfg, err := config.Parse([]byte(text), func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
