@@ -25,6 +25,16 @@ func TestConsoleInBrowser(t *testing.T) {
 	needChromium(t)
 	c := startConsoleCatalog(t, "")
 	seed(t, c.URL)
+	// Enough tables for three pages of the namespace page.
+	const many = 230
+	iceCLI(t, c.URL, "create-namespace", "many")
+	for i := 0; i < many; i++ {
+		body := map[string]any{"name": fmt.Sprintf("t%03d", i), "schema": map[string]any{"type": "struct", "schema-id": 0,
+			"fields": []any{map[string]any{"id": 1, "name": "id", "type": "long", "required": false}}}}
+		if code := api(t, "POST", c.URL+"/v1/namespaces/many/tables", adminToken, body, nil); code != http.StatusOK {
+			t.Fatalf("create many.t%03d: %d", i, code)
+		}
+	}
 	b := newBrowser(t)
 
 	t.Run("admin", func(t *testing.T) {
@@ -41,6 +51,9 @@ func TestConsoleInBrowser(t *testing.T) {
 
 		// Catalog: the tree's counts and the most recent commit.
 		orders, _ := loadTable(t, c.URL, adminToken, "sales", "orders")
+		if got := b.text(ctx, `[data-counts="many"]`); got != "230 tables · 0 views" {
+			t.Errorf("many counts %q", got)
+		}
 		if got := b.text(ctx, `[data-counts="sales"]`); got != "2 tables · 1 views" {
 			t.Errorf("sales counts %q", got)
 		}
@@ -59,6 +72,28 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 		b.screenshot(ctx, "namespace")
 		b.expect("namespace page")
+
+		// Paging through the API's pageToken: 100, 100, 30.
+		b.visit(ctx, "#/ns/many")
+		if got := b.text(ctx, "#ns-counts"); got != "230 tables · 0 views" {
+			t.Errorf("many counts %q", got)
+		}
+		var seen []string
+		for page := 0; page < 3; page++ {
+			if page > 0 {
+				b.do(ctx, "next page", clickOnly(`button[data-next="tables"]`),
+					waitFor(fmt.Sprintf(`document.querySelector('#tables tr[data-table]').dataset.table !== %q`, seen[len(seen)-1-((len(seen)-1)%100)])))
+			}
+			rows := eval[[]string](b, ctx, `[...document.querySelectorAll('#tables tr[data-table]')].map(r => r.dataset.table)`)
+			seen = append(seen, rows...)
+		}
+		if len(seen) != many || seen[0] != "t000" || seen[many-1] != fmt.Sprintf("t%03d", many-1) {
+			t.Errorf("paged %d tables, from %v to %v", len(seen), seen[:1], seen[len(seen)-1:])
+		}
+		if b.count(ctx, `button[data-next="tables"]:disabled`) != 1 {
+			t.Error("next page is enabled on the last page")
+		}
+		b.expect("namespace paging")
 
 		// Table: the numbers the API has.
 		b.visit(ctx, "#/table/sales/t/orders")
@@ -254,7 +289,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		b.fill(ctx, "#token", readerToken)
 		b.do(ctx, "sign in", clickOnly("#signin-token button"), waitFor(`document.getElementById('app').dataset.page === 'catalog'`))
 		// The reader may list top-level names but read only sales.
-		b.expect("reader catalog", "401 /management/v1/whoami", "403 /management/v1/namespaces/secret/summary")
+		b.expect("reader catalog", "401 /management/v1/whoami", "403 /management/v1/namespaces/secret/summary", "403 /management/v1/namespaces/many/summary")
 		for _, hash := range []string{"#/", "#/ns/sales", "#/table/sales/t/orders", "#/view/sales/v/top_orders"} {
 			b.visit(ctx, hash)
 			if strings.HasPrefix(hash, "#/table/") {
@@ -265,7 +300,7 @@ func TestConsoleInBrowser(t *testing.T) {
 					t.Errorf("%s: the read-only principal sees %d %s", hash, n, sel)
 				}
 			}
-			b.expect("reader "+hash, "403 /management/v1/namespaces/secret/summary")
+			b.expect("reader "+hash, "403 /management/v1/namespaces/secret/summary", "403 /management/v1/namespaces/many/summary")
 		}
 		b.screenshot(ctx, "table-read-only")
 		// A page it may not read shows the 403 as such.

@@ -1,9 +1,12 @@
 package console_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/ice-rest-catalog/ice/internal/testenv"
 )
@@ -158,5 +161,49 @@ func TestConsoleOffByDefaultWithAConfig(t *testing.T) {
 		if code := api(t, "GET", c.URL+p, "", nil, nil); code != http.StatusNotFound && code != http.StatusBadRequest {
 			t.Errorf("GET %s with the console off: %d, want the API's 404 or 400", p, code)
 		}
+	}
+}
+
+// TestManagementServerInfo: the Server page's data names the elected
+// maintenance leader, reports etcd's health and the key metrics, and shows
+// the config with no secret in it.
+func TestManagementServerInfo(t *testing.T) {
+	c := startConsoleCatalog(t, "maintenanceSchedule: \"every day 00:00\"\n")
+	var info struct {
+		Etcd []struct {
+			Endpoint string
+			Healthy  bool
+		}
+		Maintenance struct{ Schedule, Leader string }
+		Metrics     map[string]any
+		Config      map[string]any
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if code := api(t, "GET", c.URL+"/management/v1/server", adminToken, nil, &info); code != http.StatusOK {
+			t.Fatalf("server info: %d", code)
+		}
+		if info.Maintenance.Leader != "" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if info.Maintenance.Schedule != "every day 00:00" || info.Maintenance.Leader == "" {
+		t.Errorf("maintenance %+v: no leader elected", info.Maintenance)
+	}
+	if len(info.Etcd) != 1 || !info.Etcd[0].Healthy {
+		t.Errorf("etcd %+v", info.Etcd)
+	}
+	if _, ok := info.Metrics["commitConflicts"]; !ok || info.Metrics["requests"].(float64) < 1 {
+		t.Errorf("metrics %v", info.Metrics)
+	}
+	b, _ := json.Marshal(info.Config)
+	for _, secret := range []string{adminToken, readerToken, writerToken} {
+		if strings.Contains(string(b), secret) {
+			t.Errorf("the config shows %s: %s", secret, b)
+		}
+	}
+	if !strings.Contains(string(b), `"name":"admin"`) {
+		t.Errorf("token names are masked too: %s", b)
 	}
 }
