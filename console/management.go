@@ -410,6 +410,27 @@ func (l *runLog) of(table string) []Run {
 	return append([]Run{}, l.runs[table]...)
 }
 
+// RecordScheduled keeps what a scheduled maintenance run (on the elected
+// replica) did to each table, beside the console's own runs. Tables it
+// left alone are not recorded.
+func (m *Management) RecordScheduled(rep *maintenance.Report, started time.Time, took time.Duration) {
+	if rep == nil {
+		return
+	}
+	byTable := map[string][]maintenance.TableResult{}
+	var order []string
+	for _, r := range rep.Results {
+		if _, ok := byTable[r.Table]; !ok {
+			order = append(order, r.Table)
+		}
+		byTable[r.Table] = append(byTable[r.Table], r)
+	}
+	for _, table := range order {
+		m.runs.add(Run{Table: table, Principal: "scheduled", DryRun: rep.DryRun, Started: started.UTC(),
+			Duration: took.Round(time.Millisecond).String(), Results: byTable[table]})
+	}
+}
+
 func (m *Management) maintenanceRuns(w http.ResponseWriter, r *http.Request) error {
 	id, err := tableOf(r)
 	if err != nil {

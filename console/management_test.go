@@ -1,14 +1,21 @@
 package console_test
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/ice-rest-catalog/ice/config"
 	"github.com/ice-rest-catalog/ice/internal/testenv"
+	"github.com/ice-rest-catalog/ice/server"
 )
 
 type statsAnswer struct {
@@ -205,5 +212,119 @@ func TestManagementServerInfo(t *testing.T) {
 	}
 	if !strings.Contains(string(b), `"name":"admin"`) {
 		t.Errorf("token names are masked too: %s", b)
+	}
+}
+
+// TestScheduledMaintenanceRunsAreListed: what the elected replica's
+// scheduled run did to a table shows among that table's runs.
+func TestScheduledMaintenanceRunsAreListed(t *testing.T) {
+	c := startConsoleCatalog(t, "maintenanceSchedule: 1s\nmaintenance: {dryRun: true}\n")
+	seed(t, c.URL)
+	l, _ := loadTable(t, c.URL, adminToken, "sales", "orders")
+	commit := map[string]any{"requirements": []any{}, "updates": []any{
+		map[string]any{"action": "set-properties", "updates": map[string]string{"history.expire.max-snapshot-age-ms": "1"}}}}
+	if code := api(t, "POST", c.URL+"/v1/namespaces/sales/tables/orders", adminToken, commit, nil); code != http.StatusOK {
+		t.Fatalf("set property: %d", code)
+	}
+	var runs struct {
+		Runs []struct {
+			Principal string
+			DryRun    bool
+			Results   []struct {
+				Job     string
+				Expired []int64 `json:"expiredSnapshots"`
+			}
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		api(t, "GET", c.URL+"/management/v1/namespaces/sales/tables/orders/maintenance", readerToken, nil, &runs)
+		if len(runs.Runs) > 0 && len(runs.Runs[0].Results) > 0 && len(runs.Runs[0].Results[0].Expired) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no scheduled run listed: %+v", runs.Runs)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	r := runs.Runs[0]
+	if r.Principal != "scheduled" || !r.DryRun || len(r.Results[0].Expired) != len(l.Metadata.Snapshots)-1 {
+		t.Fatalf("scheduled run %+v; the table has %d snapshots", r, len(l.Metadata.Snapshots))
+	}
+	// A dry run: every snapshot is still there.
+	after, _ := loadTable(t, c.URL, adminToken, "sales", "orders")
+	if len(after.Metadata.Snapshots) != len(l.Metadata.Snapshots) {
+		t.Fatalf("the dry run expired snapshots: %d left of %d", len(after.Metadata.Snapshots), len(l.Metadata.Snapshots))
+	}
+}
+
+// lockedBuffer is a log destination that tests read while the server
+// writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestTableMaintenanceIsAudited: running maintenance from the console is a
+// write, audited like any other, denied or not.
+func TestTableMaintenanceIsAudited(t *testing.T) {
+	text := fmt.Sprintf("addr: 127.0.0.1:0\ndebugAddr: 127.0.0.1:0\ndataDir: %s\nwarehouse: file://%s\nconsole: {enabled: true}\n"+
+		"bearerTokens:\n  - {name: admin, value: %s}\n  - {name: reader, value: %s, accessConfig: {readOnly: true}}\n",
+		t.TempDir(), t.TempDir(), adminToken, readerToken)
+	cfg, err := config.Parse([]byte(text), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs lockedBuffer
+	srv, err := server.Start(context.Background(), cfg, slog.New(slog.NewJSONHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	url := "http://" + srv.Addr()
+	testenv.WaitReady(t, "http://"+srv.DebugAddr()+"/readyz")
+	if !strings.Contains(logs.String(), `"msg":"web console","url":"`+url+`/ui/"`) {
+		t.Errorf("the start-up log does not name the console's URL %s/ui/:\n%s", url, logs.String())
+	}
+	iceCLI(t, url, "create-namespace", "sales")
+	iceCLI(t, url, "insert", "-p", "sales.orders", writeOrders(t, t.TempDir(), "a.parquet", 0, 10))
+	base := url + "/management/v1/namespaces/sales/tables/orders/maintenance"
+	if code := api(t, "POST", base+"?dry-run=true", adminToken, nil, nil); code != http.StatusOK {
+		t.Fatalf("dry run: %d", code)
+	}
+	if code := api(t, "POST", base+"?dry-run=false", readerToken, nil, nil); code != http.StatusForbidden {
+		t.Fatalf("reader's run: %d", code)
+	}
+	var ok, denied bool
+	for _, line := range strings.Split(logs.String(), "\n") {
+		var e map[string]any
+		if json.Unmarshal([]byte(line), &e) != nil || e["msg"] != "audit" || e["operation"] != "runTableMaintenance" {
+			continue
+		}
+		switch {
+		case e["principal"] == "token:admin" && e["outcome"] == "ok" && e["identifier"] == "sales.orders":
+			ok = true
+		case e["principal"] == "token:reader" && e["outcome"] == "denied":
+			denied = true
+		}
+	}
+	if !ok || !denied {
+		t.Fatalf("audit lines for runTableMaintenance: ok %v, denied %v\n%s", ok, denied, logs.String())
 	}
 }

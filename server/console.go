@@ -34,6 +34,7 @@ func (s *Server) consoleRoutes(cfg *config.Config, svc *service.Service, sec *se
 	started := time.Now()
 	mg := console.NewManagement(console.Config{Service: svc, Warehouse: s.wh, Authz: sec.authz, Maintenance: mcfg, Log: s.log,
 		ServerInfo: func(ctx context.Context) (any, error) { return s.serverInfo(ctx, cfg, m, endpoints, started), nil }})
+	s.console = mg
 	return mg.Routes()
 }
 

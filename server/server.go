@@ -16,6 +16,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/ice-rest-catalog/ice/config"
+	"github.com/ice-rest-catalog/ice/console"
 	"github.com/ice-rest-catalog/ice/etcd"
 	"github.com/ice-rest-catalog/ice/metrics"
 	"github.com/ice-rest-catalog/ice/rest"
@@ -33,7 +34,8 @@ type Server struct {
 	apiLn     net.Listener
 	dbgLn     net.Listener
 	serveErrs chan error
-	maint     *maintenanceLoop // scheduled maintenance, see maintenance.go
+	maint     *maintenanceLoop    // scheduled maintenance, see maintenance.go
+	console   *console.Management // nil with the console off: console.go
 	life      *lifecycle
 }
 
