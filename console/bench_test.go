@@ -207,6 +207,7 @@ func BenchmarkConsoleTablePage(b *testing.B) {
 			if got := br.text(ctx, tc.check); got != tc.want {
 				b.Fatalf("%s shows %q, want %q", tc.check, got, tc.want)
 			}
+			br.profileVisit(ctx, tc.hash)
 			var files time.Duration
 			b.ResetTimer()
 			for b.Loop() {
