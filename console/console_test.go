@@ -280,6 +280,13 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Errorf("signed in as %q", who)
 		}
 		b.expect("oauth sign-in", "401 /management/v1/whoami")
+
+		// A token that stops working (expired, revoked) leads back to the
+		// sign-in page.
+		eval[bool](b, ctx, `sessionStorage.setItem('ice-console-token', 'revoked') || true`)
+		b.visit(ctx, "#/ns/sales")
+		b.do(ctx, "back to sign-in", waitFor(`location.hash === '#/signin' && !!document.querySelector('#token')`))
+		b.expect("revoked token", "401 /v1/namespaces/sales", "401 /management/v1/")
 	})
 
 	t.Run("read-only", func(t *testing.T) {

@@ -85,6 +85,10 @@ async function render() {
       }
     } catch (e) {
       if (mine !== generation) return;
+      if (e instanceof ApiError && e.status === 401) { // the token expired or was revoked
+        signOut();
+        return;
+      }
       app.replaceChildren(h('p', { class: 'muted' }, 'This page could not be loaded.'));
       app.dataset.ready = String(mine);
       show(e);
