@@ -154,7 +154,34 @@ func maskedConfig(cfg *config.Config) map[string]any {
 		return map[string]any{"error": "cannot encode config"}
 	}
 	maskWalk(v)
+	prune(v)
 	return v
+}
+
+// prune drops unset values (empty strings, zeros, empty lists and maps), so
+// that the summary shows what the config sets and the defaults it got.
+func prune(v any) bool {
+	switch t := v.(type) {
+	case nil:
+		return true
+	case string:
+		return t == "" || t == "0s"
+	case int:
+		return t == 0
+	case map[string]any:
+		for k, val := range t {
+			if prune(val) {
+				delete(t, k)
+			}
+		}
+		return len(t) == 0
+	case []any:
+		for _, e := range t {
+			prune(e)
+		}
+		return len(t) == 0
+	}
+	return false
 }
 
 // maskWalk masks every non-empty string under a key that names a secret;
