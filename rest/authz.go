@@ -157,6 +157,11 @@ func (h *Handler) guard(pattern string, next http.HandlerFunc) http.HandlerFunc 
 	if !ok {
 		acc = defaultAccess(pattern)
 	}
+	return h.guardAccess(acc, next)
+}
+
+// guardAccess is guard for a route whose access is known.
+func (h *Handler) guardAccess(acc access, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if acc.target == public {
 			if h.bodyTooLarge(w, r) {

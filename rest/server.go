@@ -59,6 +59,8 @@ type Config struct {
 	// Planner serves server-side scan planning; nil leaves its endpoints
 	// unrouted and unadvertised.
 	Planner *service.Planner
+	// Routes are served beside the API behind the same guard (extra.go).
+	Routes []Route
 	// Limits bound what one client can make the server hold or store;
 	// their defaults are the config's (config/limits.go).
 	Limits Limits
@@ -144,6 +146,9 @@ func New(cfg Config) *Handler {
 		h.mux.HandleFunc(rt.pattern, h.guard(rt.pattern, rt.handler))
 	}
 	h.adminRoutes(cfg.Admin)
+	for _, rt := range cfg.Routes {
+		h.handleExtra(rt)
+	}
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, ice.Errorf(ice.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})

@@ -46,7 +46,11 @@ func (s *Server) startMaintenance(cfg *config.Config, svc *service.Service, m *m
 	r := maintenance.NewRunner(maintenance.RunnerConfig{
 		Client: s.cli, Key: maintenance.ElectionKey(cfg.Name), Schedule: sched, Log: s.log, Metrics: jobs.Metrics(),
 		Run: func(ctx context.Context) error {
+			start := time.Now()
 			rep, err := jobs.RunOnce(ctx)
+			if s.console != nil {
+				s.console.RecordScheduled(rep, start, time.Since(start))
+			}
 			if err == nil && len(rep.Errors) > 0 {
 				err = fmt.Errorf("%d table(s) failed: %s", len(rep.Errors), strings.Join(rep.Errors, "; "))
 			}
