@@ -193,7 +193,7 @@ func (h *Handler) guard(pattern string, next http.HandlerFunc) http.HandlerFunc 
 				return
 			}
 		}
-		if h.bodyTooLarge(w, r) {
+		if !acc.inBody() && h.bodyTooLarge(w, r) { // inBody routes checked it before resolve
 			return
 		}
 		sw := &statusWriter{ResponseWriter: w}
