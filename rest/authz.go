@@ -198,7 +198,7 @@ func (h *Handler) guardAccess(acc access, next http.HandlerFunc) http.HandlerFun
 				return
 			}
 		}
-		if h.bodyTooLarge(w, r) {
+		if !acc.inBody() && h.bodyTooLarge(w, r) { // inBody routes checked it before resolve
 			return
 		}
 		sw := &statusWriter{ResponseWriter: w}
