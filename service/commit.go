@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"math/rand/v2"
 	"path"
 	"regexp"
 	"strconv"
@@ -70,6 +68,13 @@ func (s *Service) commit(ctx context.Context, changes []TableChange) ([]*Table, 
 			return nil, err
 		}
 	}
+	unlock, err := s.lockTables(ctx, changes)
+	if err != nil {
+		s.metrics.Commit(outcome(err))
+		return nil, err
+	}
+	defer unlock()
+	started := time.Now()
 	for attempt := 0; ; attempt++ {
 		stages, err := s.stageAll(ctx, changes, attempt > 0)
 		if err != nil {
@@ -95,10 +100,10 @@ func (s *Service) commit(ctx context.Context, changes []TableChange) ([]*Table, 
 				s.deleteRemovedMetadata(ctx, st)
 			}
 			return results(stages), nil
-		case ice.ErrorCode(err) == ice.ECONFLICT && attempt < s.retries:
+		case ice.ErrorCode(err) == ice.ECONFLICT && s.retry.allows(attempt, started):
 			s.discardAll(ctx, stages)
 			s.metrics.CommitRetry()
-			if err := s.sleep(ctx, attempt); err != nil {
+			if err := s.retry.wait(ctx, attempt); err != nil {
 				return nil, err
 			}
 			continue
@@ -340,19 +345,6 @@ func (s *Service) discard(ctx context.Context, loc string) {
 	defer cancel()
 	if err := s.files.Delete(ctx, loc); err != nil {
 		s.log.WarnContext(ctx, "could not delete an unreferenced metadata file", "location", loc, "err", err)
-	}
-}
-
-func (s *Service) sleep(ctx context.Context, attempt int) error {
-	d := s.backoff << min(attempt, 6)
-	d = d/2 + time.Duration(rand.Int64N(int64(d))) // jitter spreads replicas apart
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("commit retry: %w", ctx.Err())
 	}
 }
 

@@ -177,6 +177,7 @@ func (s *Service) ReplaceView(ctx context.Context, ch ViewChange) (*View, error)
 	if err := ice.ValidateTableIdent(ch.ID); err != nil {
 		return nil, err
 	}
+	started := time.Now()
 	for attempt := 0; ; attempt++ {
 		base, current, written, err := s.stageView(ctx, ch, attempt > 0)
 		if err != nil {
@@ -193,9 +194,9 @@ func (s *Service) ReplaceView(ctx context.Context, ch ViewChange) (*View, error)
 		switch {
 		case err == nil:
 			return &View{ID: ch.ID, Location: written.Location, Metadata: written}, nil
-		case ice.ErrorCode(err) == ice.ECONFLICT && attempt < s.retries:
+		case ice.ErrorCode(err) == ice.ECONFLICT && s.retry.allows(attempt, started):
 			s.discard(ctx, written.Location)
-			if err := s.sleep(ctx, attempt); err != nil {
+			if err := s.retry.wait(ctx, attempt); err != nil {
 				return nil, err
 			}
 		case ice.ErrorCode(err) == ice.EUNKNOWNSTATE:
