@@ -331,14 +331,5 @@ func (c *Config) Ignored() []IgnoredKey {
 	if len(c.Maintenance.OrphanWhitelist) > 0 {
 		out = append(out, IgnoredKey{"maintenance.orphanWhitelist", "orphan cleanup only ever considers files under each table's own location, never other paths"})
 	}
-	m := c.Maintenance
-	if m.TargetFileSizeMB != 0 || m.MinInputFiles != 0 || m.DataCompactionCandidateMinAgeInHours != 0 {
-		out = append(out, IgnoredKey{"maintenance.targetFileSizeMB, minInputFiles, dataCompactionCandidateMinAgeInHours", "DATA_COMPACTION is not run by this version"})
-	}
-	for _, j := range m.Jobs {
-		if u := strings.ToUpper(j); u == "DATA_COMPACTION" || u == "MANIFEST_COMPACTION" {
-			out = append(out, IgnoredKey{"maintenance.jobs: " + u, "compaction is not run by this version"})
-		}
-	}
 	return out
 }
