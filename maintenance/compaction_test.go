@@ -23,7 +23,7 @@ import (
 )
 
 // newS3Fixture is a catalog on a real versitygw bucket.
-func newS3Fixture(t *testing.T) *fixture {
+func newS3Fixture(t testing.TB) *fixture {
 	t.Helper()
 	s3 := testenv.StartS3(t)
 	s3.CreateBucket(t, "warehouse")

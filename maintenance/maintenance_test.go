@@ -41,7 +41,7 @@ type fixture struct {
 	wh  *warehouse.Warehouse
 }
 
-func newFixture(t *testing.T, cfg *config.Config) *fixture {
+func newFixture(t testing.TB, cfg *config.Config) *fixture {
 	t.Helper()
 	c := testenv.StartCatalog(t, cfg)
 	cli, err := etcd.Connect(context.Background(), clientv3.Config{Endpoints: []string{c.Server.EtcdEndpoint()}})

@@ -185,7 +185,8 @@ func PerformMaintenance(ctx context.Context, cfg *config.Config, log *slog.Logge
 		return nil, err
 	}
 	defer b.Close()
-	svc := service.New(service.Config{Store: etcd.NewStore(b.Client, cfg.Name), Warehouse: b.Warehouse, Log: log})
+	svc := service.New(service.Config{Store: etcd.NewStore(b.Client, cfg.Name), Warehouse: b.Warehouse, Log: log,
+		Retry: commitRetry(cfg), Locker: commitLocker(cfg, b.Client, log)})
 	jobs, err := maintenance.New(svc, b.Warehouse, mcfg, log, nil)
 	if err != nil {
 		return nil, err
