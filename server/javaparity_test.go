@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/catalog"
 	"github.com/apache/iceberg-go/catalog/rest"
 	iceio "github.com/apache/iceberg-go/io"
 	"github.com/apache/iceberg-go/table"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/ice-rest-catalog/ice/config"
 	"github.com/ice-rest-catalog/ice/internal/testenv"
+	"github.com/ice-rest-catalog/ice/maintenance"
 	"github.com/ice-rest-catalog/ice/server"
 	"github.com/ice-rest-catalog/ice/warehouse"
 )
@@ -32,6 +34,7 @@ import (
 // javaFixture is a server started from the Java ice v0.19 config fixture,
 // on a real etcd and a real versitygw.
 type javaFixture struct {
+	cfg   *config.Config
 	url   string
 	cli   *clientv3.Client
 	wh    *warehouse.Warehouse
@@ -88,7 +91,7 @@ func startJavaFixture(t *testing.T, edit func(*config.Config)) *javaFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &javaFixture{url: "http://" + srv.Addr(), cli: cli, wh: wh, s3: s3, logs: logs, props: iceberg.Properties{
+	return &javaFixture{cfg: cfg, url: "http://" + srv.Addr(), cli: cli, wh: wh, s3: s3, logs: logs, props: iceberg.Properties{
 		iceio.S3EndpointURL: s3.Endpoint, iceio.S3AccessKeyID: s3.AccessKey, iceio.S3SecretAccessKey: s3.SecretKey,
 		iceio.S3Region: s3.Region, iceio.S3ForceVirtualAddressing: "false",
 	}}
@@ -345,5 +348,67 @@ func TestCommitLockTimeoutIs503(t *testing.T) {
 	}
 	if code, body := commit(); code != http.StatusOK {
 		t.Fatalf("commit after the lock was released: %d %s", code, body)
+	}
+}
+
+// TestPerformMaintenanceCompactsUnderTheV019Config runs perform-maintenance
+// with the v0.19 fixture's maintenance section (DATA_COMPACTION among its
+// jobs; the minimum age set to -1 so fresh files qualify): --dry-run
+// prints the plan and leaves the table as it was; the real run rewrites
+// the small files into one, with the same rows, holding the commit lock.
+func TestPerformMaintenanceCompactsUnderTheV019Config(t *testing.T) {
+	f := startJavaFixture(t, func(c *config.Config) { c.Maintenance.DataCompactionCandidateMinAgeInHours = -1 })
+	ctx := context.Background()
+	cat := f.client(t)
+	if err := cat.CreateNamespace(ctx, table.Identifier{"db"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	ident := table.Identifier{"db", "events"}
+	tbl, err := cat.CreateTable(ctx, ident, eventSchema, catalog.WithProperties(iceberg.Properties{table.WriteTargetFileSizeBytesKey: "1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tbl, err = tbl.AppendTable(ctx, eventBatch(t, 0, 100), 10, nil); err != nil {
+		t.Fatal(err)
+	}
+	tx := tbl.NewTransaction()
+	if err := tx.SetProperties(iceberg.Properties{table.WriteTargetFileSizeBytesKey: "1048576"}); err != nil {
+		t.Fatal(err)
+	}
+	if tbl, err = tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := readIDs(t, tbl, nil)
+
+	rep, err := server.PerformMaintenance(ctx, f.cfg, testenv.DiscardLogger(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var planned *maintenance.CompactionResult
+	for _, r := range rep.Results {
+		if r.Job == maintenance.JobDataCompaction {
+			planned = r.Compaction
+		}
+	}
+	if planned == nil || planned.InputFiles != 10 || len(planned.Files) != 10 {
+		t.Fatalf("dry-run report lacks the compaction plan: %+v", rep.Results)
+	}
+	if now, err := cat.LoadTable(ctx, ident); err != nil || now.MetadataLocation() != tbl.MetadataLocation() {
+		t.Fatalf("--dry-run changed the table (%v)", err)
+	}
+
+	if _, err := server.PerformMaintenance(ctx, f.cfg, testenv.DiscardLogger(), false); err != nil {
+		t.Fatal(err)
+	}
+	after, err := cat.LoadTable(ctx, ident)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks, err := after.Scan().PlanFiles(ctx)
+	if err != nil || len(tasks) != 1 {
+		t.Fatalf("%d data files after perform-maintenance, want 1 (%v)", len(tasks), err)
+	}
+	if got := readIDs(t, after, nil); !slices.Equal(got, before) {
+		t.Fatalf("rows changed: %d -> %d", len(before), len(got))
 	}
 }
