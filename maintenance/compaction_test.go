@@ -1,22 +1,28 @@
 package maintenance_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog"
 	icebergio "github.com/apache/iceberg-go/io"
 	"github.com/apache/iceberg-go/table"
 
+	"github.com/ice-rest-catalog/ice/cli"
 	"github.com/ice-rest-catalog/ice/config"
 	"github.com/ice-rest-catalog/ice/internal/testenv"
 	"github.com/ice-rest-catalog/ice/maintenance"
@@ -127,9 +133,12 @@ func TestCompactDataSmallFiles(t *testing.T) {
 	ctx := context.Background()
 	tbl := f.createTable(t, "small", iceberg.Properties{table.WriteTargetFileSizeBytesKey: "1"}, 0)
 	tbl = appendSmallFiles(t, tbl, 0, 1500, false)
-	for i := int64(0); i < 5; i++ {
+	for i := int64(0); i < 4; i++ {
 		tbl = appendSmallFiles(t, tbl, 1500+i*100, 100, false)
 	}
+	// And 10 more files from `ice insert`, one commit.
+	f.iceInsert(t, "ops.small", 1900, 10, 10)
+	tbl = f.load(t, "small")
 	if n := len(dataFiles(t, tbl)); n != 200 {
 		t.Fatalf("%d data files written, want 200", n)
 	}
@@ -422,4 +431,40 @@ func mustFS(t *testing.T, tbl *table.Table) icebergio.IO {
 		t.Fatal(err)
 	}
 	return fs
+}
+
+// iceInsert runs `ice insert` of files Parquet files of rows ids each,
+// starting at from, into the table, as a user would.
+func (f *fixture) iceInsert(t *testing.T, tableName string, from int64, files, rows int64) {
+	t.Helper()
+	dir := t.TempDir()
+	args := []string{"insert", tableName}
+	for i := range files {
+		at := rowsOf(from+i*rows, rows, false)
+		p := filepath.Join(dir, fmt.Sprintf("part-%d.parquet", i))
+		out, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pqarrow.WriteTable(at, out, 1024, nil, pqarrow.DefaultWriterProps()); err != nil {
+			t.Fatal(err)
+		}
+		at.Release()
+		args = append(args, p)
+	}
+	s3 := f.cfg.S3
+	cfgText := "uri: " + f.url + "\ns3:\n  endpoint: " + s3.Endpoint + "\n  pathStyleAccess: true\n  accessKeyID: " + s3.AccessKeyID +
+		"\n  secretAccessKey: " + s3.SecretAccessKey + "\n  region: " + s3.Region + "\n"
+	cfgPath := filepath.Join(dir, "ice.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	code := cli.Main(ctx, append([]string{"-c", cfgPath}, args...), cli.Env{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr,
+		Getenv: func(string) string { return "" }})
+	if code != 0 {
+		t.Fatalf("ice insert: exit %d: %s %s", code, stdout.String(), stderr.String())
+	}
 }

@@ -36,6 +36,8 @@ var schema = iceberg.NewSchema(0,
 // second service instance on the same etcd and warehouse for the jobs, as
 // another replica would have.
 type fixture struct {
+	url string         // the catalog's REST URL
+	cfg *config.Config // the catalog server's config
 	cat *rest.Catalog
 	svc *service.Service
 	wh  *warehouse.Warehouse
@@ -61,7 +63,7 @@ func newFixture(t testing.TB, cfg *config.Config) *fixture {
 	if cfg.S3.AccessKeyID != "" {
 		opts = append(opts, rest.WithHeaders(map[string]string{"X-Iceberg-Access-Delegation": "vended-credentials"}))
 	}
-	return &fixture{cat: testenv.Client(t, c.URL, opts...), svc: svc, wh: wh}
+	return &fixture{url: c.URL, cfg: cfg, cat: testenv.Client(t, c.URL, opts...), svc: svc, wh: wh}
 }
 
 func (f *fixture) jobs(t *testing.T, cfg maintenance.Config) *maintenance.Jobs {
