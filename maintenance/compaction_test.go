@@ -468,3 +468,48 @@ func (f *fixture) iceInsert(t *testing.T, tableName string, from int64, files, r
 		t.Fatalf("ice insert: exit %d: %s %s", code, stdout.String(), stderr.String())
 	}
 }
+
+// TestCompactDataWithEqualityDeletes: rows removed by an equality delete
+// stay removed after the rewrite, and stay removed for later snapshots.
+func TestCompactDataWithEqualityDeletes(t *testing.T) {
+	f := newS3Fixture(t)
+	ctx := context.Background()
+	tbl := f.createTable(t, "eqdeletes", iceberg.Properties{table.WriteTargetFileSizeBytesKey: "1", "format-version": "2"}, 0)
+	tbl = appendSmallFiles(t, tbl, 0, 200, false)
+	dead := rowsOf(20, 10, false)
+	defer dead.Release()
+	tx := tbl.NewTransaction()
+	records := func(yield func(arrow.RecordBatch, error) bool) {
+		rdr := array.NewTableReader(dead, 100)
+		defer rdr.Release()
+		for rdr.Next() {
+			if !yield(rdr.RecordBatch(), nil) {
+				return
+			}
+		}
+	}
+	if err := tx.CommitEqualityDeletes(ctx, []int{1}, records, nil); err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := tx.Commit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl = setProps(t, tbl, iceberg.Properties{table.WriteTargetFileSizeBytesKey: "1048576"})
+	before := scanIDs(t, tbl)
+	if len(before) != 190 || slices.Contains(before, 25) {
+		t.Fatalf("after the equality delete: %d rows", len(before))
+	}
+	res, err := f.jobs(t, anyAge(maintenance.Config{})).CompactData(ctx, ident("eqdeletes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Compaction == nil || res.Compaction.OutputFiles == 0 {
+		t.Fatalf("compaction: %+v %s", res.Compaction, res.Skipped)
+	}
+	after := appendRows(t, f.load(t, "eqdeletes"), 1000) // a later snapshot on top
+	got := scanIDs(t, after)
+	if want := append(slices.Clone(before), seqIDs(1000, 10)...); !slices.Equal(got, want) {
+		t.Fatalf("rows after compacting a table with equality deletes: %d, want %d (25 present: %v)", len(got), len(want), slices.Contains(got, 25))
+	}
+}
