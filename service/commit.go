@@ -103,7 +103,8 @@ func (s *Service) commit(ctx context.Context, changes []TableChange) ([]*Table, 
 		case ice.ErrorCode(err) == ice.ECONFLICT && s.retry.allows(attempt, started):
 			s.discardAll(ctx, stages)
 			s.metrics.CommitRetry()
-			if err := s.retry.wait(ctx, attempt); err != nil {
+			if err := s.waitToRetry(ctx, changes, attempt); err != nil {
+				s.metrics.Commit(outcome(err))
 				return nil, err
 			}
 			continue
@@ -146,10 +147,8 @@ func (s *Service) stage(ctx context.Context, ch TableChange, retry bool) (staged
 	if baseMd != nil {
 		current = baseMd.Parsed
 	}
-	for _, req := range ch.Requirements {
-		if err := req.Validate(current); err != nil {
-			return staged{}, ice.CommitFailed("requirement failed for %s: %v", ch.ID, err)
-		}
+	if err := requirementsHold(ch, current); err != nil {
+		return staged{}, err
 	}
 	st := staged{change: ch, base: base, current: baseMd}
 	if len(ch.Updates) == 0 {
@@ -179,6 +178,17 @@ func (s *Service) stage(ctx context.Context, ch TableChange, retry bool) (staged
 		return staged{}, err
 	}
 	return st, nil
+}
+
+// requirementsHold checks the change's requirements against current (nil
+// for a table that does not exist).
+func requirementsHold(ch TableChange, current table.Metadata) error {
+	for _, req := range ch.Requirements {
+		if err := req.Validate(current); err != nil {
+			return ice.CommitFailed("requirement failed for %s: %v", ch.ID, err)
+		}
+	}
+	return nil
 }
 
 // loadBase reads the table's pointer and metadata. A missing table is a

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"time"
+
+	"github.com/apache/iceberg-go/table"
 )
 
 // RetryPolicy says whether, and after how long, a commit whose
@@ -76,4 +78,25 @@ func (p RetryPolicy) wait(ctx context.Context, attempt int) error {
 	case <-ctx.Done():
 		return fmt.Errorf("commit retry: %w", ctx.Err())
 	}
+}
+
+// waitToRetry is what a commit does after losing its swap: if the
+// requirements no longer hold on the state that won, the commit fails now
+// (waiting could not make them hold again); otherwise it waits out the
+// policy's backoff before the retry.
+func (s *Service) waitToRetry(ctx context.Context, changes []TableChange, attempt int) error {
+	for _, ch := range changes {
+		_, baseMd, err := s.loadBase(ctx, ch)
+		if err != nil {
+			return err
+		}
+		var current table.Metadata
+		if baseMd != nil {
+			current = baseMd.Parsed
+		}
+		if err := requirementsHold(ch, current); err != nil {
+			return err
+		}
+	}
+	return s.retry.wait(ctx, attempt)
 }
