@@ -36,6 +36,8 @@ type Config struct {
 	SnapshotTTLInDays        int               `yaml:"snapshotTTLInDays"`        // default max snapshot age
 	OrphanFileExpirationDays int               `yaml:"orphanFileExpirationDays"` // default orphan retention
 	Maintenance              Maintenance       `yaml:"maintenance"`
+	CommitRetry              CommitRetry       `yaml:"commitRetry"` // see commit.go
+	CommitLock               CommitLock        `yaml:"commitLock"`  // see commit.go
 
 	// Keys of this implementation.
 	DataDir             string `yaml:"dataDir"`             // embedded etcd and default warehouse; default ./data
@@ -82,19 +84,23 @@ type Config struct {
 // ice-rest-catalog's maintenance settings. Zero values take the defaults.
 type Maintenance struct {
 	// Jobs selects jobs: SNAPSHOT_CLEANUP (expire snapshots and delete old
-	// metadata files) and ORPHAN_CLEANUP; MANIFEST_COMPACTION and
-	// DATA_COMPACTION are accepted and not run. Empty means all.
+	// metadata files), ORPHAN_CLEANUP, DATA_COMPACTION and
+	// MANIFEST_COMPACTION. Empty means all.
 	Jobs                []string `yaml:"jobs"`
 	MaxSnapshotAgeHours int      `yaml:"maxSnapshotAgeHours"` // default snapshotTTLInDays, else 5 days
 	MinSnapshotsToKeep  int      `yaml:"minSnapshotsToKeep"`  // default 1
 	// OrphanFileRetentionPeriodInDays defaults to orphanFileExpirationDays,
 	// else 3; -1 turns the orphan job off.
-	OrphanFileRetentionPeriodInDays      int      `yaml:"orphanFileRetentionPeriodInDays"`
-	DryRun                               bool     `yaml:"dryRun"`
-	OrphanWhitelist                      []string `yaml:"orphanWhitelist"`                      // accepted
-	TargetFileSizeMB                     int      `yaml:"targetFileSizeMB"`                     // accepted
-	MinInputFiles                        int      `yaml:"minInputFiles"`                        // accepted
-	DataCompactionCandidateMinAgeInHours int      `yaml:"dataCompactionCandidateMinAgeInHours"` // accepted
+	OrphanFileRetentionPeriodInDays int      `yaml:"orphanFileRetentionPeriodInDays"`
+	DryRun                          bool     `yaml:"dryRun"`
+	OrphanWhitelist                 []string `yaml:"orphanWhitelist"` // accepted
+	// Data compaction, as in Java ice: files smaller than targetFileSizeMB
+	// (below 64 means 512) written at least
+	// dataCompactionCandidateMinAgeInHours ago (0 means 3; -1 means any
+	// age) are merged once a partition has minInputFiles of them (0 means 5).
+	TargetFileSizeMB                     int `yaml:"targetFileSizeMB"`
+	MinInputFiles                        int `yaml:"minInputFiles"`
+	DataCompactionCandidateMinAgeInHours int `yaml:"dataCompactionCandidateMinAgeInHours"`
 }
 
 // S3 is how the catalog reaches S3-compatible storage.
@@ -292,6 +298,8 @@ func (c *Config) applyDefaults() error {
 	if c.DataDir == "" {
 		c.DataDir = "data"
 	}
+	c.CommitRetry.applyDefaults()
+	c.CommitLock.applyDefaults()
 	if c.ShutdownGracePeriod == 0 {
 		c.ShutdownGracePeriod = 10 * time.Second
 	}
@@ -319,20 +327,26 @@ func (c *Config) EtcdEndpoints() []string {
 	return out
 }
 
-// Ignored lists the keys that are set but that this server does not act on.
-func (c *Config) Ignored() []string {
-	var out []string
+// IgnoredKey is a key that is set but that this server does not act on.
+type IgnoredKey struct {
+	Key    string
+	Reason string
+}
+
+func (k IgnoredKey) String() string { return k.Key + " (" + k.Reason + ")" }
+
+// Ignored lists the keys that are set but that this server does not act
+// on, each with the reason, so start-up and check-config can name them.
+func (c *Config) Ignored() []IgnoredKey {
+	var out []IgnoredKey
 	if c.AdminAddr != "" {
-		out = append(out, "adminAddr")
+		out = append(out, IgnoredKey{"adminAddr", "this server has no separate admin listener; admin operations are served on addr to principals with admin access"})
 	}
 	if len(c.Iceberg) > 0 {
-		out = append(out, "iceberg")
+		out = append(out, IgnoredKey{"iceberg", "these are Java Iceberg catalog and FileIO properties; storage is configured by warehouse and s3"})
 	}
 	if len(c.Maintenance.OrphanWhitelist) > 0 {
-		out = append(out, "maintenance.orphanWhitelist")
-	}
-	if c.Maintenance.TargetFileSizeMB != 0 || c.Maintenance.MinInputFiles != 0 || c.Maintenance.DataCompactionCandidateMinAgeInHours != 0 {
-		out = append(out, "maintenance compaction settings")
+		out = append(out, IgnoredKey{"maintenance.orphanWhitelist", "orphan cleanup only ever considers files under each table's own location, never other paths"})
 	}
 	return out
 }

@@ -29,6 +29,18 @@ func FromConfig(c *config.Config) (cfg Config, sched Schedule, scheduled bool, e
 		cfg.OrphanRetention = time.Duration(c.OrphanFileExpirationDays) * 24 * time.Hour
 	}
 	cfg.DryRun = m.DryRun
+	// As in Java ice: a target below 64 MB means the default (512), and a
+	// minimum age of -1 means any age.
+	if m.TargetFileSizeMB >= 64 {
+		cfg.TargetFileSize = int64(m.TargetFileSizeMB) << 20
+	}
+	cfg.MinInputFiles = m.MinInputFiles
+	switch {
+	case m.DataCompactionCandidateMinAgeInHours > 0:
+		cfg.CandidateMinAge = time.Duration(m.DataCompactionCandidateMinAgeInHours) * time.Hour
+	case m.DataCompactionCandidateMinAgeInHours < 0:
+		cfg.CandidateMinAge = -1
+	}
 	if len(m.Jobs) > 0 {
 		cfg.Jobs = map[string]bool{}
 		for _, j := range m.Jobs {
@@ -38,10 +50,12 @@ func FromConfig(c *config.Config) (cfg Config, sched Schedule, scheduled bool, e
 				cfg.Jobs[JobMetadataFiles] = true
 			case "ORPHAN_CLEANUP":
 				cfg.Jobs[JobOrphanFiles] = true
-			case "MANIFEST_COMPACTION", "DATA_COMPACTION":
-				// Accepted for compatibility; compaction is not done here.
+			case "DATA_COMPACTION":
+				cfg.Jobs[JobDataCompaction] = true
+			case "MANIFEST_COMPACTION":
+				cfg.Jobs[JobManifestCompaction] = true
 			default:
-				return cfg, sched, false, fmt.Errorf("maintenance.jobs: unknown job %q (SNAPSHOT_CLEANUP, ORPHAN_CLEANUP)", j)
+				return cfg, sched, false, fmt.Errorf("maintenance.jobs: unknown job %q (MANIFEST_COMPACTION, DATA_COMPACTION, SNAPSHOT_CLEANUP, ORPHAN_CLEANUP)", j)
 			}
 		}
 	}

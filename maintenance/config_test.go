@@ -41,3 +41,43 @@ maintenance:
 		}
 	}
 }
+
+// TestFromConfigCompaction reads the compaction keys with Java ice's
+// rules: a target below 64 MB means 512, -1 means any age, and the jobs
+// select the compaction jobs.
+func TestFromConfigCompaction(t *testing.T) {
+	for _, c := range []struct {
+		text   string
+		target int64
+		inputs int
+		age    time.Duration
+		jobs   []string
+	}{
+		{"maintenance: {targetFileSizeMB: 256, minInputFiles: 4, dataCompactionCandidateMinAgeInHours: 6, jobs: [DATA_COMPACTION, MANIFEST_COMPACTION]}\n",
+			256 << 20, 4, 6 * time.Hour, []string{maintenance.JobDataCompaction, maintenance.JobManifestCompaction}},
+		{"maintenance: {targetFileSizeMB: 10, dataCompactionCandidateMinAgeInHours: -1, jobs: [DATA_COMPACTION]}\n",
+			0, 0, -1, []string{maintenance.JobDataCompaction}},
+	} {
+		cfg, _, _, err := maintenance.FromConfig(mustParse(t, c.text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.TargetFileSize != c.target || cfg.MinInputFiles != c.inputs || cfg.CandidateMinAge != c.age || len(cfg.Jobs) != len(c.jobs) {
+			t.Errorf("%q: %+v", c.text, cfg)
+		}
+		for _, j := range c.jobs {
+			if !cfg.Jobs[j] {
+				t.Errorf("%q: job %s not selected", c.text, j)
+			}
+		}
+	}
+}
+
+func mustParse(t *testing.T, text string) *config.Config {
+	t.Helper()
+	c, err := config.Parse([]byte("anonymousAccess: {enabled: true}\n"+text), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

@@ -59,6 +59,16 @@ type Config struct {
 	Jobs map[string]bool
 	// SkipOrphans turns the orphan job off.
 	SkipOrphans bool
+	// TargetFileSize is the size data compaction writes and below which a
+	// data file is a candidate; a table's write.target-file-size-bytes wins.
+	// Default 512 MiB.
+	TargetFileSize int64
+	// MinInputFiles is how many candidates a partition needs before data
+	// compaction rewrites them. Default 5.
+	MinInputFiles int
+	// CandidateMinAge leaves data files committed more recently than this
+	// alone. Default 3h; negative means any age.
+	CandidateMinAge time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -70,6 +80,18 @@ func (c Config) withDefaults() Config {
 	}
 	if c.OrphanRetention <= 0 {
 		c.OrphanRetention = DefaultOrphanRetention
+	}
+	if c.TargetFileSize <= 0 {
+		c.TargetFileSize = DefaultTargetFileSize
+	}
+	if c.MinInputFiles <= 0 {
+		c.MinInputFiles = DefaultMinInputFiles
+	}
+	switch {
+	case c.CandidateMinAge == 0:
+		c.CandidateMinAge = DefaultCandidateMinAge
+	case c.CandidateMinAge < 0:
+		c.CandidateMinAge = 0
 	}
 	return c
 }
@@ -117,6 +139,8 @@ type TableResult struct {
 	Expired []int64  `json:"expiredSnapshots,omitempty"`
 	Deleted []string `json:"files,omitempty"` // deleted, or to delete in a dry run
 	Skipped string   `json:"skipped,omitempty"`
+	// Compaction is what a compaction job rewrote, or would rewrite.
+	Compaction *CompactionResult `json:"compaction,omitempty"`
 }
 
 // RunOnce runs every job on every table. A failure on one table is logged,
@@ -131,6 +155,12 @@ func (j *Jobs) RunOnce(ctx context.Context) (*Report, error) {
 		name string
 		fn   func(context.Context, ice.TableIdent, *catalogIndex) (TableResult, error)
 	}{
+		{JobDataCompaction, func(ctx context.Context, id ice.TableIdent, _ *catalogIndex) (TableResult, error) {
+			return j.CompactData(ctx, id)
+		}},
+		{JobManifestCompaction, func(ctx context.Context, id ice.TableIdent, _ *catalogIndex) (TableResult, error) {
+			return j.CompactManifests(ctx, id)
+		}},
 		{JobExpireSnapshots, func(ctx context.Context, id ice.TableIdent, _ *catalogIndex) (TableResult, error) {
 			return j.ExpireSnapshots(ctx, id)
 		}},
@@ -159,7 +189,7 @@ func (j *Jobs) RunOnce(ctx context.Context) (*Report, error) {
 				j.log.WarnContext(ctx, "maintenance job failed on a table", "job", job.name, "table", id.String(), "err", err)
 				continue
 			}
-			if len(res.Expired) > 0 || len(res.Deleted) > 0 || res.Skipped != "" {
+			if len(res.Expired) > 0 || len(res.Deleted) > 0 || res.Skipped != "" || res.Compaction != nil {
 				rep.Results = append(rep.Results, res)
 			}
 		}

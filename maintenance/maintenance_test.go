@@ -36,12 +36,14 @@ var schema = iceberg.NewSchema(0,
 // second service instance on the same etcd and warehouse for the jobs, as
 // another replica would have.
 type fixture struct {
+	url string         // the catalog's REST URL
+	cfg *config.Config // the catalog server's config
 	cat *rest.Catalog
 	svc *service.Service
 	wh  *warehouse.Warehouse
 }
 
-func newFixture(t *testing.T, cfg *config.Config) *fixture {
+func newFixture(t testing.TB, cfg *config.Config) *fixture {
 	t.Helper()
 	c := testenv.StartCatalog(t, cfg)
 	cli, err := etcd.Connect(context.Background(), clientv3.Config{Endpoints: []string{c.Server.EtcdEndpoint()}})
@@ -61,7 +63,7 @@ func newFixture(t *testing.T, cfg *config.Config) *fixture {
 	if cfg.S3.AccessKeyID != "" {
 		opts = append(opts, rest.WithHeaders(map[string]string{"X-Iceberg-Access-Delegation": "vended-credentials"}))
 	}
-	return &fixture{cat: testenv.Client(t, c.URL, opts...), svc: svc, wh: wh}
+	return &fixture{url: c.URL, cfg: cfg, cat: testenv.Client(t, c.URL, opts...), svc: svc, wh: wh}
 }
 
 func (f *fixture) jobs(t *testing.T, cfg maintenance.Config) *maintenance.Jobs {

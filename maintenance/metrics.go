@@ -16,6 +16,11 @@ type Metrics struct {
 	filesDeleted     *prometheus.CounterVec
 	orphansFound     prometheus.Counter
 	leader           prometheus.Gauge
+
+	compactionConflicts *prometheus.CounterVec
+	compactionTables    *prometheus.CounterVec
+	compactionFiles     *prometheus.CounterVec // job, direction (read, written)
+	compactionBytes     *prometheus.CounterVec // job, direction (read, written)
 }
 
 func newMetrics(reg prometheus.Registerer) (*Metrics, error) {
@@ -53,10 +58,27 @@ func newMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "ice_maintenance_leader",
 			Help: "1 while this replica is the elected maintenance leader.",
 		}),
+		compactionConflicts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ice_maintenance_compaction_conflicts_total",
+			Help: "Compaction commits that conflicted with concurrent commits and were planned again or given up, by job.",
+		}, []string{"job"}),
+		compactionTables: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ice_maintenance_compaction_tables_total",
+			Help: "Tables compacted (a replace snapshot committed), by job.",
+		}, []string{"job"}),
+		compactionFiles: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ice_maintenance_compaction_files_total",
+			Help: "Files compaction replaced (read) and wrote (written), by job: data files or manifests.",
+		}, []string{"job", "direction"}),
+		compactionBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ice_maintenance_compaction_bytes_total",
+			Help: "Bytes of the files compaction replaced (read) and wrote (written), by job.",
+		}, []string{"job", "direction"}),
 	}
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.runs, m.duration, m.lastSuccess, m.snapshotsExpired,
-			m.expireConflicts, m.filesDeleted, m.orphansFound, m.leader} {
+			m.expireConflicts, m.filesDeleted, m.orphansFound, m.leader,
+			m.compactionConflicts, m.compactionTables, m.compactionFiles, m.compactionBytes} {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}
@@ -75,4 +97,13 @@ func (m *Metrics) observeRun(job string, ok bool, d time.Duration) {
 	if ok {
 		m.lastSuccess.WithLabelValues(job).SetToCurrentTime()
 	}
+}
+
+// compacted records one committed compaction.
+func (m *Metrics) compacted(job string, r *CompactionResult) {
+	m.compactionTables.WithLabelValues(job).Inc()
+	m.compactionFiles.WithLabelValues(job, "read").Add(float64(r.InputFiles))
+	m.compactionFiles.WithLabelValues(job, "written").Add(float64(r.OutputFiles))
+	m.compactionBytes.WithLabelValues(job, "read").Add(float64(r.InputBytes))
+	m.compactionBytes.WithLabelValues(job, "written").Add(float64(r.OutputBytes))
 }

@@ -195,7 +195,8 @@ func PerformMaintenance(ctx context.Context, cfg *config.Config, log *slog.Logge
 	if err != nil {
 		return nil, err
 	}
-	svc := service.New(service.Config{Store: etcd.NewStore(b.Client, cfg.Name), Warehouse: b.Warehouse, Log: log, Locations: rule})
+	svc := service.New(service.Config{Store: etcd.NewStore(b.Client, cfg.Name), Warehouse: b.Warehouse, Log: log, Locations: rule,
+		Retry: commitRetry(cfg), Locker: commitLocker(cfg, b.Client, log)})
 	jobs, err := maintenance.New(svc, b.Warehouse, mcfg, log, nil)
 	if err != nil {
 		return nil, err

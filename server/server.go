@@ -78,7 +78,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		return nil, err
 	}
 	for _, k := range cfg.Ignored() {
-		log.Warn("config key accepted for compatibility with the Java ice-rest-catalog but not acted on", "key", k)
+		log.Warn("config key accepted for compatibility with the Java ice-rest-catalog but not acted on", "key", k.Key, "reason", k.Reason)
 	}
 
 	// The debug listener comes first, so that probes get answers (live, not
@@ -140,7 +140,8 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	}
 	limits := cfg.Limits.WithDefaults()
 	svc := service.New(service.Config{Store: store, Warehouse: s.wh, Log: log, Metrics: m, Locations: rule,
-		MaxNamespacePropertiesBytes: limits.MaxNamespacePropertiesBytes})
+		MaxNamespacePropertiesBytes: limits.MaxNamespacePropertiesBytes,
+		Retry:                       commitRetry(cfg), Locker: commitLocker(cfg, s.cli, log)})
 	tableCfg, vendedCfg := tableConfig(cfg)
 	vendor, signer, err := storageAccess(ctx, cfg, log)
 	if err != nil {

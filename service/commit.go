@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"path"
 	"regexp"
 	"strconv"
@@ -74,6 +73,13 @@ func (s *Service) commit(ctx context.Context, changes []TableChange) ([]*Table, 
 			return nil, err
 		}
 	}
+	unlock, err := s.lockTables(ctx, changes)
+	if err != nil {
+		s.metrics.Commit(outcome(err))
+		return nil, err
+	}
+	defer unlock()
+	started := time.Now()
 	for attempt := 0; ; attempt++ {
 		stages, err := s.stageAll(ctx, changes, attempt > 0)
 		if err != nil {
@@ -99,10 +105,11 @@ func (s *Service) commit(ctx context.Context, changes []TableChange) ([]*Table, 
 				s.deleteRemovedMetadata(ctx, st)
 			}
 			return results(stages), nil
-		case ice.ErrorCode(err) == ice.ECONFLICT && attempt < s.retries:
+		case ice.ErrorCode(err) == ice.ECONFLICT && s.retry.allows(attempt, started):
 			s.discardAll(ctx, stages)
 			s.metrics.CommitRetry()
-			if err := s.sleep(ctx, attempt); err != nil {
+			if err := s.waitToRetry(ctx, changes, attempt); err != nil {
+				s.metrics.Commit(outcome(err))
 				return nil, err
 			}
 			continue
@@ -151,10 +158,8 @@ func (s *Service) stage(ctx context.Context, ch TableChange, retry bool) (staged
 	if baseMd != nil {
 		current = baseMd.Parsed
 	}
-	for _, req := range ch.Requirements {
-		if err := req.Validate(current); err != nil {
-			return staged{}, ice.CommitFailed("requirement failed for %s: %v", ch.ID, err)
-		}
+	if err := requirementsHold(ch, current); err != nil {
+		return staged{}, err
 	}
 	st := staged{change: ch, base: base, current: baseMd}
 	if len(ch.Updates) == 0 {
@@ -199,6 +204,17 @@ func (s *Service) stage(ctx context.Context, ch TableChange, retry bool) (staged
 		return staged{}, err
 	}
 	return st, nil
+}
+
+// requirementsHold checks the change's requirements against current (nil
+// for a table that does not exist).
+func requirementsHold(ch TableChange, current table.Metadata) error {
+	for _, req := range ch.Requirements {
+		if err := req.Validate(current); err != nil {
+			return ice.CommitFailed("requirement failed for %s: %v", ch.ID, err)
+		}
+	}
+	return nil
 }
 
 // loadBase reads the table's pointer and metadata. A missing table is a
@@ -392,19 +408,6 @@ func (s *Service) discard(ctx context.Context, loc string) {
 	defer cancel()
 	if err := s.files.Delete(ctx, loc); err != nil {
 		s.log.WarnContext(ctx, "could not delete an unreferenced metadata file", "location", loc, "err", err)
-	}
-}
-
-func (s *Service) sleep(ctx context.Context, attempt int) error {
-	d := s.backoff << min(attempt, 6)
-	d = d/2 + time.Duration(rand.Int64N(int64(d))) // jitter spreads replicas apart
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("commit retry: %w", ctx.Err())
 	}
 }
 

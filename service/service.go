@@ -5,7 +5,6 @@ package service
 
 import (
 	"log/slog"
-	"time"
 
 	ice "github.com/ice-rest-catalog/ice"
 	"github.com/ice-rest-catalog/ice/warehouse"
@@ -30,11 +29,16 @@ type Config struct {
 	Warehouse *warehouse.Warehouse
 	Log       *slog.Logger
 	Metrics   Metrics
-	// CommitRetries bounds the retries of a commit that lost a race while its
-	// requirements still held. Default 8.
+	// Retry is the policy for a table or view commit that lost its
+	// compare-and-swap while its requirements still held (the config's
+	// commitRetry). Zero fields take DefaultRetryPolicy's.
+	Retry RetryPolicy
+	// Locker, when set, takes the Java server's per-table commit locks
+	// around each table commit (the config's commitLock).
+	Locker CommitLocker
+	// CommitRetries bounds the retries of the other conditional writes (drop,
+	// unregister, namespace properties) after a concurrent change. Default 8.
 	CommitRetries int
-	// RetryBackoff is the base of the jittered exponential backoff. Default 5ms.
-	RetryBackoff time.Duration
 	// Locations confines tables' locations and files; default the
 	// warehouse's namespace areas with no other allowed prefix.
 	Locations *ice.LocationRule
@@ -50,17 +54,19 @@ type Service struct {
 	log     *slog.Logger
 	metrics Metrics
 	retries int
-	backoff time.Duration
 	rule    *ice.LocationRule
 	ruleErr error // a warehouse the rule cannot parse: every check fails
 	// maxPropsBytes is Config.MaxNamespacePropertiesBytes.
 	maxPropsBytes int
+	retry         RetryPolicy
+	locker        CommitLocker
 }
 
 // New returns a Service.
 func New(cfg Config) *Service {
 	s := &Service{store: cfg.Store, files: cfg.Warehouse, log: cfg.Log, metrics: cfg.Metrics,
-		retries: cfg.CommitRetries, backoff: cfg.RetryBackoff, rule: cfg.Locations,
+		retries: cfg.CommitRetries, retry: cfg.Retry.withDefaults(), locker: cfg.Locker,
+		rule:          cfg.Locations,
 		maxPropsBytes: cfg.MaxNamespacePropertiesBytes}
 	if s.rule == nil {
 		s.rule, s.ruleErr = ice.NewLocationRule(cfg.Warehouse.Location(), nil)
@@ -73,9 +79,6 @@ func New(cfg Config) *Service {
 	}
 	if s.retries <= 0 {
 		s.retries = 8
-	}
-	if s.backoff <= 0 {
-		s.backoff = 5 * time.Millisecond
 	}
 	return s
 }

@@ -211,6 +211,7 @@ func (s *Service) ReplaceView(ctx context.Context, ch ViewChange) (*View, error)
 	if err := ice.ValidateTableIdent(ch.ID); err != nil {
 		return nil, err
 	}
+	started := time.Now()
 	for attempt := 0; ; attempt++ {
 		base, current, written, claim, err := s.stageView(ctx, ch, attempt > 0)
 		if err != nil {
@@ -227,9 +228,9 @@ func (s *Service) ReplaceView(ctx context.Context, ch ViewChange) (*View, error)
 		switch {
 		case err == nil:
 			return &View{ID: ch.ID, Location: written.Location, Metadata: written}, nil
-		case ice.ErrorCode(err) == ice.ECONFLICT && attempt < s.retries:
+		case ice.ErrorCode(err) == ice.ECONFLICT && s.retry.allows(attempt, started):
 			s.discard(ctx, written.Location)
-			if err := s.sleep(ctx, attempt); err != nil {
+			if err := s.retry.wait(ctx, attempt); err != nil {
 				return nil, err
 			}
 		case ice.ErrorCode(err) == ice.EUNKNOWNSTATE:

@@ -38,7 +38,7 @@ func checkConfig(args []string, out io.Writer) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	for _, k := range cfg.Ignored() {
-		fmt.Fprintf(out, "%s: note: %s is accepted for compatibility with the Java ice-rest-catalog but not acted on\n", path, k)
+		fmt.Fprintf(out, "%s: note: %s is accepted for compatibility with the Java ice-rest-catalog but not acted on: %s\n", path, k.Key, k.Reason)
 	}
 	etcdDesc := "embedded etcd in " + cfg.DataDir + "/etcd"
 	if e := cfg.EtcdEndpoints(); e != nil {

@@ -150,3 +150,29 @@ func TestBackupDocConfigPasses(t *testing.T) {
 		t.Errorf("without anonymousAccess: %v", err)
 	}
 }
+
+// TestCheckConfigAcceptsJavaV019Fixture runs check-config on the Java ice
+// v0.19 config that sets every key of its Config: it passes, and each key
+// we do not act on is named with its reason.
+func TestCheckConfigAcceptsJavaV019Fixture(t *testing.T) {
+	for k, v := range map[string]string{
+		"ICE_FIXTURE_ADDR": "127.0.0.1:5000", "ICE_FIXTURE_DEBUG_ADDR": "127.0.0.1:5001",
+		"ICE_FIXTURE_ETCD": "http://127.0.0.1:2379", "ICE_FIXTURE_BUCKET": "lake",
+		"ICE_FIXTURE_S3_ENDPOINT": "http://127.0.0.1:9000", "ICE_FIXTURE_S3_ACCESS_KEY": "ak",
+		"ICE_FIXTURE_S3_SECRET_KEY": "sk", "ICE_FIXTURE_TOKEN": "tok",
+	} {
+		t.Setenv(k, v)
+	}
+	var out bytes.Buffer
+	if err := checkConfig([]string{"../../config/testdata/java-ice-v0.19.yaml"}, &out); err != nil {
+		t.Fatalf("the v0.19 fixture is refused: %v", err)
+	}
+	for _, want := range []string{"OK: etcd http://127.0.0.1:2379", "note: adminAddr is accepted", "note: iceberg is accepted", "note: maintenance.orphanWhitelist is accepted"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "commitRetry") || strings.Contains(out.String(), "commitLock") {
+		t.Errorf("commitRetry and commitLock are acted on, yet reported as ignored:\n%s", out.String())
+	}
+}
