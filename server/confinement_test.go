@@ -379,8 +379,13 @@ func TestConfinementRegisterAndOverlap(t *testing.T) {
 				"source": map[string]any{"namespace": []string{"a"}, "name": "adopted"}, "destination": map[string]any{"namespace": []string{"a"}, "name": "renamed"}}); st != 204 {
 				t.Fatalf("rename: %d %v", st, b)
 			}
+			st, b = call(t, "POST", e.url+"/v1/namespaces/b/tables", "", map[string]any{"name": "t", "schema": confSchema, "location": bLoc})
+			want400(t, "re-create b.t at a.renamed's location", st, b, "a.renamed")
+			// Without a location, the new b.t goes beside the taken default.
 			st, b = call(t, "POST", e.url+"/v1/namespaces/b/tables", "", map[string]any{"name": "t", "schema": confSchema})
-			want400(t, "re-create b.t where a.renamed lives", st, b, "a.renamed")
+			if st != 200 || !strings.HasPrefix(tableLocation(b), bLoc+"-") {
+				t.Fatalf("re-create b.t with the default location taken: %d %v", st, b)
+			}
 		})
 	}
 }
