@@ -642,3 +642,38 @@ func TestConfinementLegacyLocations(t *testing.T) {
 	st, b := callAPI(t, "GET", c.URL+"/v1/namespaces/a/tables/legacy", writerToken, nil, "X-Iceberg-Access-Delegation", "vended-credentials")
 	want400(t, "vend for a table at the bucket root", st, b, "outside the warehouse")
 }
+
+// Finding 1, STS vending: the session policy's prefix is the table's
+// location, so a table at the bucket root would get credentials for the
+// whole bucket. Such a location cannot be created, and a stored one
+// (legacy) gets no credentials.
+func TestConfinementSTSVending(t *testing.T) {
+	m, c := startSTSCatalog(t)
+	createTables(t, c.URL, "t")
+	for _, loc := range []string{"s3://lake", "s3://lake/cat", "s3://lake/cat/other/x"} {
+		st, b := callAPI(t, "POST", c.URL+"/v1/namespaces/ns/tables", writerToken, map[string]any{"name": "evil", "schema": confSchema, "location": loc})
+		want400(t, "create at "+loc, st, b, "")
+	}
+	md := `{"format-version":2,"table-uuid":"9c12d441-03fe-4693-9a96-a0705ddf69c1","location":"s3://lake","last-sequence-number":0,"last-updated-ms":1,"last-column-id":1,"current-schema-id":0,"schemas":[{"type":"struct","schema-id":0,"fields":[{"id":1,"name":"id","type":"long","required":true}]}],"default-spec-id":0,"partition-specs":[{"spec-id":0,"fields":[]}],"last-partition-id":999,"default-sort-order-id":0,"sort-orders":[{"order-id":0,"fields":[]}]}`
+	req, err := m.NewRequest(context.Background(), "PUT", "/lake/cat/ns/legacy/metadata/00000-legacy.metadata.json", []byte(md))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("put metadata: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{c.Server.EtcdEndpoint()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	if _, err := cli.Put(context.Background(), "t/ns/legacy", `{"metadata_location":"s3://lake/cat/ns/legacy/metadata/00000-legacy.metadata.json","table_type":"ICEBERG"}`); err != nil {
+		t.Fatal(err)
+	}
+	st, b := callAPI(t, "GET", c.URL+"/v1/namespaces/ns/tables/legacy", writerToken, nil, "X-Iceberg-Access-Delegation", "vended-credentials")
+	want400(t, "STS vending for a table at the bucket root", st, b, "outside the warehouse")
+	st, b = callAPI(t, "GET", c.URL+"/v1/namespaces/ns/tables/legacy/credentials", writerToken, nil)
+	want400(t, "loadCredentials for a table at the bucket root", st, b, "outside the warehouse")
+}
