@@ -2,6 +2,7 @@ package etcd
 
 import (
 	"context"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -120,7 +121,12 @@ func (s *Store) ImportCatalog(ctx context.Context, snap *ice.CatalogSnapshot, dr
 		if e.Value[attrMetadataLocation] == "" {
 			return nil, ice.Errorf(ice.EINVALID, "table entry %q has no %s", e.Key, attrMetadataLocation)
 		}
-		puts = append(puts, put{s.keys.table(id), encodeProps(e.Value)})
+		// A claim in the exporting catalog's location index is not one in
+		// this catalog's: the entry arrives unclaimed, and the backfill
+		// claims it (service.BackfillLocations).
+		value := maps.Clone(e.Value)
+		delete(value, attrLocationKey)
+		puts = append(puts, put{s.keys.table(id), encodeProps(value)})
 	}
 	res := &ice.ImportResult{CatalogName: snap.CatalogName, ExportedAt: snap.ExportedAt}
 	for _, p := range puts {

@@ -9,6 +9,7 @@ import (
 
 	ice "github.com/ice-rest-catalog/ice"
 	"github.com/ice-rest-catalog/ice/auth"
+	"github.com/ice-rest-catalog/ice/service"
 )
 
 // adminRoutes serves the catalog export and import of the Java
@@ -61,8 +62,17 @@ func (h *Handler) adminRoutes(a ice.CatalogAdmin) {
 			h.auditAlways(r, who, acc, "", "error", err, "dryRun", dryRun, "overwrite", overwrite)
 			return err
 		}
+		var claimed service.BackfillReport
+		if !dryRun {
+			// The imported entries arrive without location claims: claim
+			// them now, so the overlap rule sees them at once.
+			if claimed, err = h.svc.BackfillLocations(r.Context()); err != nil {
+				h.log.WarnContext(r.Context(), "catalog import: location claims incomplete", "err", err)
+			}
+		}
 		h.auditAlways(r, who, acc, "", "ok", nil, "dryRun", dryRun, "overwrite", overwrite,
-			"created", res.Created, "skipped", res.Skipped, "overwritten", res.Overwritten, "from", res.CatalogName)
+			"created", res.Created, "skipped", res.Skipped, "overwritten", res.Overwritten, "from", res.CatalogName,
+			"locationsClaimed", claimed.Indexed, "locationsRefused", claimed.Refused)
 		writeJSON(w, http.StatusOK, res)
 		return nil
 	}))

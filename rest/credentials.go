@@ -113,6 +113,9 @@ func (h *Handler) signingTag(r *http.Request) string {
 // scoped to it when STS is configured, else the static keys when the
 // config explicitly allows handing them out, else none.
 func (h *Handler) vend(r *http.Request, ns ice.Namespace, location string) ([]storageCredential, string, error) {
+	if h.vendor == nil && len(h.vendCfg) == 0 {
+		return nil, "", nil // nothing to vend
+	}
 	// Credentials are scoped to the table's location: it must be one the
 	// location rule confirms, or the scope could be a bucket or another
 	// table's files.
@@ -120,9 +123,6 @@ func (h *Handler) vend(r *http.Request, ns ice.Namespace, location string) ([]st
 		return nil, "", err
 	}
 	if h.vendor == nil {
-		if len(h.vendCfg) == 0 {
-			return nil, "", nil
-		}
 		return []storageCredential{{Prefix: location, Config: maps.Clone(h.vendCfg)}}, "", nil
 	}
 	loc, ok, err := credentials.ParseLocation(location)

@@ -22,6 +22,7 @@ fuzztime="${ICE_FUZZTIME:-10s}"
 # package|target: one fuzz target per `go test -fuzz` run, as Go requires.
 targets=(
 	".|FuzzTableIdent"
+	".|FuzzParseLocation"
 	"./config|FuzzParse"
 	"./etcd|FuzzPageToken"
 	"./rest|FuzzParseNamespace"

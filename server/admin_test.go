@@ -25,7 +25,7 @@ const adminToken, readerToken = "admin-secret", "reader-secret"
 // startAdminCatalog starts a server with an admin token, a read-only token
 // and read-write anonymous access. The admin API is outside the Iceberg
 // spec, so this server is not wrapped by the spec validator.
-func startAdminCatalog(t *testing.T, warehouse string) string {
+func startAdminCatalog(t *testing.T, warehouse string, extraYAML ...string) string {
 	t.Helper()
 	text := "addr: 127.0.0.1:0\ndebugAddr: 127.0.0.1:0\ndataDir: " + t.TempDir() + "\n" +
 		"anonymousAccess: {enabled: true, accessConfig: {readOnly: false}}\n" +
@@ -33,6 +33,7 @@ func startAdminCatalog(t *testing.T, warehouse string) string {
 	if warehouse != "" {
 		text += "warehouse: " + warehouse + "\n"
 	}
+	text += strings.Join(extraYAML, "")
 	cfg, err := config.Parse([]byte(text), func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
@@ -145,8 +146,11 @@ func TestCatalogExportImportRoundTrip(t *testing.T) {
 		t.Fatalf("namespace=sales export: %s (%v)", filtered, err)
 	}
 
-	// A fresh catalog, with its own etcd: dry run, then import.
-	dst := startAdminCatalog(t, "")
+	// A fresh catalog, with its own etcd and warehouse: dry run, then
+	// import. The tables stay where they are, so the new catalog allows the
+	// old warehouse (allowedLocations), as a migration would.
+	oldWarehouse := locations["sales.eu.events"][:strings.Index(locations["sales.eu.events"], "/warehouse/")+len("/warehouse/")]
+	dst := startAdminCatalog(t, "", "allowedLocations: ["+oldWarehouse+"]\n")
 	dstCat := testenv.Client(t, dst, rest.WithOAuthToken(adminToken))
 	if res := importInto(t, dst, "?dry-run=true", exported); res.Created != 6 || res.Skipped != 0 {
 		t.Fatalf("dry run: %+v", res)

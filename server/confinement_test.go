@@ -22,6 +22,7 @@ import (
 
 	"github.com/apache/iceberg-go/catalog/rest"
 	"github.com/apache/iceberg-go/table"
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/ice-rest-catalog/ice/config"
 	"github.com/ice-rest-catalog/ice/internal/testenv"
@@ -379,8 +380,13 @@ func TestConfinementRegisterAndOverlap(t *testing.T) {
 				"source": map[string]any{"namespace": []string{"a"}, "name": "adopted"}, "destination": map[string]any{"namespace": []string{"a"}, "name": "renamed"}}); st != 204 {
 				t.Fatalf("rename: %d %v", st, b)
 			}
+			st, b = call(t, "POST", e.url+"/v1/namespaces/b/tables", "", map[string]any{"name": "t", "schema": confSchema, "location": bLoc})
+			want400(t, "re-create b.t at a.renamed's location", st, b, "a.renamed")
+			// Without a location, the new b.t goes beside the taken default.
 			st, b = call(t, "POST", e.url+"/v1/namespaces/b/tables", "", map[string]any{"name": "t", "schema": confSchema})
-			want400(t, "re-create b.t where a.renamed lives", st, b, "a.renamed")
+			if st != 200 || !strings.HasPrefix(tableLocation(b), bLoc+"-") {
+				t.Fatalf("re-create b.t with the default location taken: %d %v", st, b)
+			}
 		})
 	}
 }
@@ -588,4 +594,86 @@ func TestConfinementCatalogImport(t *testing.T) {
 	if len(outcomes) != 5 || outcomes[4] != "ok" || outcomes[0] != "invalid" {
 		t.Fatalf("catalog-import audit lines: %v", outcomes)
 	}
+}
+
+// Finding 1, tables written before the rule (or by the Java server): a
+// stored location at a bucket root or outside the warehouse is not signed
+// for, nor are credentials vended for it.
+func TestConfinementLegacyLocations(t *testing.T) {
+	s3 := testenv.StartS3(t)
+	s3.CreateBucket(t, "lake")
+	cfg := testenv.CatalogConfig(t)
+	cfg.Warehouse = "s3://lake/wh"
+	cfg.S3 = config.S3{Endpoint: s3.Endpoint, PathStyleAccess: true, AccessKeyID: s3.AccessKey, SecretAccessKey: s3.SecretKey, Region: s3.Region}
+	cfg.RemoteSigning.Enabled = true
+	cfg.VendedCredentials.StaticKeys = true
+	withTokens(cfg)
+	c := testenv.StartCatalog(t, cfg)
+	if st, b := call(t, "POST", c.URL+"/v1/namespaces", writerToken, map[string]any{"namespace": []string{"a"}}); st != 200 {
+		t.Fatalf("namespace: %d %v", st, b)
+	}
+	// A metadata file whose table location is the whole bucket, and an
+	// entry pointing at it, as an older server let a client write.
+	meta := "s3://lake/wh/a/legacy/metadata/00000-legacy.metadata.json"
+	md := `{"format-version":2,"table-uuid":"9c12d441-03fe-4693-9a96-a0705ddf69c1","location":"s3://lake","last-sequence-number":0,"last-updated-ms":1,"last-column-id":1,"current-schema-id":0,"schemas":[{"type":"struct","schema-id":0,"fields":[{"id":1,"name":"id","type":"long","required":true}]}],"default-spec-id":0,"partition-specs":[{"spec-id":0,"fields":[]}],"last-partition-id":999,"default-sort-order-id":0,"sort-orders":[{"order-id":0,"fields":[]}]}`
+	req, err := s3.NewRequest(context.Background(), "PUT", "/lake/wh/a/legacy/metadata/00000-legacy.metadata.json", []byte(md))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("put metadata: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{c.Server.EtcdEndpoint()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	if _, err := cli.Put(context.Background(), "t/a/legacy", `{"metadata_location":"`+meta+`","table_type":"ICEBERG"}`); err != nil {
+		t.Fatal(err)
+	}
+	w := remoteS3{t: t, signURL: c.URL + "/v1/namespaces/a/tables/legacy/sign", token: writerToken, endpoint: s3.Endpoint}
+	for _, p := range []string{"/lake?list-type=2&prefix=", "/lake/wh/b/t/data/f.parquet"} {
+		if sc, _, _ := w.do("GET", p, nil); sc != 400 {
+			t.Errorf("sign %s for a table at the bucket root: %d, want 400", p, sc)
+		}
+	}
+	st, b := callAPI(t, "GET", c.URL+"/v1/namespaces/a/tables/legacy", writerToken, nil, "X-Iceberg-Access-Delegation", "vended-credentials")
+	want400(t, "vend for a table at the bucket root", st, b, "outside the warehouse")
+}
+
+// Finding 1, STS vending: the session policy's prefix is the table's
+// location, so a table at the bucket root would get credentials for the
+// whole bucket. Such a location cannot be created, and a stored one
+// (legacy) gets no credentials.
+func TestConfinementSTSVending(t *testing.T) {
+	m, c := startSTSCatalog(t)
+	createTables(t, c.URL, "t")
+	for _, loc := range []string{"s3://lake", "s3://lake/cat", "s3://lake/cat/other/x"} {
+		st, b := callAPI(t, "POST", c.URL+"/v1/namespaces/ns/tables", writerToken, map[string]any{"name": "evil", "schema": confSchema, "location": loc})
+		want400(t, "create at "+loc, st, b, "")
+	}
+	md := `{"format-version":2,"table-uuid":"9c12d441-03fe-4693-9a96-a0705ddf69c1","location":"s3://lake","last-sequence-number":0,"last-updated-ms":1,"last-column-id":1,"current-schema-id":0,"schemas":[{"type":"struct","schema-id":0,"fields":[{"id":1,"name":"id","type":"long","required":true}]}],"default-spec-id":0,"partition-specs":[{"spec-id":0,"fields":[]}],"last-partition-id":999,"default-sort-order-id":0,"sort-orders":[{"order-id":0,"fields":[]}]}`
+	req, err := m.NewRequest(context.Background(), "PUT", "/lake/cat/ns/legacy/metadata/00000-legacy.metadata.json", []byte(md))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("put metadata: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{c.Server.EtcdEndpoint()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	if _, err := cli.Put(context.Background(), "t/ns/legacy", `{"metadata_location":"s3://lake/cat/ns/legacy/metadata/00000-legacy.metadata.json","table_type":"ICEBERG"}`); err != nil {
+		t.Fatal(err)
+	}
+	st, b := callAPI(t, "GET", c.URL+"/v1/namespaces/ns/tables/legacy", writerToken, nil, "X-Iceberg-Access-Delegation", "vended-credentials")
+	want400(t, "STS vending for a table at the bucket root", st, b, "outside the warehouse")
+	st, b = callAPI(t, "GET", c.URL+"/v1/namespaces/ns/tables/legacy/credentials", writerToken, nil)
+	want400(t, "loadCredentials for a table at the bucket root", st, b, "outside the warehouse")
 }

@@ -172,8 +172,10 @@ func planReplicas(t *testing.T) map[string]*testenv.Catalog {
 		},
 	}
 	out := map[string]*testenv.Catalog{}
+	wh := "file://" + t.TempDir() // replicas of one catalog share its warehouse
 	for name, fn := range tune {
 		cfg := testenv.CatalogConfig(t, etcd.Endpoint)
+		cfg.Warehouse = wh
 		// Only the async replica answers "submitted", however slow the
 		// machine: the others wait for their plans.
 		cfg.ScanPlanning.AsyncAfter = time.Minute

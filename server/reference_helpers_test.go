@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -72,7 +73,12 @@ type refEnv struct {
 
 func newRefEnv(t *testing.T) *refEnv {
 	t.Helper()
-	srv := startRefCatalog(t, testenv.CatalogConfig(t))
+	cfg := testenv.CatalogConfig(t)
+	// Iceberg's catalog tests place tables and views at locations of
+	// their own, in temporary directories outside the warehouse: allowed
+	// here as an admin allows the old paths of migrated tables.
+	cfg.AllowedLocations = []string{"file://" + os.TempDir() + "/"}
+	srv := startRefCatalog(t, cfg)
 	log := &statusLog{next: http.DefaultTransport}
 	return &refEnv{url: srv.URL, cat: testenv.Client(t, srv.URL, rest.WithCustomTransport(log)), status: log}
 }

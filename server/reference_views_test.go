@@ -182,9 +182,11 @@ func TestReferenceViews(t *testing.T) {
 
 	t.Run("CustomMetadataLocation", func(t *testing.T) {
 		id := ident(e.ns(t), "view")
-		custom := "file://" + t.TempDir() + "/custom-location"
+		// Inside the view's location: a path outside it is refused (issue 14).
+		viewLoc := "file://" + t.TempDir()
+		custom := viewLoc + "/custom-location"
 		v, err := cat.CreateView(ctx, id, viewVer(t, 1, 0, id[:1], "spark", "select * from ns.tbl"), viewSchema,
-			catalog.WithViewLocation("file://"+t.TempDir()), catalog.WithViewProperties(iceberg.Properties{"write.metadata.path": custom}))
+			catalog.WithViewLocation(viewLoc), catalog.WithViewProperties(iceberg.Properties{"write.metadata.path": custom}))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -190,10 +190,11 @@ func (s *Service) stage(ctx context.Context, ch TableChange, retry bool) (staged
 			return staged{}, err
 		}
 		st.claim = tableLoc.Key()
-	} else if tableLoc, err = ice.ParseLocation(updated.Location()); err != nil {
-		return staged{}, err
+		err = checkTableFiles(tableLoc, updated, current, newLoc)
+	} else if tableLoc, err = ice.ParseLocation(updated.Location()); err == nil {
+		err = checkUpdates(tableLoc, ch.Updates, newLoc)
 	}
-	if err := checkTableFiles(tableLoc, updated, current, newLoc); err != nil {
+	if err != nil {
 		return staged{}, err
 	}
 	st.written, err = s.files.WriteMetadata(ctx, newLoc, updated, baseMd)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/table"
+	"github.com/google/uuid"
 
 	ice "github.com/ice-rest-catalog/ice"
 	"github.com/ice-rest-catalog/ice/warehouse"
@@ -169,7 +170,14 @@ func (s *Service) CreateTable(ctx context.Context, ns ice.Namespace, req CreateT
 	}
 	err = s.store.SwapTables(ctx, []ice.TableSwap{{ID: id, NewLocation: newLoc, ClaimLocation: tableLoc.Key()}})
 	if err != nil {
-		return nil, s.failedCreate(ctx, id, newLoc, err)
+		err = s.failedCreate(ctx, id, newLoc, err)
+		if req.Location == "" && ice.ErrorCode(err) == ice.EINVALID {
+			// The default location is taken, by a table renamed away
+			// from this name, say: place the new one beside it.
+			req.Location = uniqueBeside(loc)
+			return s.CreateTable(ctx, ns, req)
+		}
+		return nil, err
 	}
 	return &Table{ID: id, Location: newLoc, Metadata: written}, nil
 }
@@ -305,6 +313,12 @@ func (s *Service) RenameTable(ctx context.Context, from, to ice.TableIdent) erro
 		return tableExists(to)
 	}
 	return s.store.RenameTable(ctx, from, to)
+}
+
+// uniqueBeside is loc with a random suffix, for a default location that
+// another table or view already holds.
+func uniqueBeside(loc string) string {
+	return strings.TrimRight(loc, "/") + "-" + strings.ReplaceAll(uuid.NewString(), "-", "")[:12]
 }
 
 // readRegistered reads a metadata file a client asks to register, and

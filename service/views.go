@@ -119,6 +119,10 @@ func (s *Service) CreateView(ctx context.Context, ns ice.Namespace, req CreateVi
 		if ice.ErrorCode(err) != ice.EUNKNOWNSTATE { // else the file may be referenced: keep it
 			s.discard(ctx, newLoc)
 		}
+		if req.Location == "" && ice.ErrorCode(err) == ice.EINVALID {
+			req.Location = uniqueBeside(loc) // the default location is taken
+			return s.CreateView(ctx, ns, req)
+		}
 		return nil, err
 	}
 	return &View{ID: id, Location: newLoc, Metadata: written}, nil
