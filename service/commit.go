@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"time"
 
@@ -121,12 +122,13 @@ func (s *Service) commit(ctx context.Context, changes []TableChange) ([]*Table, 
 // stageAll stages every change; on failure it discards what it wrote.
 func (s *Service) stageAll(ctx context.Context, changes []TableChange, retry bool) ([]staged, error) {
 	stages := make([]staged, 0, len(changes))
-	for _, ch := range changes {
+	for i, ch := range changes {
 		st, err := s.stage(ctx, ch, retry)
 		if err != nil {
 			s.discardAll(ctx, stages)
 			return nil, err
 		}
+		changes[i] = st.change // with normalised snapshots, for a retry
 		stages = append(stages, st)
 	}
 	return stages, nil
@@ -147,6 +149,7 @@ func (s *Service) stage(ctx context.Context, ch TableChange, retry bool) (staged
 		}
 	}
 	st := staged{change: ch, base: base, current: baseMd}
+	st.change.Updates = ch.Updates
 	if len(ch.Updates) == 0 {
 		if baseMd == nil {
 			return staged{}, ice.Errorf(ice.EINVALID, "creating %s requires updates", ch.ID)
@@ -161,6 +164,16 @@ func (s *Service) stage(ctx context.Context, ch TableChange, retry bool) (staged
 			return staged{}, ice.CommitFailed("updates for %s no longer apply after a concurrent commit: %v", ch.ID, err)
 		}
 		return staged{}, ice.Errorf(ice.EINVALID, "invalid updates for %s: %v", ch.ID, err)
+	}
+	if ups, changed, err := s.normalizeSnapshots(ctx, updated, ch.Updates); err != nil {
+		return staged{}, err
+	} else if changed {
+		// The snapshots now point at normalised manifest lists; a retry
+		// reuses them (stageAll keeps st.change).
+		ch.Updates, st.change.Updates = ups, ups
+		if updated, err = applyUpdates(current, base.MetadataLocation, ch.Updates); err != nil {
+			return staged{}, ice.Errorf(ice.EINVALID, "invalid updates for %s: %v", ch.ID, err)
+		}
 	}
 	newLoc, err := newMetadataLocation(updated, base.MetadataLocation)
 	if err != nil {
@@ -376,4 +389,46 @@ func outcome(err error) string {
 		return "unknown"
 	}
 	return "error"
+}
+
+// normalizeSnapshots repairs what the snapshots added by updates lack for
+// other readers (Warehouse.NormalizeSnapshot) and returns the updates with
+// those snapshots replaced; md is the metadata with the updates applied.
+// The updates slice given is never modified.
+func (s *Service) normalizeSnapshots(ctx context.Context, md table.Metadata, updates table.Updates) (table.Updates, bool, error) {
+	var out table.Updates
+	for i, u := range updates {
+		if u.Action() != table.UpdateAddSnapshot {
+			continue
+		}
+		raw, err := json.Marshal(u)
+		if err != nil {
+			return nil, false, err
+		}
+		var v struct {
+			Snapshot struct {
+				ID int64 `json:"snapshot-id"`
+			} `json:"snapshot"`
+		}
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return nil, false, err
+		}
+		snap := md.SnapshotByID(v.Snapshot.ID)
+		if snap == nil {
+			continue
+		}
+		fixed, changed, err := s.files.NormalizeSnapshot(ctx, md, *snap)
+		if err != nil {
+			return nil, false, err
+		}
+		if !changed {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(updates)
+		}
+		out[i] = table.NewAddSnapshotUpdate(&fixed)
+		s.log.InfoContext(ctx, "normalised a snapshot's manifests for other readers", "snapshot", snap.SnapshotID, "from", snap.ManifestList, "to", fixed.ManifestList)
+	}
+	return out, out != nil, nil
 }
