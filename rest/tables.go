@@ -90,7 +90,7 @@ type tableIdentifier struct {
 }
 
 func (t tableIdentifier) ident() ice.TableIdent {
-	return ice.TableIdent{Namespace: t.Namespace, Name: t.Name}
+	return ice.TableIdent{Namespace: ice.NamespaceFromClient(t.Namespace), Name: t.Name}
 }
 
 func listTablesResult(ids []ice.TableIdent, next string) map[string]any {

@@ -417,10 +417,19 @@ func (s *Service) normalizeSnapshots(ctx context.Context, md table.Metadata, upd
 		if snap == nil {
 			continue
 		}
+		orig := *snap
+		if snap.ParentSnapshotID != nil && *snap.ParentSnapshotID == -1 {
+			// ClickHouse (26.5, 26.7) writes parent-snapshot-id -1 for a
+			// table's first snapshot; the spec's "no parent" is no field.
+			cp := *snap
+			cp.ParentSnapshotID = nil
+			snap = &cp
+		}
 		fixed, changed, err := s.files.NormalizeSnapshot(ctx, md, *snap)
 		if err != nil {
 			return nil, false, err
 		}
+		changed = changed || snap.ParentSnapshotID != orig.ParentSnapshotID
 		if !changed {
 			continue
 		}
@@ -428,7 +437,7 @@ func (s *Service) normalizeSnapshots(ctx context.Context, md table.Metadata, upd
 			out = slices.Clone(updates)
 		}
 		out[i] = table.NewAddSnapshotUpdate(&fixed)
-		s.log.InfoContext(ctx, "normalised a snapshot's manifests for other readers", "snapshot", snap.SnapshotID, "from", snap.ManifestList, "to", fixed.ManifestList)
+		s.log.InfoContext(ctx, "normalised a snapshot's manifests for other readers", "snapshot", snap.SnapshotID, "from", orig.ManifestList, "to", fixed.ManifestList)
 	}
 	return out, out != nil, nil
 }

@@ -127,7 +127,13 @@ func (s *Service) CreateTable(ctx context.Context, ns ice.Namespace, req CreateT
 		return nil, tableExists(id)
 	}
 	loc := strings.TrimSuffix(req.Location, "/")
-	if loc == "" {
+	if !hasScheme(loc) {
+		// Empty, or a bare path such as ClickHouse's "/ns/t/" (the path
+		// of its IcebergS3 URL, without scheme or bucket): the table goes
+		// to its default place inside the warehouse. See docs/clients.md.
+		if loc != "" {
+			s.log.InfoContext(ctx, "createTable: a location without a scheme is replaced by the default location", "table", id.String(), "sent", req.Location)
+		}
 		loc = s.defaultLocation(id, nsEntry.Properties)
 	}
 	spec := req.Spec
@@ -285,7 +291,7 @@ func (s *Service) RenameTable(ctx context.Context, from, to ice.TableIdent) erro
 // defaultLocation places a table as Iceberg's own catalogs do: under its
 // namespace's location property if set, else <warehouse>/<ns levels>/<table>.
 func (s *Service) defaultLocation(id ice.TableIdent, nsProps map[string]string) string {
-	if nsLoc := strings.TrimSuffix(nsProps["location"], "/"); nsLoc != "" {
+	if nsLoc := strings.TrimSuffix(nsProps["location"], "/"); hasScheme(nsLoc) {
 		return nsLoc + "/" + id.Name
 	}
 	return s.files.Location() + "/" + id.Namespace.Path() + "/" + id.Name
@@ -309,4 +315,12 @@ func (s *Service) failedCreate(ctx context.Context, id ice.TableIdent, newLoc st
 
 func tableExists(id ice.TableIdent) error {
 	return &ice.Error{Code: ice.EEXISTS, Type: "AlreadyExistsException", Message: fmt.Sprintf("Table already exists: %s", id)}
+}
+
+// hasScheme reports whether loc is a URL with a scheme (s3://…, file://…),
+// the only form of location the catalog stores: a bare path would be read
+// by each client against a different root.
+func hasScheme(loc string) bool {
+	i := strings.Index(loc, "://")
+	return i > 0 && !strings.ContainsAny(loc[:i], "/.")
 }
