@@ -20,12 +20,16 @@
 #   ICE_CHDB_VERSIONS  space-separated chdb versions (default: all pinned below)
 set -euo pipefail
 
-# chdb version -> ClickHouse version it ships (npm view chdb@V optionalDependencies).
-# Only chdb 3.x ships a prebuilt library through npm; @chdb/lib-linux-x64-gnu
-# has no release older than 26.5. Newest first: the first is the default.
-#   3.4.0 -> 26.7.3-stable.1
-#   3.2.0 -> 26.5.3
-pinned="3.4.0 3.2.0"
+# chdb version -> @chdb/lib-linux-x64-gnu version it pins (npm view chdb@V
+# optionalDependencies); SELECT version() in brackets. Newest first.
+#   3.4.0 -> 26.7.3-stable.1 (26.7.2.1)
+#   3.3.0 -> 26.7.0-stable.1 (26.7.2.1)
+#   3.2.0 -> 26.5.3, 3.1.0 -> 26.5.2, 3.0.1 -> 26.5.0: not pinned, their
+#            library needs libstdc++ GLIBCXX_3.4.32 (GCC 13), newer than
+#            Debian 12's, so they do not load on this project's machines.
+# chdb 1.x and 2.x ship no library through npm; the lib package has no
+# release before 26.5.
+pinned="3.4.0 3.3.0"
 
 cache="${ICE_CHDB_CACHE:-${HOME}/.cache/ice-rest-catalog}"
 versions="${ICE_CHDB_VERSIONS:-${pinned}}"
@@ -59,6 +63,12 @@ for v in ${versions}; do
 		if ! (cd "${tmp}" && npm install --no-audit --no-fund --save-exact --loglevel=error "chdb@${v}" >&2); then
 			rm -rf "${tmp}"
 			log "install-chdb: npm install chdb@${v} failed"
+			exit 1
+		fi
+		# A library that does not load here would fail every test: refuse it.
+		if ! (cd "${tmp}" && node -e 'require("chdb")' >/dev/null 2>&1); then
+			rm -rf "${tmp}"
+			log "install-chdb: chdb ${v} is installed but its library does not load on this machine"
 			exit 1
 		fi
 		touch "${tmp}/.installed"

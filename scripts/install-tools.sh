@@ -74,3 +74,6 @@ for spec in "${tools[@]}"; do
 done
 
 printf 'export ICE_TOOLS_BIN=%q\n' "${link_dir}"
+
+# ClickHouse (chDB) for the ClickHouse tests: its own script, its own cache.
+"${repo_root}/scripts/install-chdb.sh"
