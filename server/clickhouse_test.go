@@ -1,0 +1,407 @@
+package server_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/catalog"
+	"github.com/apache/iceberg-go/catalog/rest"
+	"github.com/apache/iceberg-go/table"
+
+	"github.com/ice-rest-catalog/ice/config"
+	"github.com/ice-rest-catalog/ice/internal/testenv"
+)
+
+// The names the README's ClickHouse SQL uses; the tests put the real
+// addresses and token in their place.
+const (
+	readmeCatalog = "http://catalog:5000"
+	readmeS3      = "http://minio:9000"
+	readmeToken   = "<token>"
+)
+
+// chEnv is a catalog on versitygw (bucket "lake", warehouse
+// s3://lake/warehouse) with static vended keys, no anonymous access, a
+// read-write and a read-only bearer token and an OAuth client.
+type chEnv struct {
+	cat    *testenv.Catalog
+	api    *apiLog
+	s3     *testenv.S3Server
+	writer *rest.Catalog // iceberg-go, as the writer token
+}
+
+const (
+	chWriterToken = "writer-token"
+	chReaderToken = "reader-token"
+	chOAuthSecret = "ch-secret"
+)
+
+func startClickHouseCatalog(t *testing.T, tokenTTL string) *chEnv {
+	t.Helper()
+	s3 := testenv.StartS3(t)
+	s3.CreateBucket(t, "lake")
+	sum := sha256.Sum256([]byte(chOAuthSecret))
+	text := fmt.Sprintf(`addr: 127.0.0.1:0
+debugAddr: 127.0.0.1:0
+dataDir: %s
+warehouse: s3://lake/warehouse
+s3: {endpoint: %s, pathStyleAccess: true, region: %s, accessKeyID: %s, secretAccessKey: %s}
+vendedCredentials: {staticKeys: true}
+bearerTokens:
+  - {name: writer, value: %s}
+  - {name: reader, value: %s, accessConfig: {readOnly: true}}
+oauth:
+  tokenTTL: %s
+  clients:
+    - {id: clickhouse, secretHash: "sha256:%s"}
+`, t.TempDir(), s3.Endpoint, s3.Region, s3.AccessKey, s3.SecretKey, chWriterToken, chReaderToken, tokenTTL, hex.EncodeToString(sum[:]))
+	cfg, err := config.Parse([]byte(text), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, api := startLoggedCatalog(t, cfg)
+	w := testenv.Client(t, c.URL, rest.WithOAuthToken(chWriterToken),
+		rest.WithHeaders(map[string]string{"X-Iceberg-Access-Delegation": "vended-credentials"}))
+	return &chEnv{cat: c, api: api, s3: s3, writer: w}
+}
+
+// readmeSQL returns the statements of the README's ClickHouse SQL block with
+// the env's addresses and token.
+func (e *chEnv) readmeSQL(t *testing.T, token string) []string {
+	t.Helper()
+	raw, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)## Connecting ClickHouse\n.*?```sql\n(.*?)```").FindSubmatch(raw)
+	if m == nil {
+		t.Fatal("README.md: no ```sql block under ## Connecting ClickHouse")
+	}
+	return e.sqlStatements(string(m[1]), token)
+}
+
+func (e *chEnv) sqlStatements(text, token string) []string {
+	r := strings.NewReplacer(readmeCatalog, e.cat.URL, readmeS3, e.s3.Endpoint, readmeToken, token)
+	var out []string
+	for _, st := range strings.Split(r.Replace(text), ";\n") {
+		var lines []string
+		for _, l := range strings.Split(st, "\n") {
+			if !strings.HasPrefix(strings.TrimSpace(l), "--") {
+				lines = append(lines, l)
+			}
+		}
+		if s := strings.TrimSpace(strings.Join(lines, "\n")); s != "" {
+			out = append(out, strings.TrimSuffix(s, ";"))
+		}
+	}
+	return out
+}
+
+func (e *chEnv) database(token string) string {
+	return fmt.Sprintf("CREATE DATABASE ice ENGINE = DataLakeCatalog('%s/v1') SETTINGS catalog_type = 'rest', "+
+		"warehouse = 's3://lake/warehouse', storage_endpoint = '%s/lake', auth_header = 'Authorization: Bearer %s'",
+		e.cat.URL, e.s3.Endpoint, token)
+}
+
+func mustTable(t *testing.T, cat *rest.Catalog, ident table.Identifier) *table.Table {
+	t.Helper()
+	tbl, err := cat.LoadTable(context.Background(), ident)
+	if err != nil {
+		t.Fatalf("load %v: %v", ident, err)
+	}
+	return tbl
+}
+
+func str(v any) string { return fmt.Sprint(v) }
+
+// TestClickHouse runs the newest ClickHouse against the catalog: the
+// README's SQL, reads of tables iceberg-go wrote (flat and nested
+// namespaces, partitioned, evolved schema, time travel), INSERT, CREATE
+// TABLE (flat, nested, partitioned), ALTER ADD/DROP COLUMN and DROP TABLE;
+// then iceberg-go reads everything ClickHouse wrote.
+func TestClickHouse(t *testing.T) {
+	ch := testenv.NewestClickHouse(t)
+	e := startClickHouseCatalog(t, "1h")
+	ctx := context.Background()
+	for _, ns := range []table.Identifier{{"sales"}, {"sales", "eu"}} {
+		if err := e.writer.CreateNamespace(ctx, ns, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spec := iceberg.NewPartitionSpec(iceberg.PartitionField{SourceIDs: []int{2}, FieldID: 1000, Name: "region", Transform: iceberg.IdentityTransform{}})
+	events, err := e.writer.CreateTable(ctx, table.Identifier{"sales", "events"}, eventSchema, catalog.WithPartitionSpec(&spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if events, err = events.AppendTable(ctx, eventBatch(t, 0, 10), 100, nil); err != nil {
+		t.Fatal(err)
+	}
+	first := *events.CurrentSnapshot()
+	if events, err = events.AppendTable(ctx, eventBatch(t, 10, 10), 100, nil); err != nil {
+		t.Fatal(err)
+	}
+	orders, err := e.writer.CreateTable(ctx, table.Identifier{"sales", "eu", "orders"}, eventSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err = orders.AppendTable(ctx, eventBatch(t, 0, 4), 100, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Schema evolution by iceberg-go: region renamed to area, then a
+	// column added (readers see null for old rows).
+	evo, err := e.writer.CreateTable(ctx, table.Identifier{"sales", "evo"}, eventSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if evo, err = evo.AppendTable(ctx, eventBatch(t, 0, 2), 100, nil); err != nil {
+		t.Fatal(err)
+	}
+	tx := evo.NewTransaction()
+	if err := tx.UpdateSchema(true, false).RenameColumn([]string{"region"}, "area").AddColumn([]string{"score"}, iceberg.PrimitiveTypes.Int64, "", false, nil).Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err = tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	s := ch.NewSession(t)
+	readme := e.readmeSQL(t, chWriterToken)
+	keys := fmt.Sprintf("'%s', '%s'", e.s3.AccessKey, e.s3.SecretKey)
+	steps := append(readme,
+		"DESCRIBE ice.`sales.evo`",
+		"SELECT id, area, score FROM ice.`sales.evo` ORDER BY id",
+		fmt.Sprintf("SELECT count() AS n FROM ice.`sales.events` SETTINGS iceberg_snapshot_id = %d", first.SnapshotID),
+		fmt.Sprintf("SELECT count() AS n FROM ice.`sales.events` SETTINGS iceberg_timestamp_ms = %d", first.TimestampMs),
+		"SELECT count() AS n, min(id) AS lo FROM ice.`sales.eu.orders`",
+		"SELECT count() AS n FROM ice.`sales.events` WHERE region = 'us' SETTINGS use_iceberg_partition_pruning = 1, log_comment = 'pruned'",
+		// CREATE TABLE in namespaces that do not exist yet: ClickHouse then
+		// gets 200 for its namespace POST at once (docs/clients.md).
+		"CREATE TABLE ice.`chflat.t1` (id Int64, s String) ENGINE = IcebergS3('"+e.s3.Endpoint+"/lake/warehouse/chflat/t1/', "+keys+")",
+		"CREATE TABLE ice.`sales.chsub.t2` (id Int64) ENGINE = IcebergS3('"+e.s3.Endpoint+"/lake/warehouse/sales/chsub/t2/', "+keys+")",
+		"CREATE TABLE ice.`chpart.p1` (id Int64, region String) ENGINE = IcebergS3('"+e.s3.Endpoint+"/lake/warehouse/chpart/p1/', "+keys+") PARTITION BY region",
+		"INSERT INTO ice.`chflat.t1` SETTINGS allow_insert_into_iceberg = 1 VALUES (1, 'a'), (2, 'b')",
+		"INSERT INTO ice.`sales.chsub.t2` SETTINGS allow_insert_into_iceberg = 1 VALUES (7)",
+		"INSERT INTO ice.`chpart.p1` SETTINGS allow_insert_into_iceberg = 1 VALUES (1, 'eu'), (2, 'us'), (3, 'eu')",
+		"ALTER TABLE ice.`chflat.t1` ADD COLUMN x Nullable(Int32) SETTINGS allow_insert_into_iceberg = 1",
+		"ALTER TABLE ice.`chflat.t1` DROP COLUMN s SETTINGS allow_insert_into_iceberg = 1",
+		"SELECT id, x FROM ice.`chflat.t1` ORDER BY id",
+		"SELECT count() AS n FROM ice.`chpart.p1` WHERE region = 'eu'",
+		"SELECT id FROM ice.`sales.chsub.t2`",
+	)
+	got := s.MustRun(t, steps...)
+	n := len(readme)
+	// README: SHOW TABLES, then the eu rows, then its INSERT.
+	var names []string
+	for _, r := range got[n-3] {
+		names = append(names, str(r["name"]))
+	}
+	for _, want := range []string{"sales.events", "sales.eu.orders", "sales.evo"} {
+		if !strings.Contains(strings.Join(names, ","), want) {
+			t.Errorf("SHOW TABLES = %v, want %s among them", names, want)
+		}
+	}
+	if r := got[n-2][0]; str(r["count()"]) != "10" || str(r["sum(id)"]) != "90" {
+		t.Errorf("README SELECT = %v, want 10 rows summing to 90", r)
+	}
+	var cols []string
+	for _, r := range got[n] {
+		cols = append(cols, str(r["name"])+" "+str(r["type"]))
+	}
+	if strings.Join(cols, ",") != "id Int64,area String,score Nullable(Int64)" {
+		t.Errorf("DESCRIBE sales.evo = %v", cols)
+	}
+	if rows := got[n+1]; len(rows) != 2 || str(rows[0]["area"]) != "eu" || rows[0]["score"] != nil {
+		t.Errorf("evolved rows = %v, want 2 rows with area and a null score", rows)
+	}
+	if a, b := str(got[n+2][0]["n"]), str(got[n+3][0]["n"]); a != "10" || b != "10" {
+		t.Errorf("time travel: by snapshot id %s rows, by timestamp %s rows; want 10 each", a, b)
+	}
+	if r := got[n+4][0]; str(r["n"]) != "4" || str(r["lo"]) != "0" {
+		t.Errorf("nested namespace read = %v", r)
+	}
+	if str(got[n+5][0]["n"]) != "10" {
+		t.Errorf("region = us rows = %v, want 10", got[n+5])
+	}
+	if rows := got[n+14]; len(rows) != 2 || str(rows[0]["id"]) != "1" || rows[0]["x"] != nil {
+		t.Errorf("after ALTER: %v", rows)
+	}
+	if str(got[n+15][0]["n"]) != "2" {
+		t.Errorf("partitioned table written by ClickHouse, region = eu: %v", got[n+15])
+	}
+	if rows := got[n+16]; len(rows) != 1 || str(rows[0]["id"]) != "7" {
+		t.Errorf("nested table written by ClickHouse: %v", rows)
+	}
+
+	// iceberg-go reads what ClickHouse wrote.
+	if ids := readIDs(t, mustTable(t, e.writer, table.Identifier{"sales", "events"}), nil); len(ids) != 21 || ids[20] != 1000 {
+		t.Errorf("iceberg-go after ClickHouse's INSERT: %v, want 0..19 and 1000", ids)
+	}
+	p1 := mustTable(t, e.writer, table.Identifier{"chpart", "p1"})
+	if want := "s3://lake/warehouse/chpart/p1"; p1.Location() != want {
+		t.Errorf("ClickHouse-created table at %s, want %s", p1.Location(), want)
+	}
+	if ids := readIDs(t, p1, iceberg.EqualTo(iceberg.Reference("region"), "eu")); len(ids) != 2 || ids[0] != 1 || ids[1] != 3 {
+		t.Errorf("iceberg-go scan of ClickHouse's partitioned table, region = eu: %v", ids)
+	}
+	tasks, err := p1.Scan(table.WithRowFilter(iceberg.EqualTo(iceberg.Reference("region"), "us"))).PlanFiles(ctx)
+	if err != nil || len(tasks) != 1 {
+		t.Errorf("iceberg-go pruning on ClickHouse's partitions: %d files (%v), want 1", len(tasks), err)
+	}
+	t2 := mustTable(t, e.writer, table.Identifier{"sales", "chsub", "t2"})
+	if want := "s3://lake/warehouse/sales/chsub/t2"; t2.Location() != want {
+		t.Errorf("nested ClickHouse table at %s, want %s", t2.Location(), want)
+	}
+	t1 := mustTable(t, e.writer, table.Identifier{"chflat", "t1"})
+	if f := t1.Schema().Fields(); len(f) != 2 || f[1].Name != "x" {
+		t.Errorf("schema after ClickHouse's ALTERs: %v", t1.Schema())
+	}
+	if n := e.api.count("POST /v1/namespaces "); n != 3+2 { // 3 CREATE TABLEs, 2 by iceberg-go
+		t.Errorf("namespace creates: %d, want 5 (no 409 retries)", n)
+	}
+
+	// DROP TABLE (purgeRequested=False): gone from the catalog, files kept.
+	s.MustRun(t, "DROP TABLE ice.`chpart.p1`")
+	if ok, _ := e.writer.CheckTableExists(ctx, table.Identifier{"chpart", "p1"}); ok {
+		t.Error("chpart.p1 still exists after DROP TABLE")
+	}
+	if _, err := os.Stat(strings.Replace(p1.MetadataLocation(), "s3://", e.s3.Root+"/", 1)); err != nil {
+		t.Errorf("DROP TABLE without purge removed the metadata file: %v", err)
+	}
+}
+
+// TestClickHouseAuth: a read-only token can SELECT and its INSERT fails
+// with the catalog's 403 in ClickHouse's error; catalog_credential logs in
+// through /v1/oauth/tokens and keeps working after its token expires.
+func TestClickHouseAuth(t *testing.T) {
+	ch := testenv.NewestClickHouse(t)
+	e := startClickHouseCatalog(t, "2s")
+	ctx := context.Background()
+	if err := e.writer.CreateNamespace(ctx, table.Identifier{"a"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := e.writer.CreateTable(ctx, table.Identifier{"a", "t"}, eventSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err = tbl.AppendTable(ctx, eventBatch(t, 0, 5), 100, nil); err != nil {
+		t.Fatal(err)
+	}
+	ro := ch.NewSession(t)
+	_, res := ro.Run(t,
+		testenv.Step{SQL: "SET allow_experimental_database_iceberg = 1"},
+		testenv.Step{SQL: e.database(chReaderToken)},
+		testenv.Step{SQL: "SELECT count() AS n FROM ice.`a.t`"},
+		testenv.Step{SQL: "INSERT INTO ice.`a.t` SETTINGS allow_insert_into_iceberg = 1 VALUES (99, 'eu')"},
+	)
+	if !res[2].OK || str(res[2].Rows[0]["n"]) != "5" {
+		t.Errorf("read-only SELECT: %+v", res[2])
+	}
+	if res[3].OK || !strings.Contains(res[3].Error, "403") {
+		t.Errorf("read-only INSERT: %+v, want an error naming 403", res[3])
+	}
+	if ids := readIDs(t, mustTable(t, e.writer, table.Identifier{"a", "t"}), nil); len(ids) != 5 {
+		t.Errorf("rows after the refused INSERT: %v", ids)
+	}
+
+	oa := ch.NewSession(t)
+	got := oa.MustRun(t,
+		"SET allow_experimental_database_iceberg = 1",
+		fmt.Sprintf("CREATE DATABASE ice ENGINE = DataLakeCatalog('%s/v1') SETTINGS catalog_type = 'rest', warehouse = 's3://lake/warehouse', storage_endpoint = '%s/lake', catalog_credential = 'clickhouse:%s'", e.cat.URL, e.s3.Endpoint, chOAuthSecret),
+		"SELECT count() AS n FROM ice.`a.t`",
+		"SELECT sleep(3)", // the 2 s token expires
+		"INSERT INTO ice.`a.t` SETTINGS allow_insert_into_iceberg = 1 VALUES (100, 'us')",
+		"SELECT count() AS n FROM ice.`a.t`",
+	)
+	if str(got[2][0]["n"]) != "5" || str(got[5][0]["n"]) != "6" {
+		t.Errorf("catalog_credential: counts %v then %v, want 5 then 6", got[2], got[5])
+	}
+	if n := e.api.count("POST /v1/oauth/tokens "); n < 2 {
+		t.Errorf("token requests: %d, want a new token after expiry", n)
+	}
+}
+
+// TestClickHouseConcurrentWriters: ClickHouse INSERTs run at the same time
+// as iceberg-go appends into one table; every acknowledged write is in the
+// table exactly once.
+func TestClickHouseConcurrentWriters(t *testing.T) {
+	ch := testenv.NewestClickHouse(t)
+	e := startClickHouseCatalog(t, "1h")
+	ctx := context.Background()
+	if err := e.writer.CreateNamespace(ctx, table.Identifier{"c"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.writer.CreateTable(ctx, table.Identifier{"c", "t"}, eventSchema); err != nil {
+		t.Fatal(err)
+	}
+	const chWriters, goWriters = 4, 3
+	steps := []testenv.Step{{SQL: "SET allow_experimental_database_iceberg = 1"}, {SQL: e.database(chWriterToken)}}
+	for i := 0; i < chWriters; i++ {
+		steps = append(steps, testenv.Step{SQL: fmt.Sprintf("INSERT INTO ice.`c.t` SETTINGS allow_insert_into_iceberg = 1 VALUES (%d, 'eu'), (%d, 'us')", 1000+2*i, 1001+2*i), Parallel: true})
+	}
+	s := ch.NewSession(t)
+	var wg sync.WaitGroup
+	goOK := make([]bool, goWriters)
+	for i := 0; i < goWriters; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			for attempt := 0; attempt < 20; attempt++ {
+				tbl, err := e.writer.LoadTable(ctx, table.Identifier{"c", "t"})
+				if err == nil {
+					if _, err = tbl.AppendTable(ctx, eventBatch(t, int64(i*10), 10), 100, nil); err == nil {
+						goOK[i] = true
+						return
+					}
+				}
+			}
+		}(i)
+	}
+	_, res := s.Run(t, steps...)
+	wg.Wait()
+	want := map[int64]bool{}
+	for i, ok := range goOK {
+		if ok {
+			for id := int64(i * 10); id < int64(i*10+10); id++ {
+				want[id] = true
+			}
+		}
+	}
+	for i, r := range res[2:] {
+		if r.OK {
+			want[int64(1000+2*i)], want[int64(1001+2*i)] = true, true
+		} else {
+			t.Logf("ClickHouse INSERT %d failed: %s", i, r.Error)
+		}
+	}
+	ids := readIDs(t, mustTable(t, e.writer, table.Identifier{"c", "t"}), nil)
+	seen := map[int64]int{}
+	for _, id := range ids {
+		seen[id]++
+	}
+	for id := range want {
+		if seen[id] != 1 {
+			t.Errorf("acknowledged id %d present %d times", id, seen[id])
+		}
+	}
+	if len(ids) != len(want) {
+		t.Errorf("table holds %d rows, %d acknowledged", len(ids), len(want))
+	}
+	acked := 0
+	for _, r := range res[2:] {
+		if r.OK {
+			acked++
+		}
+	}
+	t.Logf("ClickHouse INSERTs acknowledged: %d of %d; iceberg-go appends: %v", acked, chWriters, goOK)
+	if acked == 0 {
+		t.Error("no ClickHouse INSERT succeeded")
+	}
+}
