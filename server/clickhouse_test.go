@@ -278,7 +278,7 @@ func TestClickHouse(t *testing.T) {
 }
 
 // TestClickHouseAuth: a read-only token can SELECT and its INSERT fails
-// with the catalog's 403 in ClickHouse's error; catalog_credential logs in
+// (the catalog answers 403); catalog_credential logs in
 // through /v1/oauth/tokens and keeps working after its token expires.
 func TestClickHouseAuth(t *testing.T) {
 	ch := testenv.NewestClickHouse(t)
@@ -304,8 +304,14 @@ func TestClickHouseAuth(t *testing.T) {
 	if !res[2].OK || str(res[2].Rows[0]["n"]) != "5" {
 		t.Errorf("read-only SELECT: %+v", res[2])
 	}
-	if res[3].OK || !strings.Contains(res[3].Error, "403") {
-		t.Errorf("read-only INSERT: %+v, want an error naming 403", res[3])
+	// ClickHouse 26.7 drops the catalog's answer to a failed commit
+	// (RestCatalog::updateMetadata logs it at trace level and returns
+	// false), so its error is generic; the catalog answered 403.
+	if res[3].OK || !strings.Contains(res[3].Error, "Write into iceberg was not successful") {
+		t.Errorf("read-only INSERT: %+v, want ClickHouse's failed-write error", res[3])
+	}
+	if n := e.api.count("POST /v1/namespaces/a/tables/t 403 "); n == 0 {
+		t.Errorf("the read-only commit was not answered 403")
 	}
 	if ids := readIDs(t, mustTable(t, e.writer, table.Identifier{"a", "t"}), nil); len(ids) != 5 {
 		t.Errorf("rows after the refused INSERT: %v", ids)
