@@ -411,3 +411,102 @@ func TestClickHouseConcurrentWriters(t *testing.T) {
 		t.Error("no ClickHouse INSERT succeeded")
 	}
 }
+
+// TestClickHouseComposeSQL runs examples/docker-compose/clickhouse.sql
+// with a read-only token, as the example's config gives ClickHouse; the
+// SQL passes its own S3 keys and turns vended credentials off.
+func TestClickHouseComposeSQL(t *testing.T) {
+	ch := testenv.NewestClickHouse(t)
+	e := startClickHouseCatalog(t, "1h")
+	ctx := context.Background()
+	if err := e.writer.CreateNamespace(ctx, table.Identifier{"demo"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := e.writer.CreateTable(ctx, table.Identifier{"demo", "events"}, eventSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err = tbl.AppendTable(ctx, eventBatch(t, 5, 10), 100, nil); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile("../examples/docker-compose/clickhouse.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.NewReplacer("http://lb:5000", e.cat.URL, "http://minio:9000", e.s3.Endpoint,
+		"'minio', 'minio-secret'", fmt.Sprintf("'%s', '%s'", e.s3.AccessKey, e.s3.SecretKey),
+		"clickhouse-token-change-me", chReaderToken).Replace(string(raw))
+	got := ch.NewSession(t).MustRun(t, e.sqlStatements(text, chReaderToken)...)
+	last := got[len(got)-1][0]
+	if str(last["count()"]) != "10" || str(last["min(id)"]) != "5" || str(last["max(id)"]) != "14" {
+		t.Fatalf("clickhouse.sql's SELECT = %v, want 10 rows, ids 5..14", last)
+	}
+}
+
+// TestClickHouseVersions runs a read, an INSERT and iceberg-go's read of it
+// on every installed ClickHouse (scripts/install-chdb.sh pins them).
+func TestClickHouseVersions(t *testing.T) {
+	for _, ch := range testenv.ClickHouses(t) {
+		t.Run("chdb-"+ch.Chdb, func(t *testing.T) {
+			e := startClickHouseCatalog(t, "1h")
+			ctx := context.Background()
+			if err := e.writer.CreateNamespace(ctx, table.Identifier{"v"}, nil); err != nil {
+				t.Fatal(err)
+			}
+			tbl, err := e.writer.CreateTable(ctx, table.Identifier{"v", "t"}, eventSchema)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err = tbl.AppendTable(ctx, eventBatch(t, 0, 10), 100, nil); err != nil {
+				t.Fatal(err)
+			}
+			version, res := ch.NewSession(t).Run(t,
+				testenv.Step{SQL: "SET allow_experimental_database_iceberg = 1"},
+				testenv.Step{SQL: e.database(chWriterToken)},
+				testenv.Step{SQL: "SELECT count() AS n FROM ice.`v.t` WHERE region = 'us'"},
+				testenv.Step{SQL: "INSERT INTO ice.`v.t` SETTINGS allow_insert_into_iceberg = 1 VALUES (50, 'us')"},
+			)
+			t.Logf("ClickHouse %s (chdb %s)", version, ch.Chdb)
+			for i, r := range res {
+				if !r.OK {
+					t.Fatalf("step %d: %s", i, r.Error)
+				}
+			}
+			if str(res[2].Rows[0]["n"]) != "5" {
+				t.Errorf("us rows = %v, want 5", res[2].Rows)
+			}
+			if ids := readIDs(t, mustTable(t, e.writer, table.Identifier{"v", "t"}), nil); len(ids) != 11 || ids[10] != 50 {
+				t.Errorf("iceberg-go after the INSERT: %v", ids)
+			}
+		})
+	}
+}
+
+// TestClickHouseCreateTableInExistingNamespace pins down the one slow path
+// left (docs/clients.md): ClickHouse 26.7 POSTs the table's namespace
+// before CREATE TABLE; when it exists the catalog answers 409, as the spec
+// says, and ClickHouse retries ten times (about 33 s) before it creates the
+// table, which then works.
+func TestClickHouseCreateTableInExistingNamespace(t *testing.T) {
+	ch := testenv.NewestClickHouse(t)
+	e := startClickHouseCatalog(t, "1h")
+	if err := e.writer.CreateNamespace(context.Background(), table.Identifier{"x"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := ch.NewSession(t).MustRun(t,
+		"SET allow_experimental_database_iceberg = 1",
+		e.database(chWriterToken),
+		"CREATE TABLE ice.`x.t` (id Int64) ENGINE = IcebergS3('"+e.s3.Endpoint+"/lake/warehouse/x/t/', '"+e.s3.AccessKey+"', '"+e.s3.SecretKey+"')",
+		"INSERT INTO ice.`x.t` SETTINGS allow_insert_into_iceberg = 1 VALUES (1), (2)",
+		"SELECT count() AS n FROM ice.`x.t`",
+	)
+	if str(got[4][0]["n"]) != "2" {
+		t.Fatalf("count = %v, want 2", got[4])
+	}
+	if n := e.api.count("POST /v1/namespaces 409 "); n != 10 {
+		t.Errorf("namespace POSTs answered 409: %d, want ClickHouse's 10 tries", n)
+	}
+	if want := "s3://lake/warehouse/x/t"; mustTable(t, e.writer, table.Identifier{"x", "t"}).Location() != want {
+		t.Errorf("table not at %s", want)
+	}
+}
