@@ -521,3 +521,55 @@ func TestClickHouseCreateTableInExistingNamespace(t *testing.T) {
 		t.Errorf("table not at %s", want)
 	}
 }
+
+// TestClickHouseSTS: with STS credentials vended per table (MinIO),
+// ClickHouse reads and INSERTs with the scoped keys from loadTable's
+// config, and a read-only token's keys cannot write.
+func TestClickHouseSTS(t *testing.T) {
+	ch := testenv.NewestClickHouse(t)
+	m, c := startSTSCatalog(t)
+	ctx := context.Background()
+	w := testenv.Client(t, c.URL, rest.WithOAuthToken(writerToken),
+		rest.WithHeaders(map[string]string{"X-Iceberg-Access-Delegation": "vended-credentials"}))
+	if err := w.CreateNamespace(ctx, table.Identifier{"ns"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := w.CreateTable(ctx, table.Identifier{"ns", "t"}, eventSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err = tbl.AppendTable(ctx, eventBatch(t, 0, 6), 100, nil); err != nil {
+		t.Fatal(err)
+	}
+	db := func(token string) string {
+		return fmt.Sprintf("CREATE DATABASE ice ENGINE = DataLakeCatalog('%s/v1') SETTINGS catalog_type = 'rest', "+
+			"warehouse = 's3://lake/cat', storage_endpoint = '%s/lake', auth_header = 'Authorization: Bearer %s'", c.URL, m.Endpoint, token)
+	}
+	got := ch.NewSession(t).MustRun(t,
+		"SET allow_experimental_database_iceberg = 1",
+		db(writerToken),
+		"SELECT count() AS n FROM ice.`ns.t`",
+		"INSERT INTO ice.`ns.t` SETTINGS allow_insert_into_iceberg = 1 VALUES (60, 'eu')",
+		"SELECT count() AS n FROM ice.`ns.t`",
+	)
+	if str(got[2][0]["n"]) != "6" || str(got[4][0]["n"]) != "7" {
+		t.Fatalf("with STS keys: counts %v then %v, want 6 then 7", got[2], got[4])
+	}
+	if ids := readIDs(t, mustTable(t, w, table.Identifier{"ns", "t"}), nil); len(ids) != 7 || ids[6] != 60 {
+		t.Errorf("iceberg-go after ClickHouse's INSERT with STS keys: %v", ids)
+	}
+	_, res := ch.NewSession(t).Run(t,
+		testenv.Step{SQL: "SET allow_experimental_database_iceberg = 1"},
+		testenv.Step{SQL: db(readerToken)},
+		testenv.Step{SQL: "SELECT count() AS n FROM ice.`ns.t`"},
+		testenv.Step{SQL: "INSERT INTO ice.`ns.t` SETTINGS allow_insert_into_iceberg = 1 VALUES (61, 'eu')"},
+	)
+	if !res[2].OK || str(res[2].Rows[0]["n"]) != "7" {
+		t.Errorf("read-only STS SELECT: %+v", res[2])
+	}
+	if res[3].OK {
+		t.Errorf("read-only STS INSERT succeeded")
+	} else {
+		t.Logf("read-only STS INSERT: %s", res[3].Error)
+	}
+}
