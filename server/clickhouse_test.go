@@ -347,7 +347,7 @@ func TestClickHouseConcurrentWriters(t *testing.T) {
 	if _, err := e.writer.CreateTable(ctx, table.Identifier{"c", "t"}, eventSchema); err != nil {
 		t.Fatal(err)
 	}
-	const chWriters, goWriters = 2, 2
+	const chWriters, goWriters = 3, 2
 	var wg sync.WaitGroup
 	chOK := make([]bool, chWriters)
 	chErr := make([]string, chWriters)
@@ -363,17 +363,22 @@ func TestClickHouseConcurrentWriters(t *testing.T) {
 			chOK[i], chErr[i] = res[2].OK, res[2].Error
 		}(i)
 	}
-	goOK := make([]bool, goWriters)
+	// Each iceberg-go writer appends goAppends batches, one after the
+	// other, so the table keeps moving while ClickHouse commits.
+	const goAppends = 3
+	goOK := make([][goAppends]bool, goWriters)
 	for i := 0; i < goWriters; i++ {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			for attempt := 0; attempt < 20; attempt++ {
-				tbl, err := e.writer.LoadTable(ctx, table.Identifier{"c", "t"})
-				if err == nil {
-					if _, err = tbl.AppendTable(ctx, eventBatch(t, int64(i*10), 10), 100, nil); err == nil {
-						goOK[i] = true
-						return
+			for k := 0; k < goAppends; k++ {
+				for attempt := 0; attempt < 20; attempt++ {
+					tbl, err := e.writer.LoadTable(ctx, table.Identifier{"c", "t"})
+					if err == nil {
+						if _, err = tbl.AppendTable(ctx, eventBatch(t, int64(i*100+k*10), 10), 100, nil); err == nil {
+							goOK[i][k] = true
+							break
+						}
 					}
 				}
 			}
@@ -381,10 +386,12 @@ func TestClickHouseConcurrentWriters(t *testing.T) {
 	}
 	wg.Wait()
 	want := map[int64]bool{}
-	for i, ok := range goOK {
-		if ok {
-			for id := int64(i * 10); id < int64(i*10+10); id++ {
-				want[id] = true
+	for i := range goOK {
+		for k, ok := range goOK[i] {
+			if ok {
+				for id := int64(i*100 + k*10); id < int64(i*100+k*10+10); id++ {
+					want[id] = true
+				}
 			}
 		}
 	}
