@@ -145,3 +145,17 @@ func validateNewName(what, s string) error {
 	}
 	return nil
 }
+
+// NamespaceFromClient reads a namespace a client sent, in a request body or
+// a path. A single element holding dots is taken as the levels it names:
+// ClickHouse (26.5, 26.7) sends the nested namespace ns.inner as
+// ["ns.inner"] when it creates a table there, and as "ns.inner" (not
+// "ns%1Finner") in the path of DROP TABLE. A level can never contain '.'
+// (ValidateNamespace), so ["ns.inner"] has no other meaning. See
+// docs/clients.md.
+func NamespaceFromClient(levels []string) Namespace {
+	if len(levels) == 1 && strings.Contains(levels[0], ".") {
+		return Namespace(strings.Split(levels[0], "."))
+	}
+	return Namespace(levels)
+}

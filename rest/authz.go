@@ -291,7 +291,7 @@ func (h *Handler) resolve(r *http.Request, acc access) ([]check, string, error) 
 		if err := peekBody(r, &req); err != nil {
 			return nil, "", err
 		}
-		ns := ice.Namespace(req.Namespace)
+		ns := ice.NamespaceFromClient(req.Namespace)
 		need := acc.level
 		if len(ns) <= 1 {
 			need = auth.Admin

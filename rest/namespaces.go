@@ -76,6 +76,7 @@ func (h *Handler) createNamespace(w http.ResponseWriter, r *http.Request) {
 	if req.Properties == nil {
 		req.Properties = map[string]string{}
 	}
+	req.Namespace = ice.NamespaceFromClient(req.Namespace)
 	if err := h.svc.CreateNamespace(r.Context(), req.Namespace, req.Properties); err != nil {
 		h.writeError(w, r, err)
 		return

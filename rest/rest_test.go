@@ -108,7 +108,10 @@ func TestErrorModel(t *testing.T) {
 	wantError(t, a.do(t, "GET", "/v1/namespaces/db/tables/nope", ""), 404, "NoSuchTableException")
 	wantError(t, a.do(t, "GET", "/v1/namespaces/nope/tables/t", ""), 404, "NoSuchTableException") // as the reference catalog answers
 	wantError(t, a.do(t, "POST", "/v1/namespaces", `{"namespace":`), 400, "BadRequestException")
-	wantError(t, a.do(t, "POST", "/v1/namespaces", `{"namespace":["a.b"]}`), 400, "BadRequestException")
+	// ["a.b"] is the nested a.b, as ClickHouse sends it (docs/clients.md); its parent a does not exist.
+	wantError(t, a.do(t, "POST", "/v1/namespaces", `{"namespace":["a.b"]}`), 404, "NoSuchNamespaceException")
+	wantError(t, a.do(t, "POST", "/v1/namespaces", `{"namespace":["a..b"]}`), 400, "BadRequestException")
+	wantError(t, a.do(t, "POST", "/v1/namespaces", `{"namespace":["a","b.c"]}`), 400, "BadRequestException")
 	wantError(t, a.do(t, "POST", "/v1/namespaces", `{"namespace":["a/b"]}`), 400, "BadRequestException")
 	wantError(t, a.do(t, "GET", "/v1/namespaces?pageSize=0", ""), 400, "BadRequestException")
 	wantError(t, a.do(t, "GET", "/v1/no/such/endpoint", ""), 404, "NotFoundException")

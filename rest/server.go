@@ -305,7 +305,7 @@ func parseNamespace(s string) (ice.Namespace, error) {
 	if s == "" {
 		return nil, ice.Errorf(ice.EINVALID, "namespace must not be empty")
 	}
-	ns := ice.Namespace(strings.Split(s, "\x1f"))
+	ns := ice.NamespaceFromClient(strings.Split(s, "\x1f"))
 	if err := ice.ValidateNamespace(ns); err != nil {
 		return nil, err
 	}

@@ -153,3 +153,5 @@ printf 'export ICE_TOOLS_BIN=%q\n' "${link_dir}"
 # The console's browser tests drive Debian's chromium (console/*_test.go).
 # Without it they skip, or fail under ICE_REQUIRE_TOOLS=1.
 "$(dirname "${BASH_SOURCE[0]}")/install-chromium.sh" || log "install-tools: chromium could not be installed; the console's browser tests will not run"
+# ClickHouse (chDB) for the ClickHouse tests: its own script, its own cache.
+"${repo_root}/scripts/install-chdb.sh"

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -304,10 +305,29 @@ func tableConfig(cfg *config.Config) (base, vended map[string]string) {
 	for k, v := range cfg.LoadTableProperties {
 		base[k] = v
 	}
+	if ep, ok := base["s3.endpoint"]; ok {
+		base["s3.endpoint"] = clientEndpoint(ep)
+	}
 	vended = map[string]string{}
 	if cfg.VendedCredentials.StaticKeys && cfg.S3.AccessKeyID != "" {
 		vended["s3.access-key-id"] = cfg.S3.AccessKeyID
 		vended["s3.secret-access-key"] = cfg.S3.SecretAccessKey
 	}
 	return base, vended
+}
+
+// clientEndpoint is the s3.endpoint handed to clients: the configured
+// endpoint with exactly one trailing "/" after its host or path.
+//
+// ClickHouse (26.5 and 26.7) turns a table's metadata-location into a key
+// relative to the table by cutting "<s3.endpoint><bucket>/" off the full
+// URL it builds; without the slash the cut misses and it asks S3 for the
+// table path written twice (docs/clients.md, "s3.endpoint"). Every other
+// client (iceberg-go, the AWS SDKs, PyIceberg, Java's S3FileIO) parses the
+// value as a URL, where the trailing slash is the same root path.
+func clientEndpoint(ep string) string {
+	if ep == "" {
+		return ep
+	}
+	return strings.TrimRight(ep, "/") + "/"
 }

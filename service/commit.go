@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -132,7 +133,7 @@ func (s *Service) commit(ctx context.Context, changes []TableChange) ([]*Table, 
 // stageAll stages every change; on failure it discards what it wrote.
 func (s *Service) stageAll(ctx context.Context, changes []TableChange, retry bool) ([]staged, error) {
 	stages := make([]staged, 0, len(changes))
-	for _, ch := range changes {
+	for i, ch := range changes {
 		st, err := s.stage(ctx, ch, retry)
 		if err != nil {
 			s.discardAll(ctx, stages)
@@ -144,6 +145,7 @@ func (s *Service) stageAll(ctx context.Context, changes []TableChange, retry boo
 				return nil, ice.Errorf(ice.EINVALID, "the locations of %s and %s overlap; table locations must not overlap", o.change.ID, ch.ID)
 			}
 		}
+		changes[i] = st.change // with normalised snapshots, for a retry
 		stages = append(stages, st)
 	}
 	return stages, nil
@@ -162,6 +164,7 @@ func (s *Service) stage(ctx context.Context, ch TableChange, retry bool) (staged
 		return staged{}, err
 	}
 	st := staged{change: ch, base: base, current: baseMd}
+	st.change.Updates = ch.Updates
 	if len(ch.Updates) == 0 {
 		if baseMd == nil {
 			return staged{}, ice.Errorf(ice.EINVALID, "creating %s requires updates", ch.ID)
@@ -176,6 +179,16 @@ func (s *Service) stage(ctx context.Context, ch TableChange, retry bool) (staged
 			return staged{}, ice.CommitFailed("updates for %s no longer apply after a concurrent commit: %v", ch.ID, err)
 		}
 		return staged{}, ice.Errorf(ice.EINVALID, "invalid updates for %s: %v", ch.ID, err)
+	}
+	if ups, changed, err := s.normalizeSnapshots(ctx, updated, ch.Updates); err != nil {
+		return staged{}, err
+	} else if changed {
+		// The snapshots now point at normalised manifest lists; a retry
+		// reuses them (stageAll keeps st.change).
+		ch.Updates, st.change.Updates = ups, ups
+		if updated, err = applyUpdates(current, base.MetadataLocation, ch.Updates); err != nil {
+			return staged{}, ice.Errorf(ice.EINVALID, "invalid updates for %s: %v", ch.ID, err)
+		}
 	}
 	newLoc, err := newMetadataLocation(updated, base.MetadataLocation)
 	if err != nil {
@@ -432,4 +445,55 @@ func outcome(err error) string {
 		return "unknown"
 	}
 	return "error"
+}
+
+// normalizeSnapshots repairs what the snapshots added by updates lack for
+// other readers (Warehouse.NormalizeSnapshot) and returns the updates with
+// those snapshots replaced; md is the metadata with the updates applied.
+// The updates slice given is never modified.
+func (s *Service) normalizeSnapshots(ctx context.Context, md table.Metadata, updates table.Updates) (table.Updates, bool, error) {
+	var out table.Updates
+	for i, u := range updates {
+		if u.Action() != table.UpdateAddSnapshot {
+			continue
+		}
+		raw, err := json.Marshal(u)
+		if err != nil {
+			return nil, false, err
+		}
+		var v struct {
+			Snapshot struct {
+				ID int64 `json:"snapshot-id"`
+			} `json:"snapshot"`
+		}
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return nil, false, err
+		}
+		snap := md.SnapshotByID(v.Snapshot.ID)
+		if snap == nil {
+			continue
+		}
+		orig := *snap
+		if snap.ParentSnapshotID != nil && *snap.ParentSnapshotID == -1 {
+			// ClickHouse (26.5, 26.7) writes parent-snapshot-id -1 for a
+			// table's first snapshot; the spec's "no parent" is no field.
+			cp := *snap
+			cp.ParentSnapshotID = nil
+			snap = &cp
+		}
+		fixed, changed, err := s.files.NormalizeSnapshot(ctx, md, *snap)
+		if err != nil {
+			return nil, false, err
+		}
+		changed = changed || snap.ParentSnapshotID != orig.ParentSnapshotID
+		if !changed {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(updates)
+		}
+		out[i] = table.NewAddSnapshotUpdate(&fixed)
+		s.log.InfoContext(ctx, "normalised a snapshot's manifests for other readers", "snapshot", snap.SnapshotID, "from", orig.ManifestList, "to", fixed.ManifestList)
+	}
+	return out, out != nil, nil
 }

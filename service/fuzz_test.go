@@ -87,6 +87,7 @@ func FuzzApplyUpdates(f *testing.F) {
 			if err != nil {
 				continue // refused: nothing was written
 			}
+			want = warehouse.WithEmptyLists(want) // what every written file holds
 			if !bytes.Equal(written.Raw, want) {
 				t.Fatalf("updates %s: the written file differs from json.Marshal's encoding\n got %s\nwant %s", body, written.Raw, want)
 			}

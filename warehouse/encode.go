@@ -1,6 +1,7 @@
 package warehouse
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 
@@ -142,4 +143,32 @@ func withoutSnapshots(md table.Metadata) (json.Marshaler, bool) {
 	list.Set(reflect.Zero(list.Type()))
 	m, ok := cp.Interface().(json.Marshaler)
 	return m, ok
+}
+
+// WithEmptyLists adds "snapshots", "snapshot-log" and "metadata-log" as
+// empty arrays to an encoded metadata file that has none of them (a table
+// without snapshots). The spec makes them optional and iceberg-go omits them
+// when empty, but ClickHouse 26.5 and 26.7 append to them without checking
+// that they exist, so its first INSERT into an empty table failed with
+// "Poco::NullPointerException" (docs/clients.md). Java's writer always
+// writes them. raw is never modified.
+func WithEmptyLists(raw []byte) []byte {
+	var add []byte
+	for _, k := range []string{"snapshots", "snapshot-log", "metadata-log"} {
+		if !bytes.Contains(raw, []byte(`"`+k+`":`)) {
+			add = append(add, `,"`+k+`":[]`...)
+		}
+	}
+	for _, k := range []string{"properties", "refs"} {
+		if !bytes.Contains(raw, []byte(`"`+k+`":`)) {
+			add = append(add, `,"`+k+`":{}`...)
+		}
+	}
+	if len(add) == 0 || len(raw) < 2 || raw[len(raw)-1] != '}' {
+		return raw
+	}
+	out := make([]byte, 0, len(raw)+len(add))
+	out = append(out, raw[:len(raw)-1]...)
+	out = append(out, add...)
+	return append(out, '}')
 }

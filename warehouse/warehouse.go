@@ -326,6 +326,7 @@ func (w *Warehouse) WriteMetadata(ctx context.Context, location string, md table
 	if err != nil {
 		return nil, fmt.Errorf("encode metadata: %w", err)
 	}
+	raw = WithEmptyLists(raw)
 	if err := checkReadable(d, raw); err != nil {
 		return nil, ice.Errorf(ice.EINVALID, "the updates would produce table metadata that Iceberg readers reject: %v", err)
 	}
