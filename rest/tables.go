@@ -230,7 +230,7 @@ func (h *Handler) commitTable(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, ice.Errorf(ice.EINVALID, "identifier %s in the body does not match %s in the path", req.Identifier.ident(), id))
 		return
 	}
-	t, err := h.svc.CommitTable(r.Context(), service.TableChange{ID: id, Requirements: req.Requirements, Updates: req.Updates})
+	t, err := h.svc.CommitTable(r.Context(), service.TableChange{ID: id, Requirements: req.Requirements, Updates: req.Updates, RepairManifests: isClickHouse(r)})
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -385,7 +385,7 @@ func (h *Handler) commitTransaction(w http.ResponseWriter, r *http.Request) {
 			h.writeError(w, r, ice.Errorf(ice.EINVALID, "table-changes[%d] has no identifier", i))
 			return
 		}
-		changes[i] = service.TableChange{ID: c.Identifier.ident(), Requirements: c.Requirements, Updates: c.Updates}
+		changes[i] = service.TableChange{ID: c.Identifier.ident(), Requirements: c.Requirements, Updates: c.Updates, RepairManifests: isClickHouse(r)}
 	}
 	if err := h.svc.CommitTransaction(r.Context(), changes); err != nil {
 		h.writeError(w, r, err)

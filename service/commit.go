@@ -25,6 +25,12 @@ type TableChange struct {
 	ID           ice.TableIdent
 	Requirements table.Requirements
 	Updates      table.Updates
+	// RepairManifests asks the commit to read the manifests the new
+	// snapshots add and repair what other readers need (normalizeSnapshots).
+	// It costs a read of each added manifest list and manifest, so the REST
+	// layer sets it only for a writer known to leave such gaps (ClickHouse,
+	// docs/clients.md); every other commit reads nothing it adds.
+	RepairManifests bool
 }
 
 // staged is a change applied to a base and written as a new metadata file,
@@ -180,14 +186,18 @@ func (s *Service) stage(ctx context.Context, ch TableChange, retry bool) (staged
 		}
 		return staged{}, ice.Errorf(ice.EINVALID, "invalid updates for %s: %v", ch.ID, err)
 	}
-	if ups, changed, err := s.normalizeSnapshots(ctx, updated, ch.Updates); err != nil {
-		return staged{}, err
-	} else if changed {
-		// The snapshots now point at normalised manifest lists; a retry
-		// reuses them (stageAll keeps st.change).
-		ch.Updates, st.change.Updates = ups, ups
-		if updated, err = applyUpdates(current, base.MetadataLocation, ch.Updates); err != nil {
-			return staged{}, ice.Errorf(ice.EINVALID, "invalid updates for %s: %v", ch.ID, err)
+	if ch.RepairManifests {
+		ups, changed, err := s.normalizeSnapshots(ctx, updated, ch.Updates)
+		if err != nil {
+			return staged{}, err
+		}
+		if changed {
+			// The snapshots now point at normalised manifest lists; a
+			// retry reuses them (stageAll keeps st.change).
+			ch.Updates, st.change.Updates = ups, ups
+			if updated, err = applyUpdates(current, base.MetadataLocation, ch.Updates); err != nil {
+				return staged{}, ice.Errorf(ice.EINVALID, "invalid updates for %s: %v", ch.ID, err)
+			}
 		}
 	}
 	newLoc, err := newMetadataLocation(updated, base.MetadataLocation)
