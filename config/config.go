@@ -56,6 +56,10 @@ type Config struct {
 	// Server-side scan planning; see scanplanning.go.
 	ScanPlanning ScanPlanning `yaml:"scanPlanning"`
 
+	// The change feed's delivery and soft drop: events.go.
+	Events   Events   `yaml:"events"`
+	SoftDrop SoftDrop `yaml:"softDrop"`
+
 	// Storage access for clients: config/credentials.go.
 	VendedCredentials VendedCredentials `yaml:"vendedCredentials"`
 	RemoteSigning     RemoteSigning     `yaml:"remoteSigning"`
@@ -248,7 +252,7 @@ func (c *Config) applyDefaults() error {
 		return fmt.Errorf("name %q must not contain '/': it prefixes etcd keys", c.Name)
 	}
 	switch c.Name {
-	case "n", "t", "v", "p", "idempotency", "maintenance", "auth":
+	case "n", "t", "v", "p", "d", "ev", "idempotency", "maintenance", "auth":
 		return fmt.Errorf("name %q is reserved: its keys would fall among the default catalog's %s/ keys", c.Name, c.Name)
 	}
 	if c.DataDir == "" {
@@ -258,6 +262,9 @@ func (c *Config) applyDefaults() error {
 		return err
 	}
 	if err := c.ScanPlanning.check(); err != nil {
+		return err
+	}
+	if err := c.checkEvents(); err != nil {
 		return err
 	}
 	if c.ShutdownGracePeriod < 0 {

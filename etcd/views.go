@@ -55,7 +55,7 @@ func (s *Store) SwapView(ctx context.Context, sw ice.ViewSwap) error {
 	} else {
 		cmps = []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(key), "=", sw.Base.Revision)}
 	}
-	resp, err := s.cli.Txn(ctx).If(cmps...).Then(clientv3.OpPut(key, encodeEntry(attrViewType, sw))).Commit()
+	resp, err := s.cli.Txn(ctx).If(cmps...).Then(s.withAudit(ctx, clientv3.OpPut(key, encodeEntry(attrViewType, sw)))...).Commit()
 	if err != nil {
 		return writeError("commit view", err)
 	}
@@ -131,7 +131,7 @@ func (s *Store) DropView(ctx context.Context, id ice.TableIdent, revision int64)
 	key := s.keys.view(id)
 	resp, err := s.cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.ModRevision(key), "=", revision)).
-		Then(clientv3.OpDelete(key)).Commit()
+		Then(s.withAudit(ctx, clientv3.OpDelete(key))...).Commit()
 	if err != nil {
 		return writeError("drop view", err)
 	}

@@ -59,6 +59,12 @@ type Config struct {
 	// Planner serves server-side scan planning; nil leaves its endpoints
 	// unrouted and unadvertised.
 	Planner *service.Planner
+	// Feed serves GET /management/v1/events; nil leaves it unrouted.
+	Feed ice.ChangeFeed
+	// EventSource is the CloudEvents "source" of the catalog's events.
+	EventSource string
+	// Closing, when closed, ends every event stream (the server drains).
+	Closing <-chan struct{}
 }
 
 // Handler is the API's http.Handler.
@@ -82,6 +88,10 @@ type Handler struct {
 	idemLifetime time.Duration
 	idemWait     time.Duration // 0: pendingWait; tests shorten it
 	planner      *service.Planner
+	// The change feed: events.go.
+	feed        ice.ChangeFeed
+	eventSource string
+	closing     <-chan struct{}
 
 	// Storage access for clients: credentials.go and sign.go.
 	vendor    *credentials.Vendor
@@ -105,6 +115,7 @@ func New(cfg Config) *Handler {
 		h.idemLifetime = defaultIdempotencyKeyLifetime
 	}
 	h.planner = cfg.Planner
+	h.feed, h.eventSource, h.closing = cfg.Feed, cfg.EventSource, cfg.Closing
 	if h.maxBody <= 0 {
 		h.maxBody = 16 << 20
 	}
@@ -152,7 +163,7 @@ func (h *Handler) routes() []route {
 		{"POST /v1/tables/rename", h.renameTable, "POST /v1/{prefix}/tables/rename"},
 		{"POST /v1/transactions/commit", h.commitTransaction, "POST /v1/{prefix}/transactions/commit"},
 		{"POST " + oauthTokensPath, h.oauthTokens, ""},
-	}, append(append(h.viewRoutes(), h.planRoutes()...), h.signRoutes()...)...)
+	}, append(append(append(h.viewRoutes(), h.planRoutes()...), h.signRoutes()...), h.managementRoutes()...)...)
 }
 
 // Endpoints lists what /v1/config advertises: exactly the routes served.

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -34,7 +35,11 @@ type Server struct {
 	dbgLn     net.Listener
 	serveErrs chan error
 	maint     *maintenanceLoop // scheduled maintenance, see maintenance.go
-	life      *lifecycle
+	events    *eventLoop       // event delivery, see events.go
+	// closing ends the event streams when the server drains.
+	closing     chan struct{}
+	closingOnce sync.Once
+	life        *lifecycle
 }
 
 // Option changes how Start builds the server, for what a config file must
@@ -129,7 +134,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	})
 
 	store := etcd.NewStore(s.cli, cfg.Name)
-	svc := service.New(service.Config{Store: store, Warehouse: s.wh, Log: log, Metrics: m})
+	svc := service.New(service.Config{Store: store, Warehouse: s.wh, Log: log, Metrics: m,
+		Deleted: store, SoftDrop: service.SoftDrop{Enabled: cfg.SoftDrop.Enabled, Retention: cfg.SoftDrop.RetentionDuration()}})
+	feed := svc.NewFeed(store)
+	s.closing = make(chan struct{})
 	tableCfg, vendedCfg := tableConfig(cfg)
 	vendor, signer, err := storageAccess(ctx, cfg, log)
 	if err != nil {
@@ -140,9 +148,13 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		Authz: sec.authz, OAuth: sec.oauth, Admin: store,
 		Idempotency: store, IdempotencyKeyLifetime: cfg.IdempotencyKeyLifetimeDuration(),
 		Planner: newPlanner(cfg, svc, store, log),
-		Vendor:  vendor, Signer: signer, SignerURI: cfg.RemoteSigning.SignerURI})
+		Feed:    feed, EventSource: eventSource(cfg), Closing: s.closing,
+		Vendor: vendor, Signer: signer, SignerURI: cfg.RemoteSigning.SignerURI})
 
-	if err := s.startMaintenance(cfg, svc, m); err != nil {
+	if err := s.startMaintenance(cfg, svc, store, m); err != nil {
+		return nil, err
+	}
+	if err := s.startEvents(ctx, cfg, feed, store, m); err != nil {
 		return nil, err
 	}
 	s.writeEndpointFile(cfg)
@@ -220,6 +232,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		grace = time.Until(dl).Round(time.Millisecond).String()
 	}
 	s.log.Info("draining: readiness fails, new connections refused, requests in flight finishing", "gracePeriod", grace)
+	s.closingOnce.Do(func() { close(s.closing) }) // event streams end; clients reconnect elsewhere
 	err := s.api.Shutdown(ctx)
 	if err != nil {
 		s.log.Warn("grace period over: closing requests still in flight", "err", err)
@@ -235,6 +248,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 func (s *Server) closeBackends() {
 	s.stopMaintenance()
+	s.stopEvents()
 	if s.wh != nil {
 		s.wh.Close()
 	}

@@ -35,6 +35,10 @@ type Config struct {
 	CommitRetries int
 	// RetryBackoff is the base of the jittered exponential backoff. Default 5ms.
 	RetryBackoff time.Duration
+	// Deleted keeps soft-dropped entries; nil turns soft drop off.
+	Deleted ice.DeletedStore
+	// SoftDrop is the catalog's soft-drop setting (deleted.go).
+	SoftDrop SoftDrop
 }
 
 // Service implements the catalog's operations.
@@ -45,12 +49,15 @@ type Service struct {
 	metrics Metrics
 	retries int
 	backoff time.Duration
+	// Soft drop: deleted.go.
+	deleted  ice.DeletedStore
+	softDrop SoftDrop
 }
 
 // New returns a Service.
 func New(cfg Config) *Service {
 	s := &Service{store: cfg.Store, files: cfg.Warehouse, log: cfg.Log, metrics: cfg.Metrics,
-		retries: cfg.CommitRetries, backoff: cfg.RetryBackoff}
+		retries: cfg.CommitRetries, backoff: cfg.RetryBackoff, deleted: cfg.Deleted, softDrop: cfg.SoftDrop}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

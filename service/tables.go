@@ -129,6 +129,18 @@ func (s *Service) CreateTable(ctx context.Context, ns ice.Namespace, req CreateT
 	loc := strings.TrimSuffix(req.Location, "/")
 	if loc == "" {
 		loc = s.defaultLocation(id, nsEntry.Properties)
+		// A soft-dropped table of the same name keeps its location; the
+		// new one gets a location of its own beside it.
+		if r, err := s.reservedBy(ctx, loc); err != nil {
+			return nil, err
+		} else if r != "" {
+			loc += "-" + newDeletedID()
+		}
+	} else if r, err := s.reservedBy(ctx, loc); err != nil {
+		return nil, err
+	} else if r != "" {
+		return nil, &ice.Error{Code: ice.EEXISTS, Type: "AlreadyExistsException",
+			Message: fmt.Sprintf("location %s overlaps %s, kept for a dropped table that can still be undropped; purge or undrop it first", loc, r)}
 	}
 	spec := req.Spec
 	if spec == nil {
@@ -215,7 +227,7 @@ func (s *Service) DropTable(ctx context.Context, id ice.TableIdent, purge bool) 
 		if err != nil {
 			return err
 		}
-		err = s.store.DropTable(ctx, id, ptr.Revision)
+		err = s.dropTableEntry(ctx, id, ptr, purge)
 		if ice.ErrorCode(err) == ice.ECONFLICT && attempt < s.retries {
 			continue // a commit landed; drop the newer state
 		}
@@ -227,6 +239,25 @@ func (s *Service) DropTable(ctx context.Context, id ice.TableIdent, purge bool) 
 		}
 		return nil
 	}
+}
+
+// dropTableEntry deletes the entry, or without purge and with soft drop on
+// for its namespace moves it to the deleted area.
+func (s *Service) dropTableEntry(ctx context.Context, id ice.TableIdent, ptr ice.TablePointer, purge bool) error {
+	if !purge {
+		soft, retention, err := s.softDropFor(ctx, id.Namespace)
+		if err != nil {
+			return err
+		}
+		if soft {
+			md, err := s.files.ReadMetadata(ctx, ptr.MetadataLocation)
+			if err != nil {
+				return fmt.Errorf("drop table %s: read its metadata for the deleted entry: %w", id, err)
+			}
+			return s.moveToDeleted(ctx, ice.KindTable, id, ptr, md.TableLocation, retention)
+		}
+	}
+	return s.store.DropTable(ctx, id, ptr.Revision)
 }
 
 // UnregisterTable removes the table's entry and never deletes a file: the
