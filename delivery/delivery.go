@@ -281,11 +281,14 @@ func (d *Deliverer) deliver(ctx context.Context, sink Sink) error {
 			return err
 		}
 		last := batch[len(batch)-1].Cursor()
+		// The head is read before the save, whose own revision would
+		// otherwise count as lag.
+		head, herr := d.cfg.Feed.Head(ctx)
 		if err := d.cfg.Cursors.SaveCursor(ctx, name, last); err != nil {
 			return fmt.Errorf("save cursor %s: %w", last, err)
 		}
 		d.m.delivered.WithLabelValues(name).Add(float64(len(batch)))
-		if head, err := d.cfg.Feed.Head(ctx); err == nil {
+		if herr == nil {
 			d.m.lag.WithLabelValues(name).Set(float64(head - last.Revision))
 		}
 	}
