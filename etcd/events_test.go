@@ -158,6 +158,42 @@ func mustNS(t *testing.T, s *etcd.Store, ns ice.Namespace) ice.NamespaceEntry {
 	return e
 }
 
+// A maintenance run's record and the purge of a deleted record are events
+// of their own.
+func TestFeedMaintenanceAndPurge(t *testing.T) {
+	cli := newClient(t)
+	s := etcd.NewStore(cli, "default")
+	ctx := context.Background()
+	ns := ice.Namespace{"m"}
+	if err := s.CreateNamespace(ctx, ns, nil); err != nil {
+		t.Fatal(err)
+	}
+	id := ice.TableIdent{Namespace: ns, Name: "t"}
+	if err := s.SwapTables(ctx, []ice.TableSwap{{ID: id, NewLocation: "file:///w/m/t/0.json"}}); err != nil {
+		t.Fatal(err)
+	}
+	ptr, _ := s.LoadTable(ctx, id)
+	if err := s.SoftDrop(ctx, ice.DeletedEntry{ID: "d1", Kind: ice.KindTable, Namespace: ns, Name: "t", MetadataLocation: ptr.MetadataLocation, Entry: ptr.Attrs}, ptr.Revision); err != nil {
+		t.Fatal(err)
+	}
+	head, _ := s.Head(ctx)
+	d, _ := s.LoadDeleted(ctx, ns, "d1")
+	mctx := as(ctx, "maintenance", "maintenance")
+	if err := s.ForgetDeleted(mctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordMaintenanceRun(mctx, ice.MaintenanceRun{Leader: "h:1", Outcome: "ok", Purged: 1}); err != nil {
+		t.Fatal(err)
+	}
+	got := collect(t, s, ice.Cursor{Revision: head}, 2)
+	if got[0].Type != ice.EventTablePurged || got[0].Name != "t" || got[0].Data.DeletedID != "d1" || got[0].Data.Principal != "maintenance" {
+		t.Errorf("purge event %+v", got[0])
+	}
+	if got[1].Type != ice.EventMaintenanceRun || got[1].Data.Maintenance == nil || got[1].Data.Maintenance.Purged != 1 {
+		t.Errorf("maintenance event %+v", got[1])
+	}
+}
+
 // A multi-table commit is one revision with one event per table; a cursor
 // inside it (revision.index) resumes after the events already consumed.
 func TestFeedCursorInsideARevision(t *testing.T) {

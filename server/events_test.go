@@ -13,6 +13,7 @@ import (
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog/rest"
 	"github.com/apache/iceberg-go/table"
+	clientv3 "go.etcd.io/etcd/client/v3"
 
 	ice "github.com/ice-rest-catalog/ice"
 	"github.com/ice-rest-catalog/ice/config"
@@ -293,6 +294,22 @@ func TestEventsStreamAndUndrop(t *testing.T) {
 		t.Fatalf("filtered stream: %v", types(got))
 	}
 	stop()
+	// A cursor etcd has compacted away: 410, naming the revision to
+	// resync from.
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{c.Server.EtcdEndpoint()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	compactAt := whole[len(whole)-1].ce.Revision
+	if _, err := cli.Compact(ctx, compactAt); err != nil {
+		t.Fatal(err)
+	}
+	st, body = callAPI(t, "GET", c.URL+"/management/v1/events?after=1", "admin-token", nil)
+	wantError(t, "a compacted cursor", st, body, 410)
+	if msg := fmt.Sprint(body["error"].(map[string]any)["message"]); !strings.Contains(msg, fmt.Sprintf("resync fully from revision %d", compactAt)) {
+		t.Errorf("compacted cursor message: %s", msg)
+	}
 	st, body = callAPI(t, "GET", c.URL+"/management/v1/events?type=nope", "admin-token", nil)
 	wantError(t, "unknown type filter", st, body, 400)
 	st, body = callAPI(t, "GET", c.URL+"/management/v1/events?after=x", "admin-token", nil)

@@ -28,6 +28,11 @@ func (s *Service) softDropFor(ctx context.Context, ns ice.Namespace) (bool, time
 	}
 	on, retention := s.softDrop.Enabled, s.softDrop.Retention
 	entry, err := s.store.LoadNamespace(ctx, ns)
+	if ice.ErrorCode(err) == ice.ENOTFOUND {
+		// A table without its namespace entry (another writer made it):
+		// the catalog's setting applies.
+		entry, err = ice.NamespaceEntry{}, nil
+	}
 	if err != nil {
 		return false, 0, err
 	}
