@@ -72,7 +72,10 @@ func (h *Handler) streamEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Time{}) // a stream outlives the server's write timeout
+	// A stream outlives the server's write timeout.
+	if err := rc.SetWriteDeadline(time.Time{}); err != nil {
+		h.log.WarnContext(ctx, "event stream cannot lift the write timeout; it will be cut at the timeout and the client will reconnect", "err", err)
+	}
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
