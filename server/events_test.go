@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -314,4 +315,40 @@ func TestEventsStreamAndUndrop(t *testing.T) {
 	wantError(t, "unknown type filter", st, body, 400)
 	st, body = callAPI(t, "GET", c.URL+"/management/v1/events?after=x", "admin-token", nil)
 	wantError(t, "bad cursor", st, body, 400)
+}
+
+// The maintenance leader purges a soft-dropped table once its retention
+// has ended, through the normal purge (its metadata files go), and the
+// feed reports the drop, the purge and the run.
+func TestMaintenancePurgesExpiredDeletedEntries(t *testing.T) {
+	cfg := eventsConfig(t, "maintenanceSchedule: 50ms\nsoftDrop: {enabled: true, retention: 1ms}\n")
+	c := testenv.StartCatalogExcusing(t, cfg, notInSpec)
+	ctx := context.Background()
+	cat := testenv.Client(t, c.URL, rest.WithOAuthToken("admin-token"))
+	stream, _ := openStream(t, c.URL, "admin-token", "", "?after=0&type=ice.table.dropped,ice.table.purged")
+	if err := cat.CreateNamespace(ctx, table.Identifier{"ops"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := cat.CreateTable(ctx, table.Identifier{"ops", "gone"}, eventSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cat.DropTable(ctx, table.Identifier{"ops", "gone"}); err != nil {
+		t.Fatal(err)
+	}
+	got := next(t, stream, 2)
+	if got[0].ce.Type != ice.EventTableDropped || !got[0].ce.Data.Soft || got[1].ce.Type != ice.EventTablePurged ||
+		got[1].ce.Data.Principal != "maintenance" || got[1].ce.Data.DeletedID != got[0].ce.Data.DeletedID {
+		t.Fatalf("events %+v / %+v", got[0].ce, got[1].ce)
+	}
+	st, body := callAPI(t, "GET", c.URL+"/management/v1/namespaces/ops/deleted", "admin-token", nil)
+	if st != 200 || len(body["deleted"].([]any)) != 0 {
+		t.Fatalf("deleted after the purge: %d %v", st, body)
+	}
+	loc := strings.TrimPrefix(tbl.MetadataLocation(), "file://")
+	waitUntil(t, "the purge deletes the metadata file", func() bool { _, err := os.Stat(loc); return os.IsNotExist(err) })
+	runs, _ := openStream(t, c.URL, "admin-token", "", "?after=0&type=ice.maintenance.run")
+	if run := next(t, runs, 1)[0].ce.Data.Maintenance; run == nil || run.Outcome == "" {
+		t.Fatalf("maintenance run event without its record: %+v", run)
+	}
 }
