@@ -107,3 +107,47 @@ func TestSoftDropNamespaceProperty(t *testing.T) {
 		t.Fatalf("a hard drop left a record: %+v", ds)
 	}
 }
+
+// A soft-dropped view comes back under its name with the same metadata,
+// and a table cannot be undropped onto a view's name.
+func TestUndropView(t *testing.T) {
+	svc, _, _ := softFixture(t, time.Hour)
+	ctx := context.Background()
+	ns := ice.Namespace{"db"}
+	created, err := svc.CreateView(ctx, ns, service.CreateView{Name: "v", Schema: viewSchema, Version: newViewVersion(t, "select 1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vid := ice.TableIdent{Namespace: ns, Name: "v"}
+	if err := svc.DropView(ctx, vid); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.DropTable(ctx, ice.TableIdent{Namespace: ns, Name: "t"}, false); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := svc.ListDeleted(ctx, ns)
+	if err != nil || len(ds) != 2 {
+		t.Fatalf("deleted = %+v, %v", ds, err)
+	}
+	var viewID, tableID string
+	for _, d := range ds {
+		if d.Kind == ice.KindView {
+			viewID = d.ID
+		} else {
+			tableID = d.ID
+		}
+	}
+	if _, _, err := svc.Undrop(ctx, ns, viewID, ""); err != nil {
+		t.Fatal(err)
+	}
+	back, err := svc.LoadView(ctx, vid)
+	if err != nil || back.Location != created.Location {
+		t.Fatalf("undropped view at %v (%v), want %s", back, err, created.Location)
+	}
+	if _, _, err := svc.Undrop(ctx, ns, tableID, "v"); ice.ErrorCode(err) != ice.EEXISTS {
+		t.Fatalf("undrop of a table onto a view's name: %v", err)
+	}
+	if _, _, err := svc.Undrop(ctx, ns, "../x", ""); ice.ErrorCode(err) != ice.EINVALID {
+		t.Fatalf("undrop of a malformed id: %v", err)
+	}
+}
