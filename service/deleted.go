@@ -190,3 +190,14 @@ func (s *Service) reservedBy(ctx context.Context, loc string) (string, error) {
 	}
 	return "", nil
 }
+
+// checkNotReserved refuses a table location that overlaps a deleted
+// entry's.
+func (s *Service) checkNotReserved(ctx context.Context, loc string) error {
+	r, err := s.reservedBy(ctx, loc)
+	if err != nil || r == "" {
+		return err
+	}
+	return &ice.Error{Code: ice.EEXISTS, Type: "AlreadyExistsException",
+		Message: fmt.Sprintf("location %s overlaps %s, kept for a dropped table that can still be undropped; undrop it, or wait for its purge", loc, r)}
+}

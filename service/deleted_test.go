@@ -58,6 +58,11 @@ func TestSoftDropKeepsFilesUntilRetentionEnds(t *testing.T) {
 	if err != nil || len(ds) != 1 || ds[0].Name != "t" || ds[0].Location != "file://"+dir+"/db/t" {
 		t.Fatalf("deleted = %+v, %v", ds, err)
 	}
+	// Registering the dropped table's own metadata would put a second
+	// table on files its purge will delete.
+	if _, err := svc.RegisterTable(ctx, ice.TableIdent{Namespace: id.Namespace, Name: "again"}, ds[0].MetadataLocation, false); ice.ErrorCode(err) != ice.EEXISTS {
+		t.Fatalf("register onto a reserved location: %v", err)
+	}
 	if n, err := svc.PurgeExpired(ctx, time.Now()); err != nil || n != 0 {
 		t.Fatalf("purge within retention: %d, %v", n, err)
 	}

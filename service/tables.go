@@ -136,11 +136,8 @@ func (s *Service) CreateTable(ctx context.Context, ns ice.Namespace, req CreateT
 		} else if r != "" {
 			loc += "-" + newDeletedID()
 		}
-	} else if r, err := s.reservedBy(ctx, loc); err != nil {
+	} else if err := s.checkNotReserved(ctx, loc); err != nil {
 		return nil, err
-	} else if r != "" {
-		return nil, &ice.Error{Code: ice.EEXISTS, Type: "AlreadyExistsException",
-			Message: fmt.Sprintf("location %s overlaps %s, kept for a dropped table that can still be undropped; purge or undrop it first", loc, r)}
 	}
 	spec := req.Spec
 	if spec == nil {
@@ -196,6 +193,11 @@ func (s *Service) RegisterTable(ctx context.Context, id ice.TableIdent, metadata
 		return nil, err
 	} else if !ok {
 		return nil, ice.NoSuchNamespace(id.Namespace)
+	}
+	// A dropped table's files may still be undropped or purged: a second
+	// table on them would lose its files to that purge.
+	if err := s.checkNotReserved(ctx, md.TableLocation); err != nil {
+		return nil, err
 	}
 	var base ice.TablePointer
 	switch cur, err := s.store.LoadTable(ctx, id); {
