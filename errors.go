@@ -24,6 +24,7 @@ const (
 	EFORBIDDEN     Code = "forbidden"     // credentials lack the right
 	ETOOLARGE      Code = "too_large"     // body over the configured limit
 	ETIMEOUT       Code = "timeout"       // the client sent its request too slowly
+	ETOOMANY       Code = "too_many"      // a per-client quota or rate is used up; retry later
 	EUNSUPPORTED   Code = "unsupported"   // valid but not served
 	EUNAVAILABLE   Code = "unavailable"   // a dependency (etcd, storage) cannot be reached
 	EINTERNAL      Code = "internal"      // a bug or an unexpected failure
@@ -70,6 +71,12 @@ func NoSuchNamespace(ns Namespace) *Error {
 // NoSuchTable reports a missing table.
 func NoSuchTable(id TableIdent) *Error {
 	return &Error{Code: ENOTFOUND, Type: "NoSuchTableException", Message: fmt.Sprintf("Table does not exist: %s", id)}
+}
+
+// TooManyRequests reports a client over one of its quotas or rates; it may
+// retry after a while.
+func TooManyRequests(format string, args ...any) *Error {
+	return &Error{Code: ETOOMANY, Type: "TooManyRequestsException", Message: fmt.Sprintf(format, args...)}
 }
 
 // CommitFailed reports a commit rejected because its requirements no longer hold.

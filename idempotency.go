@@ -11,6 +11,7 @@ import (
 // record, and a commit can never apply after its claim was lost.
 type IdempotencyClaim struct {
 	Key         string
+	Marker      string        // the store's key counting the claim against its principal's quota; "" for none
 	Fingerprint string        // method, path, principal and body hash of the request
 	Revision    int64         // the store's revision of the claim
 	Lifetime    time.Duration // how long the stored outcome is kept
@@ -50,8 +51,10 @@ type IdempotencyStore interface {
 	// ClaimIdempotencyKey marks key as running the request fingerprinted
 	// fp, unless the key already has a record, which it returns instead.
 	// Exactly one of the results is non-nil when err is nil. A claim
-	// lapses by itself if the replica holding it dies.
-	ClaimIdempotencyKey(ctx context.Context, key, fp string, lifetime time.Duration) (*IdempotencyClaim, *IdempotencyRecord, error)
+	// lapses by itself if the replica holding it dies. A new claim counts
+	// against quota.Owner's keys for the lifetime; one over quota.Max
+	// keys is refused with ETOOMANY (a key already claimed is not).
+	ClaimIdempotencyKey(ctx context.Context, key, fp string, lifetime time.Duration, quota IdempotencyQuota) (*IdempotencyClaim, *IdempotencyRecord, error)
 	// FinishIdempotencyKey stores the answer for the claim's lifetime, if
 	// the claim is still current; it reports whether it stored it.
 	FinishIdempotencyKey(ctx context.Context, claim *IdempotencyClaim, resp StoredResponse) (bool, error)
@@ -61,6 +64,13 @@ type IdempotencyStore interface {
 	// AwaitIdempotencyKey returns once key's record changes after revision,
 	// or ctx ends.
 	AwaitIdempotencyKey(ctx context.Context, key string, revision int64) error
+}
+
+// IdempotencyQuota bounds the keys one principal holds at a time, so that
+// no client can fill the store with records. Max 0 means no bound.
+type IdempotencyQuota struct {
+	Owner string // the principal's name
+	Max   int
 }
 
 type claimKey struct{}

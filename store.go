@@ -12,6 +12,10 @@ type TablePointer struct {
 	MetadataLocation         string
 	PreviousMetadataLocation string
 	Revision                 int64
+	// LocationKey is the table location's Location.Key() as the store's
+	// location index holds it for this entry; "" for an entry that has no
+	// claim (one written by the Java server, or before the index).
+	LocationKey string
 	// Attrs holds every key of the stored entry, so keys written by another
 	// implementation survive our rewrites.
 	Attrs map[string]string
@@ -36,6 +40,12 @@ type TableSwap struct {
 	ID          TableIdent
 	Base        TablePointer
 	NewLocation string
+	// ClaimLocation, when set, is the Location.Key() of the entry's table
+	// location after the swap. The store claims it in its location index in
+	// the same transaction, releasing the base's claim, and refuses the swap
+	// with EINVALID when another entry's indexed location is at, above or
+	// below it. Empty keeps the base's claim.
+	ClaimLocation string
 }
 
 // ViewPointer is what the store keeps for a view: the same shape as a
@@ -70,8 +80,9 @@ type Store interface {
 	// With a claim, the transaction also requires the claim to be current
 	// and stores the committed outcome under its key, then sets Settled.
 	SwapTables(ctx context.Context, swaps []TableSwap, claim ...*IdempotencyClaim) error
-	// DropTable deletes the table's entry if it is still at revision.
-	DropTable(ctx context.Context, id TableIdent, revision int64) error
+	// DropTable deletes the table's entry, and its location claim, if it is
+	// still at base's revision.
+	DropTable(ctx context.Context, id TableIdent, base TablePointer) error
 	// RenameTable moves an entry in one transaction that checks both keys.
 	RenameTable(ctx context.Context, from, to TableIdent) error
 
@@ -81,8 +92,9 @@ type Store interface {
 	ListViews(ctx context.Context, ns Namespace, page Page) (views []TableIdent, next string, err error)
 	// SwapView creates (zero Base.Revision) or repoints one view.
 	SwapView(ctx context.Context, swap ViewSwap) error
-	// DropView deletes the view's entry if it is still at revision.
-	DropView(ctx context.Context, id TableIdent, revision int64) error
+	// DropView deletes the view's entry, and its location claim, if it is
+	// still at base's revision.
+	DropView(ctx context.Context, id TableIdent, base ViewPointer) error
 	// RenameView moves an entry in one transaction that checks both keys.
 	RenameView(ctx context.Context, from, to TableIdent) error
 }

@@ -154,6 +154,25 @@ func (a *Authorizer) Level(p Principal, ns ice.Namespace) Level {
 	return lvl
 }
 
+// Highest is the most p may do anywhere: the bar below which a request
+// that names its namespaces in the body is refused without reading it.
+func (a *Authorizer) Highest(p Principal) Level {
+	var lvl Level
+	if a == nil || len(a.rules) == 0 {
+		lvl = Admin
+	} else {
+		for _, r := range a.rules {
+			if r.access > lvl && r.matchesPrincipal(p) {
+				lvl = r.access
+			}
+		}
+	}
+	if p.ReadOnly && lvl > Read {
+		lvl = Read
+	}
+	return lvl
+}
+
 // Allowed reports whether p has at least need on ns.
 func (a *Authorizer) Allowed(p Principal, need Level, ns ice.Namespace) bool {
 	return a.Level(p, ns) >= need

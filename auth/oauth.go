@@ -83,7 +83,7 @@ func NewOAuth(cfg OAuthConfig) (*OAuth, error) {
 		if _, dup := o.clients[c.ID]; dup {
 			return nil, fmt.Errorf("two oauth clients share the id %q", c.ID)
 		}
-		if err := checkSecretHash(c.SecretHash); err != nil {
+		if err := CheckSecretHash(c.SecretHash); err != nil {
 			return nil, fmt.Errorf("oauth client %q: %w", c.ID, err)
 		}
 		o.clients[c.ID] = c
@@ -91,7 +91,8 @@ func NewOAuth(cfg OAuthConfig) (*OAuth, error) {
 	return o, nil
 }
 
-func checkSecretHash(h string) error {
+// CheckSecretHash checks that h is "sha256:<64 hex digits>" or a bcrypt hash.
+func CheckSecretHash(h string) error {
 	if d, ok := strings.CutPrefix(h, "sha256:"); ok {
 		if b, err := hex.DecodeString(d); err != nil || len(b) != sha256.Size {
 			return errors.New("secretHash sha256:<hex> must hold 64 hex digits")
@@ -127,6 +128,12 @@ type TokenResult struct {
 type tokenClaims struct {
 	jwt.RegisteredClaims
 	Scope string `json:"scope,omitempty"`
+}
+
+// Known reports whether id is a configured client id.
+func (o *OAuth) Known(id string) bool {
+	_, ok := o.clients[id]
+	return ok
 }
 
 // ClientCredentials checks a client's secret and issues a token.

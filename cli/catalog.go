@@ -5,10 +5,13 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/catalog/rest"
@@ -90,9 +93,50 @@ func (r *run) catalog(ctx context.Context) (*rest.Catalog, error) {
 	}
 	cat, err := rest.NewCatalog(ctx, "ice", r.cfg.URI, opts...)
 	if err != nil {
+		if why := r.notACatalog(ctx, tc); why != "" {
+			return nil, fmt.Errorf("%s is not an Iceberg REST catalog: %s; point uri (in .ice.yaml, ICE_URI or -c) at the catalog's API port "+
+				"(5000 by default; 5001 is ice-rest-catalog's debug port, with health and metrics only)", r.cfg.URI, why)
+		}
 		return nil, fmt.Errorf("connect to the catalog at %s (set uri in .ice.yaml, ICE_URI or -c): %w", r.cfg.URI, err)
 	}
 	return cat, nil
+}
+
+// notACatalog looks at what uri answers on GET /v1/config, after the REST
+// client failed there: it says why the answer is not a catalog's (no JSON
+// object with defaults and overrides), or "" when it might be one (and the
+// client's own error is the better message: a refused connection, a 401).
+func (r *run) notACatalog(ctx context.Context, tc *tls.Config) string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(r.cfg.URI, "/")+"/v1/config", nil)
+	if err != nil {
+		return ""
+	}
+	r.authorize(req)
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = tc
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var cfg struct {
+		Defaults  map[string]any `json:"defaults"`
+		Overrides map[string]any `json:"overrides"`
+		Error     *struct {
+			Type string `json:"type"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &cfg) == nil && (cfg.Defaults != nil || cfg.Overrides != nil || cfg.Error != nil) {
+		return ""
+	}
+	snippet := strings.TrimSpace(string(body))
+	if len(snippet) > 60 {
+		snippet = snippet[:60] + "..."
+	}
+	return fmt.Sprintf("GET /v1/config answered HTTP %d with %q", resp.StatusCode, snippet)
 }
 
 // httpClient is a client with the catalog's TLS settings and bearer token,

@@ -16,6 +16,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/ice-rest-catalog/ice/internal/version"
 )
 
 // Env is what a command run needs from the outside world; tests build one
@@ -98,12 +100,21 @@ func Main(ctx context.Context, args []string, env Env) int {
 	fs := flag.NewFlagSet("ice", flag.ContinueOnError)
 	fs.SetOutput(env.Stderr)
 	r.g.register(fs)
+	showVersion := fs.Bool("version", false, "print the version, commit and Go version and exit")
 	fs.Usage = func() { usage(env.Stderr, fs) }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
+	}
+	if *showVersion || (fs.NArg() == 1 && fs.Arg(0) == "version") {
+		fmt.Fprintln(env.Stdout, version.Read().String("ice"))
+		return 0
+	}
+	if fs.NArg() == 1 && fs.Arg(0) == "help" {
+		usage(env.Stdout, fs)
+		return 0
 	}
 	if fs.NArg() == 0 {
 		usage(env.Stderr, fs)
@@ -138,7 +149,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 }
 
 func usage(w io.Writer, fs *flag.FlagSet) {
-	fmt.Fprintln(w, "usage: ice [-c FILE] [--log-level LEVEL] [--insecure] COMMAND [ARGS]")
+	fmt.Fprintln(w, "usage: ice [-c FILE] [--log-level LEVEL] [--insecure] COMMAND [ARGS]\n       ice --help | --version | COMMAND -h")
 	fmt.Fprintln(w, "\ncommands:")
 	cmds := commands()
 	names := make([]string, 0, len(cmds))
@@ -147,9 +158,11 @@ func usage(w io.Writer, fs *flag.FlagSet) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-18s %s\n", n, cmds[n].help)
+		fmt.Fprintf(w, "  %s\n      %s\n", strings.TrimSpace(n+" "+cmds[n].usage), cmds[n].help)
 	}
+	fmt.Fprintf(w, "  help\n      print this help\n  version\n      print the version (same as --version)\n")
 	fmt.Fprintln(w, "\nglobal flags:")
+	fs.SetOutput(w)
 	fs.PrintDefaults()
 }
 

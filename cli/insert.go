@@ -99,6 +99,8 @@ func cmdInsert(ctx context.Context, r *run, args []string) error {
 		if tbl, err = r.createTable(ctx, cat, ident, srcs[0], a.spec, true); err != nil {
 			return err
 		}
+	case errors.Is(err, catalog.ErrNoSuchTable) || errors.Is(err, catalog.ErrNoSuchNamespace):
+		return fmt.Errorf("load table %s: %w (add -p to create it from the first file's schema: ice insert -p %s FILE...)", pos[0], err, pos[0])
 	case err != nil:
 		return fmt.Errorf("load table %s: %w", pos[0], err)
 	}
@@ -249,7 +251,9 @@ func (ins *inserter) run(ctx context.Context, cat *rest.Catalog, ident table.Ide
 	for i, src := range srcs {
 		g.Go(func() error {
 			dfs, err := ins.processFile(gctx, tbl, wfs, existing, src, prog)
-			if err != nil {
+			if fe := (*fileError)(nil); errors.As(err, &fe) && fe.uri == src.URI {
+				return err // it names the file already
+			} else if err != nil {
 				return fmt.Errorf("%s: %w", src.URI, err)
 			}
 			results[i] = dfs

@@ -25,6 +25,9 @@ func cmdCreateNamespace(ctx context.Context, r *run, args []string) error {
 		r.log.Info("namespace already exists", "namespace", pos[0])
 		return nil
 	}
+	if errors.Is(err, catalog.ErrNamespaceAlreadyExists) {
+		return fmt.Errorf("create namespace %s: %w (add -p for no error when it exists)", pos[0], err)
+	}
 	if err != nil {
 		return fmt.Errorf("create namespace %s: %w", pos[0], err)
 	}
@@ -47,6 +50,9 @@ func cmdDeleteNamespace(ctx context.Context, r *run, args []string) error {
 	if errors.Is(err, catalog.ErrNoSuchNamespace) && *ignoreMissing {
 		r.log.Info("namespace does not exist", "namespace", pos[0])
 		return nil
+	}
+	if errors.Is(err, catalog.ErrNoSuchNamespace) {
+		return fmt.Errorf("delete namespace %s: %w (add -p for no error when it does not exist)", pos[0], err)
 	}
 	if err != nil {
 		return fmt.Errorf("delete namespace %s: %w", pos[0], err)

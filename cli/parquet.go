@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -27,24 +28,61 @@ func openParquet(ctx context.Context, src *source) (*parquetFile, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkParquetMagic(rc, src.Size); err != nil {
+		rc.Close()
+		return nil, &fileError{src.URI, err}
+	}
 	pf, err := file.NewParquetReader(io.NewSectionReader(rc, 0, src.Size))
 	if err != nil {
 		rc.Close()
-		return nil, fmt.Errorf("%s: not a readable Parquet file: %w", src.URI, err)
+		return nil, &fileError{src.URI, fmt.Errorf("not a readable Parquet file: %w", err)}
 	}
 	ar, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 64 * 1024, Parallel: false}, memory.DefaultAllocator)
 	if err != nil {
 		pf.Close()
 		rc.Close()
-		return nil, fmt.Errorf("%s: %w", src.URI, err)
+		return nil, &fileError{src.URI, err}
 	}
 	sc, err := ar.Schema()
 	if err != nil {
 		pf.Close()
 		rc.Close()
-		return nil, fmt.Errorf("%s: read Arrow schema: %w", src.URI, err)
+		return nil, &fileError{src.URI, fmt.Errorf("read Arrow schema: %w", err)}
 	}
 	return &parquetFile{src: src, rc: rc, pf: pf, arrow: ar, schema: sc}, nil
+}
+
+// fileError is an error about one input file; it names the file, so
+// callers that name files do not name it twice.
+type fileError struct {
+	uri string
+	err error
+}
+
+func (e *fileError) Error() string { return e.uri + ": " + e.err.Error() }
+func (e *fileError) Unwrap() error { return e.err }
+
+// errNotParquet is what a file gets that does not start and end with the
+// Parquet magic, whatever its name: the Parquet reader would only say that
+// the footer's size does not fit.
+var errNotParquet = errors.New("not a Parquet file (no PAR1 magic)")
+
+func checkParquetMagic(r io.ReaderAt, size int64) error {
+	const magic = "PAR1"
+	if size < 12 { // magic, footer length, magic
+		return fmt.Errorf("%w: %d bytes", errNotParquet, size)
+	}
+	head, tail := make([]byte, 4), make([]byte, 4)
+	if _, err := r.ReadAt(head, 0); err != nil {
+		return fmt.Errorf("read: %w", err)
+	}
+	if _, err := r.ReadAt(tail, size-4); err != nil {
+		return fmt.Errorf("read: %w", err)
+	}
+	if string(head) != magic || string(tail) != magic {
+		return errNotParquet
+	}
+	return nil
 }
 
 func (p *parquetFile) Close() {

@@ -140,6 +140,9 @@ func cmdDeleteTable(ctx context.Context, r *run, args []string) error {
 		r.log.Info("table does not exist", "table", pos[0])
 		return nil
 	}
+	if errors.Is(err, catalog.ErrNoSuchTable) || errors.Is(err, catalog.ErrNoSuchNamespace) {
+		return fmt.Errorf("delete table %s: %w (add -p for no error when it does not exist)", pos[0], err)
+	}
 	if err != nil {
 		return fmt.Errorf("delete table %s: %w", pos[0], err)
 	}

@@ -4,11 +4,11 @@ package config
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -41,6 +41,12 @@ type Config struct {
 	DataDir             string `yaml:"dataDir"`             // embedded etcd and default warehouse; default ./data
 	MaxRequestBodyBytes int64  `yaml:"maxRequestBodyBytes"` // default 16 MiB
 	MetadataCacheBytes  int64  `yaml:"metadataCacheBytes"`  // default 32 MiB
+	// MaxMetadataFileBytes bounds a metadata file read, stored and
+	// decompressed; default 64 MiB.
+	MaxMetadataFileBytes int64 `yaml:"maxMetadataFileBytes"`
+	// AllowedLocations are prefixes outside the warehouse where tables may
+	// live (migrated tables), e.g. [s3://lake/]; see ice.LocationRule.
+	AllowedLocations []string `yaml:"allowedLocations"`
 
 	// Security, transport and timeouts: security.go.
 	OAuth         OAuth         `yaml:"oauth"`
@@ -49,6 +55,9 @@ type Config struct {
 	TLS           TLS           `yaml:"tls"`
 	Etcd          Etcd          `yaml:"etcd"`
 	Timeouts      Timeouts      `yaml:",inline"`
+
+	// Limits on what one client can make the server hold: limits.go.
+	Limits Limits `yaml:"limits"`
 
 	// IdempotencyKeyLifetime is an ISO-8601 duration; default PT30M.
 	IdempotencyKeyLifetime string `yaml:"idempotencyKeyLifetime"`
@@ -180,36 +189,68 @@ func EmbeddedDefault() *Config {
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
-// Parse decodes YAML text strictly: an unknown key is an error that names
-// it. ${VAR} in any value is replaced by the environment variable; an unset
-// variable is an error, so a typo cannot silently become an empty secret.
-// Empty text yields the embedded default.
+// Parse is the one validation of a config, used by start-up (through Find)
+// and by check-config alike. It decodes YAML text strictly: an unknown key
+// is a problem that names it. ${VAR} in any value is replaced by the
+// environment variable; an unset variable is a problem, so a typo cannot
+// silently become an empty secret. Then it checks every value that start-up
+// would refuse (addresses, etcd endpoints, the warehouse, who may get in,
+// OAuth, OIDC, access rules, ...). It reports every problem in one pass, each
+// at its line where there is one, as a Problems error. Empty text yields
+// the embedded default.
 func Parse(data []byte, env Env) (*Config, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		c := EmbeddedDefault()
-		return c, c.applyDefaults()
+		if err := c.applyDefaults(); err != nil {
+			return nil, Problems{{0, err.Error()}}
+		}
+		if ps := c.check(lines{}); len(ps) > 0 {
+			return nil, ps
+		}
+		return c, nil
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, fmt.Errorf("invalid YAML: %w", err)
+		ps := decodeProblems(err)
+		for i := range ps {
+			ps[i].Msg = "invalid YAML: " + ps[i].Msg
+		}
+		return nil, ps
 	}
-	if err := expandEnv(&root, env); err != nil {
-		return nil, err
+	var ps Problems
+	// Unknown keys are found in the text as written, so their lines are
+	// the file's; the values are checked after ${VAR} expansion below.
+	strict := yaml.NewDecoder(bytes.NewReader(data))
+	strict.KnownFields(true)
+	var raw Config
+	if err := strict.Decode(&raw); err != nil {
+		for _, p := range decodeProblems(err) {
+			if strings.Contains(p.Msg, "is not a known config key") {
+				ps = append(ps, p)
+			}
+		}
 	}
-	expanded, err := yaml.Marshal(&root)
-	if err != nil {
-		return nil, fmt.Errorf("re-encode config: %w", err)
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(expanded))
-	dec.KnownFields(true)
+	ps = append(ps, expandEnv(&root, env)...)
 	var c Config
-	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("%s", strings.ReplaceAll(err.Error(), "not found in type config.", "is not a known config key in "))
+	if err := root.Decode(&c); err != nil {
+		ps = append(ps, decodeProblems(err)...)
 	}
-	return &c, c.applyDefaults()
+	if err := c.applyDefaults(); err != nil {
+		ps = append(ps, Problem{0, err.Error()})
+	}
+	ps = append(ps, c.check(lines{&root})...)
+	if len(ps) > 0 {
+		sort.SliceStable(ps, func(i, j int) bool {
+			a, b := ps[i].Line, ps[j].Line
+			return a != 0 && (b == 0 || a < b)
+		})
+		return nil, ps
+	}
+	return &c, nil
 }
 
-func expandEnv(n *yaml.Node, env Env) error {
+func expandEnv(n *yaml.Node, env Env) Problems {
+	var ps Problems
 	if n.Kind == yaml.ScalarNode {
 		orig := n.Value
 		var missing []string
@@ -222,7 +263,7 @@ func expandEnv(n *yaml.Node, env Env) error {
 			return v
 		})
 		if len(missing) > 0 {
-			return fmt.Errorf("line %d: environment variable %s is not set or empty", n.Line, strings.Join(missing, ", "))
+			ps = append(ps, Problem{n.Line, fmt.Sprintf("environment variable %s is not set or empty", strings.Join(missing, ", "))})
 		}
 		if n.Value != orig && n.Style == 0 {
 			// An unquoted ${VAR} takes the type of its value, so that
@@ -231,13 +272,12 @@ func expandEnv(n *yaml.Node, env Env) error {
 		}
 	}
 	for _, c := range n.Content {
-		if err := expandEnv(c, env); err != nil {
-			return err
-		}
+		ps = append(ps, expandEnv(c, env)...)
 	}
-	return nil
+	return ps
 }
 
+// applyDefaults fills the unset values; check (validate.go) judges them.
 func (c *Config) applyDefaults() error {
 	if c.Addr == "" {
 		c.Addr = "0.0.0.0:5000"
@@ -248,47 +288,16 @@ func (c *Config) applyDefaults() error {
 	if c.Name == "" {
 		c.Name = "default"
 	}
-	if strings.Contains(c.Name, "/") {
-		return fmt.Errorf("name %q must not contain '/': it prefixes etcd keys", c.Name)
-	}
-	switch c.Name {
-	case "n", "t", "v", "p", "d", "ev", "idempotency", "maintenance", "auth":
-		return fmt.Errorf("name %q is reserved: its keys would fall among the default catalog's %s/ keys", c.Name, c.Name)
-	}
 	if c.DataDir == "" {
 		c.DataDir = "data"
-	}
-	if err := c.checkIdempotencyKeyLifetime(); err != nil {
-		return err
-	}
-	if err := c.ScanPlanning.check(); err != nil {
-		return err
-	}
-	if err := c.checkEvents(); err != nil {
-		return err
-	}
-	if c.ShutdownGracePeriod < 0 {
-		return fmt.Errorf("shutdownGracePeriod %s must not be negative", c.ShutdownGracePeriod)
 	}
 	if c.ShutdownGracePeriod == 0 {
 		c.ShutdownGracePeriod = 10 * time.Second
 	}
-	if c.URI != "" && !strings.HasPrefix(c.URI, "etcd:") {
-		return fmt.Errorf("uri %q is not supported: this server keeps its state in etcd (uri: etcd:http://host:2379,...); omit uri for an embedded etcd", c.URI)
-	}
-	if c.URI != "" && len(c.EtcdEndpoints()) == 0 {
-		return fmt.Errorf("uri %q names no etcd endpoint; omit uri for an embedded etcd", c.URI)
-	}
-	if err := c.checkCredentials(); err != nil {
-		return err
-	}
-	if c.Warehouse == "" {
-		if c.URI != "" {
-			return errors.New("warehouse is required with an external etcd: s3://bucket/prefix or file:///abs/dir")
-		}
+	if c.Warehouse == "" && c.URI == "" {
 		abs, err := filepath.Abs(filepath.Join(c.DataDir, "warehouse"))
 		if err != nil {
-			return err
+			return fmt.Errorf("dataDir: %w", err)
 		}
 		c.Warehouse = "file://" + abs
 	}

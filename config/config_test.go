@@ -121,10 +121,10 @@ func TestSearchOrder(t *testing.T) {
 	t.Chdir(dir)
 	flagFile := filepath.Join(dir, "flag.yaml")
 	envFile := filepath.Join(dir, "env.yaml")
-	os.WriteFile(flagFile, []byte("name: fromflag\n"), 0o600)
-	os.WriteFile(envFile, []byte("name: fromenv\n"), 0o600)
-	os.WriteFile(".ice-rest-catalog.yaml", []byte("name: fromcwd\n"), 0o600)
-	e := env(map[string]string{"ICE_REST_CATALOG_CONFIG": envFile, "ICE_REST_CATALOG_CONFIG_YAML": "name: fromyaml\n"})
+	os.WriteFile(flagFile, []byte("name: fromflag\nanonymousAccess: {enabled: true}\n"), 0o600)
+	os.WriteFile(envFile, []byte("name: fromenv\nanonymousAccess: {enabled: true}\n"), 0o600)
+	os.WriteFile(".ice-rest-catalog.yaml", []byte("name: fromcwd\nanonymousAccess: {enabled: true}\n"), 0o600)
+	e := env(map[string]string{"ICE_REST_CATALOG_CONFIG": envFile, "ICE_REST_CATALOG_CONFIG_YAML": "name: fromyaml\nanonymousAccess: {enabled: true}\n"})
 
 	for _, tc := range []struct {
 		flag string
@@ -133,7 +133,7 @@ func TestSearchOrder(t *testing.T) {
 	}{
 		{flagFile, e, "fromflag"},
 		{"", e, "fromenv"},
-		{"", env(map[string]string{"ICE_REST_CATALOG_CONFIG_YAML": "name: fromyaml\n"}), "fromcwd"},
+		{"", env(map[string]string{"ICE_REST_CATALOG_CONFIG_YAML": "name: fromyaml\nanonymousAccess: {enabled: true}\n"}), "fromcwd"},
 	} {
 		c, _, err := config.Find(tc.flag, tc.env)
 		if err != nil || c.Name != tc.want {
@@ -141,7 +141,7 @@ func TestSearchOrder(t *testing.T) {
 		}
 	}
 	os.Remove(".ice-rest-catalog.yaml")
-	c, src, err := config.Find("", env(map[string]string{"ICE_REST_CATALOG_CONFIG_YAML": "name: fromyaml\n"}))
+	c, src, err := config.Find("", env(map[string]string{"ICE_REST_CATALOG_CONFIG_YAML": "name: fromyaml\nanonymousAccess: {enabled: true}\n"}))
 	if err != nil || c.Name != "fromyaml" || src != "$ICE_REST_CATALOG_CONFIG_YAML" {
 		t.Errorf("yaml env: %v %v %v", c, src, err)
 	}
@@ -153,6 +153,7 @@ func TestSearchOrder(t *testing.T) {
 
 func TestCredentialsKeys(t *testing.T) {
 	c, err := config.Parse([]byte(`
+anonymousAccess: {enabled: true}
 vendedCredentials:
   sts: {endpoint: "http://minio:9000", roleARN: "arn:aws:iam::1:role/r", durationSeconds: 900}
   staticKeys: true
@@ -170,7 +171,7 @@ remoteSigning: {enabled: true, signerURI: "https://catalog"}
 	if _, err := config.Parse([]byte("vendedCredentials: {sts: {roleARN: r, durationSeconds: 60}}"), func(string) string { return "" }); err == nil {
 		t.Error("durationSeconds 60 accepted; STS needs at least 900")
 	}
-	if c, _ := config.Parse([]byte("addr: 127.0.0.1:1"), func(string) string { return "" }); c.STSEnabled() || c.VendedCredentials.StaticKeys {
+	if c, _ := config.Parse([]byte("addr: 127.0.0.1:1\nanonymousAccess: {enabled: true}"), func(string) string { return "" }); c.STSEnabled() || c.VendedCredentials.StaticKeys {
 		t.Error("vending is on by default")
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 func TestEventsAndSoftDropConfig(t *testing.T) {
 	ok := `
+anonymousAccess: {enabled: true}
 softDrop: {enabled: true, retention: 30d}
 events:
   nats: {url: "nats://n:4222", subject: catalog, stream: CATALOG}
@@ -33,7 +34,7 @@ events:
 		{"events: {batchSize: -1}", "batchSize"},
 		{"name: ev", "reserved"},
 	} {
-		_, err := config.Parse([]byte(tc.yaml), func(string) string { return "" })
+		_, err := config.Parse([]byte("anonymousAccess: {enabled: true}\n"+tc.yaml), func(string) string { return "" })
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one mentioning %q", tc.yaml, err, tc.want)
 		}

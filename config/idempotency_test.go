@@ -17,7 +17,7 @@ func TestIdempotencyKeyLifetime(t *testing.T) {
 		{"idempotencyKeyLifetime: P1W", 7 * 24 * time.Hour},
 		{"idempotencyKeyLifetime: PT1.5S", 1500 * time.Millisecond},
 	} {
-		c, err := Parse([]byte("addr: 127.0.0.1:0\n"+tc.text), func(string) string { return "" })
+		c, err := Parse([]byte("addr: 127.0.0.1:0\nanonymousAccess: {enabled: true}\n"+tc.text), func(string) string { return "" })
 		if err != nil {
 			t.Errorf("%q: %v", tc.text, err)
 			continue
@@ -27,7 +27,7 @@ func TestIdempotencyKeyLifetime(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"30m", "P1M", "P1Y", "PT", "P", "PT0S", "PT0.5S", "-PT1M", "PT1H30"} {
-		if _, err := Parse([]byte("idempotencyKeyLifetime: "+bad), func(string) string { return "" }); err == nil {
+		if _, err := Parse([]byte("anonymousAccess: {enabled: true}\nidempotencyKeyLifetime: "+bad), func(string) string { return "" }); err == nil {
 			t.Errorf("idempotencyKeyLifetime %q was accepted", bad)
 		}
 	}

@@ -8,7 +8,7 @@ import (
 
 func TestScanPlanningKeys(t *testing.T) {
 	env := func(string) string { return "" }
-	c, err := Parse([]byte("scanPlanning: {asyncAfter: -1s, planTimeout: 90s, planTTL: 30m, filesPerTask: 5, signingKey: 0123456789abcdef}\n"), env)
+	c, err := Parse([]byte("anonymousAccess: {enabled: true}\nscanPlanning: {asyncAfter: -1s, planTimeout: 90s, planTTL: 30m, filesPerTask: 5, signingKey: 0123456789abcdef}\n"), env)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,14 +17,16 @@ oauth:
   signingKey: ${KEY}
   tokenTTL: 15m
   clients:
-    - {id: spark, secretHash: "sha256:00", groups: [etl], accessConfig: {readOnly: true}}
+    - {id: spark, secretHash: "sha256:0000000000000000000000000000000000000000000000000000000000000000", groups: [etl], accessConfig: {readOnly: true}}
 oidc: {issuer: "https://idp", audience: ice, groupsClaim: realm_access.roles, jwksCacheTTL: 5m}
 authorization:
   rules:
     - {principals: ["group:etl"], namespaces: [sales], access: write}
 tls: {certFile: /c, keyFile: /k}
 etcd: {caFile: /ca, username: u, password: p}
-`), func(k string) string { return map[string]string{"KEY": "a2V5"}[k] })
+`), func(k string) string {
+		return map[string]string{"KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}[k]
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +34,7 @@ etcd: {caFile: /ca, username: u, password: p}
 	if to.ReadHeaderTimeout != 300*time.Millisecond || to.WriteTimeout != 2*time.Minute || to.ReadTimeout != time.Minute || to.IdleTimeout != 2*time.Minute {
 		t.Errorf("timeouts %+v", to)
 	}
-	if c.OAuth.SigningKey != "a2V5" || c.OAuth.TokenTTL != 15*time.Minute || !c.OAuth.Clients[0].AccessConfig.ReadOnly || c.OAuth.Clients[0].Groups[0] != "etl" {
+	if c.OAuth.SigningKey != "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" || c.OAuth.TokenTTL != 15*time.Minute || !c.OAuth.Clients[0].AccessConfig.ReadOnly || c.OAuth.Clients[0].Groups[0] != "etl" {
 		t.Errorf("oauth %+v", c.OAuth)
 	}
 	if c.OIDC.GroupsClaim != "realm_access.roles" || c.OIDC.JWKSCacheTTL != 5*time.Minute {

@@ -25,7 +25,8 @@ func (s *Store) entryKey(kind string, id ice.TableIdent) string {
 }
 
 // SoftDrop deletes the entry at revision and writes its deleted record, in
-// one Txn.
+// one Txn. The entry's location claim (loc/) is kept, so no new table can
+// take the location until the record is purged.
 func (s *Store) SoftDrop(ctx context.Context, d ice.DeletedEntry, revision int64) error {
 	key := s.entryKey(d.Kind, d.Ident())
 	b, err := json.Marshal(d)
@@ -98,12 +99,19 @@ func (s *Store) Undrop(ctx context.Context, d ice.DeletedEntry, to ice.TableIden
 	if d.Kind == ice.KindView {
 		key, other = other, key
 	}
+	entry := encodeProps(d.Entry)
+	// The entry's location claim (loc/) stayed while it was deleted; it
+	// now names the restored key.
+	moveIndex, err := s.renameOps([]byte(entry), key)
+	if err != nil {
+		return err
+	}
 	resp, err := s.cli.Txn(ctx).If(
 		clientv3.Compare(clientv3.ModRevision(rec), "=", d.Revision),
 		clientv3.Compare(clientv3.CreateRevision(key), "=", 0),
 		clientv3.Compare(clientv3.CreateRevision(other), "=", 0),
 		clientv3.Compare(clientv3.CreateRevision(s.keys.namespace(to.Namespace)), ">", 0),
-	).Then(s.withAudit(ctx, clientv3.OpPut(key, encodeProps(d.Entry)), clientv3.OpDelete(rec))...).Commit()
+	).Then(s.withAudit(ctx, append(moveIndex, clientv3.OpPut(key, entry), clientv3.OpDelete(rec))...)...).Commit()
 	if err != nil {
 		return writeError("undrop "+d.Kind, err)
 	}
@@ -122,8 +130,10 @@ func (s *Store) Undrop(ctx context.Context, d ice.DeletedEntry, to ice.TableIden
 // ForgetDeleted removes the record if unchanged.
 func (s *Store) ForgetDeleted(ctx context.Context, d ice.DeletedEntry) error {
 	rec := s.keys.deletedEntry(d)
+	// The location claim, kept while the entry could be undropped, goes
+	// with the record.
 	resp, err := s.cli.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(rec), "=", d.Revision)).
-		Then(s.withAudit(ctx, clientv3.OpDelete(rec))...).Commit()
+		Then(s.withAudit(ctx, append(s.releaseOps(d.Entry), clientv3.OpDelete(rec))...)...).Commit()
 	if err != nil {
 		return writeError("purge deleted entry", err)
 	}

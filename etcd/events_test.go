@@ -78,7 +78,7 @@ func TestFeedClassifiesEveryChange(t *testing.T) {
 			must(s.Undrop(as(ctx, "token:admin", "undrop"), d, id))
 			ptr, err = s.LoadTable(ctx, id)
 			must(err)
-			must(s.DropTable(as(ctx, "token:etl", "dropTable"), id, ptr.Revision))
+			must(s.DropTable(as(ctx, "token:etl", "dropTable"), id, ptr))
 			must(s.SwapView(as(ctx, "token:bi", "createView"), ice.ViewSwap{ID: ice.TableIdent{Namespace: ns, Name: "v"}, NewLocation: "s3://b/w/sales/v/metadata/0.json"}))
 			must(s.SwapTables(as(ctx, "token:etl", "registerTable"), []ice.TableSwap{{ID: ice.TableIdent{Namespace: ns, Name: "r"}, NewLocation: "s3://b/w/sales/r/metadata/0.json"}}))
 			must(s.ReplaceNamespaceProperties(as(ctx, "token:admin", "updateNamespaceProperties"), ns, map[string]string{"owner": "ops"}, mustNS(t, s, ns).Revision))

@@ -82,7 +82,7 @@ func (s *Store) sessionLease(ctx context.Context) (clientv3.LeaseID, error) {
 	return g.ID, nil
 }
 
-func (s *Store) ClaimIdempotencyKey(ctx context.Context, key, fp string, lifetime time.Duration) (*ice.IdempotencyClaim, *ice.IdempotencyRecord, error) {
+func (s *Store) ClaimIdempotencyKey(ctx context.Context, key, fp string, lifetime time.Duration, quota ice.IdempotencyQuota) (*ice.IdempotencyClaim, *ice.IdempotencyRecord, error) {
 	lease, err := s.sessionLease(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -92,9 +92,23 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, key, fp string, lifetim
 	if err != nil {
 		return nil, nil, fmt.Errorf("encode idempotency claim: %w", err)
 	}
+	then := []clientv3.Op{clientv3.OpPut(k, string(val), clientv3.WithLease(lease))}
+	var marker string
+	if quota.Max > 0 {
+		// The marker lives as long as a final record would, and the
+		// count, taken after it is put, includes it: one round trip.
+		owned := s.keys.idempotencyOwned(quota.Owner)
+		marker = owned + key
+		ml, err := s.lifetimeLease(ctx, lifetime)
+		if err != nil {
+			return nil, nil, err
+		}
+		then = append(then, clientv3.OpPut(marker, "", clientv3.WithLease(ml)),
+			clientv3.OpGet(owned, clientv3.WithPrefix(), clientv3.WithCountOnly()))
+	}
 	resp, err := s.cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.CreateRevision(k), "=", 0)).
-		Then(clientv3.OpPut(k, string(val), clientv3.WithLease(lease))).
+		Then(then...).
 		Else(clientv3.OpGet(k)).Commit()
 	if err != nil {
 		// The claim may have been written; nobody would finish it, and it
@@ -104,7 +118,16 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, key, fp string, lifetim
 		return nil, nil, writeError("claim idempotency key", err)
 	}
 	if resp.Succeeded {
-		return &ice.IdempotencyClaim{Key: key, Fingerprint: fp, Revision: resp.Header.Revision, Lifetime: lifetime}, nil, nil
+		claim := &ice.IdempotencyClaim{Key: key, Marker: marker, Fingerprint: fp, Revision: resp.Header.Revision, Lifetime: lifetime}
+		if marker != "" {
+			if n := resp.Responses[2].GetResponseRange().Count; n > int64(quota.Max) {
+				if err := s.ReleaseIdempotencyKey(ctx, claim); err != nil {
+					return nil, nil, err
+				}
+				return nil, nil, ice.TooManyRequests("%s holds %d Idempotency-Keys, the most one principal may hold at a time (limits.idempotencyKeysPerPrincipal); retry later, when older keys have expired", quota.Owner, quota.Max)
+			}
+		}
+		return claim, nil, nil
 	}
 	kvs := resp.Responses[0].GetResponseRange().Kvs
 	if len(kvs) == 0 { // cannot happen: the comparison and the read see one revision
@@ -142,9 +165,13 @@ func (s *Store) FinishIdempotencyKey(ctx context.Context, claim *ice.Idempotency
 
 func (s *Store) ReleaseIdempotencyKey(ctx context.Context, claim *ice.IdempotencyClaim) error {
 	k := s.keys.idempotency(claim.Key)
+	ops := []clientv3.Op{clientv3.OpDelete(k)}
+	if claim.Marker != "" {
+		ops = append(ops, clientv3.OpDelete(claim.Marker)) // the key no longer counts against the quota
+	}
 	_, err := s.cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.ModRevision(k), "=", claim.Revision)).
-		Then(clientv3.OpDelete(k)).Commit()
+		Then(ops...).Commit()
 	if err != nil {
 		return writeError("release idempotency key", err)
 	}

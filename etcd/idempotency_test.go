@@ -39,14 +39,14 @@ func TestIdempotencyRecords(t *testing.T) {
 	s := etcd.NewStore(cli, "prod")
 	const key, fp, lifetime = "0190b1a2-0000-7000-8000-000000000001", "fp-1", 90 * time.Minute
 
-	claim, rec, err := s.ClaimIdempotencyKey(ctx, key, fp, lifetime)
+	claim, rec, err := s.ClaimIdempotencyKey(ctx, key, fp, lifetime, ice.IdempotencyQuota{})
 	if err != nil || claim == nil || rec != nil {
 		t.Fatalf("first claim: %v %v %v", claim, rec, err)
 	}
 	if ttl := leaseTTL(t, cli, "prod/idempotency/"+key); ttl != 10 {
 		t.Errorf("pending claim's lease TTL %ds, want the 10s session lease", ttl)
 	}
-	if _, rec, _ := s.ClaimIdempotencyKey(ctx, key, fp, lifetime); rec == nil || !rec.Pending || rec.Fingerprint != fp {
+	if _, rec, _ := s.ClaimIdempotencyKey(ctx, key, fp, lifetime, ice.IdempotencyQuota{}); rec == nil || !rec.Pending || rec.Fingerprint != fp {
 		t.Fatalf("second claim while pending: %+v", rec)
 	}
 
@@ -62,7 +62,7 @@ func TestIdempotencyRecords(t *testing.T) {
 	if ok, _ := s.FinishIdempotencyKey(ctx, claim, answer); ok {
 		t.Error("a claim finished twice")
 	}
-	_, rec, err = s.ClaimIdempotencyKey(ctx, key, "other", lifetime)
+	_, rec, err = s.ClaimIdempotencyKey(ctx, key, "other", lifetime, ice.IdempotencyQuota{})
 	if err != nil || rec == nil || rec.Response == nil || rec.Fingerprint != fp ||
 		string(rec.Response.Body) != `{"a":1}` || rec.Response.Header["Etag"][0] != `"x"` {
 		t.Fatalf("claim of a finished key: %+v %v", rec, err)
@@ -70,14 +70,14 @@ func TestIdempotencyRecords(t *testing.T) {
 
 	// A released claim leaves nothing: the next request runs afresh.
 	const key2 = "0190b1a2-0000-7000-8000-000000000002"
-	claim2, _, err := s.ClaimIdempotencyKey(ctx, key2, fp, lifetime)
+	claim2, _, err := s.ClaimIdempotencyKey(ctx, key2, fp, lifetime, ice.IdempotencyQuota{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := s.ReleaseIdempotencyKey(ctx, claim2); err != nil {
 		t.Fatal(err)
 	}
-	again, _, err := s.ClaimIdempotencyKey(ctx, key2, fp, lifetime)
+	again, _, err := s.ClaimIdempotencyKey(ctx, key2, fp, lifetime, ice.IdempotencyQuota{})
 	if err != nil || again == nil {
 		t.Fatalf("claim after release: %v %v", again, err)
 	}
@@ -106,7 +106,7 @@ func TestSwapRecordsTheCommit(t *testing.T) {
 	must(t, err)
 
 	const key = "0190b1a2-0000-7000-8000-000000000003"
-	claim, _, err := s.ClaimIdempotencyKey(ctx, key, "fp", 30*time.Minute)
+	claim, _, err := s.ClaimIdempotencyKey(ctx, key, "fp", 30*time.Minute, ice.IdempotencyQuota{})
 	must(t, err)
 	must(t, s.SwapTables(ctx, []ice.TableSwap{{ID: id, Base: base, NewLocation: "file:///w/1.metadata.json"}}, claim))
 	if !claim.Settled {
@@ -127,7 +127,7 @@ func TestSwapRecordsTheCommit(t *testing.T) {
 	if ttl := leaseTTL(t, cli, "idempotency/"+key); ttl != 1800+60 {
 		t.Errorf("committed record's lease TTL %ds, want 1860s (30 min and the 1-min bucket)", ttl)
 	}
-	_, rec, err := s.ClaimIdempotencyKey(ctx, key, "fp", 30*time.Minute)
+	_, rec, err := s.ClaimIdempotencyKey(ctx, key, "fp", 30*time.Minute, ice.IdempotencyQuota{})
 	if err != nil || rec == nil || len(rec.Committed) != 1 || rec.Committed[0].MetadataLocation != "file:///w/1.metadata.json" {
 		t.Fatalf("committed record: %+v %v", rec, err)
 	}

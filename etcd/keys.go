@@ -3,6 +3,8 @@
 package etcd
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 
@@ -57,6 +59,14 @@ func (k keys) viewsIn(ns ice.Namespace) string { return k.prefix + "v/" + ns.Pat
 // idempotency is the key of an Idempotency-Key's record.
 func (k keys) idempotency(key string) string { return k.prefix + "idempotency/" + key }
 
+// idempotencyOwned is the prefix of the markers that count one principal's
+// keys against its quota: idempotency/owner/<hash of the principal>/. A
+// record's key is a UUID, so it never falls under it.
+func (k keys) idempotencyOwned(owner string) string {
+	sum := sha256.Sum256([]byte(owner))
+	return k.prefix + "idempotency/owner/" + hex.EncodeToString(sum[:16]) + "/"
+}
+
 func decodeProps(b []byte) (map[string]string, error) {
 	props := map[string]string{}
 	// The Java server may have stored "null" for a namespace created without properties.
@@ -89,6 +99,7 @@ func decodePointer(b []byte, revision int64) (ice.TablePointer, error) {
 		MetadataLocation:         attrs[attrMetadataLocation],
 		PreviousMetadataLocation: attrs[attrPreviousLocation],
 		Revision:                 revision,
+		LocationKey:              attrs[attrLocationKey],
 		Attrs:                    attrs,
 	}, nil
 }
@@ -109,6 +120,9 @@ func encodeEntry(typeKey string, s ice.TableSwap) string {
 		attrs[typeKey] = tableTypeIceberg
 	}
 	attrs[attrMetadataLocation] = s.NewLocation
+	if s.ClaimLocation != "" {
+		attrs[attrLocationKey] = s.ClaimLocation
+	}
 	if s.Base.MetadataLocation != "" {
 		attrs[attrPreviousLocation] = s.Base.MetadataLocation
 	} else {

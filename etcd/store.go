@@ -8,6 +8,8 @@ import (
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	ice "github.com/ice-rest-catalog/ice"
 )
@@ -190,6 +192,11 @@ func (s *Store) SwapTables(ctx context.Context, swaps []ice.TableSwap, claims ..
 		} else {
 			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(key), "=", sw.Base.Revision))
 		}
+		ic, io, err := s.indexOps(key, sw)
+		if err != nil {
+			return err
+		}
+		cmps, ops = append(cmps, ic...), append(ops, io...)
 		ops = append(ops, clientv3.OpPut(key, encodeSwap(sw)))
 	}
 	var (
@@ -225,6 +232,13 @@ func (s *Store) SwapTables(ctx context.Context, swaps []ice.TableSwap, claims ..
 		if err := s.viewInTheWay(ctx, swaps); err != nil {
 			return err
 		}
+		for _, sw := range swaps {
+			if sw.ClaimLocation != "" && sw.ClaimLocation != sw.Base.Attrs[attrLocationKey] {
+				if err := s.locationTaken(ctx, sw.ID, sw.ClaimLocation, sw.Base.Attrs[attrLocationKey]); err != nil {
+					return err
+				}
+			}
+		}
 		return ice.CommitFailed("a concurrent commit changed the table first")
 	}
 	if claim != nil {
@@ -233,11 +247,11 @@ func (s *Store) SwapTables(ctx context.Context, swaps []ice.TableSwap, claims ..
 	return nil
 }
 
-func (s *Store) DropTable(ctx context.Context, id ice.TableIdent, revision int64) error {
+func (s *Store) DropTable(ctx context.Context, id ice.TableIdent, base ice.TablePointer) error {
 	key := s.keys.table(id)
 	resp, err := s.cli.Txn(ctx).
-		If(clientv3.Compare(clientv3.ModRevision(key), "=", revision)).
-		Then(s.withAudit(ctx, clientv3.OpDelete(key))...).Commit()
+		If(clientv3.Compare(clientv3.ModRevision(key), "=", base.Revision)).
+		Then(s.withAudit(ctx, append(s.releaseOps(base.Attrs), clientv3.OpDelete(key))...)...).Commit()
 	if err != nil {
 		return writeError("drop table", err)
 	}
@@ -267,12 +281,16 @@ func (s *Store) rename(ctx context.Context, kind, fromKey, toKey, otherKindKey s
 			return missing()
 		}
 		src := resp.Kvs[0]
+		moveIndex, err := s.renameOps(src.Value, toKey)
+		if err != nil {
+			return err
+		}
 		txn, err := s.cli.Txn(ctx).If(
 			clientv3.Compare(clientv3.ModRevision(fromKey), "=", src.ModRevision),
 			clientv3.Compare(clientv3.CreateRevision(toKey), "=", 0),
 			clientv3.Compare(clientv3.CreateRevision(otherKindKey), "=", 0),
 			clientv3.Compare(clientv3.CreateRevision(s.keys.namespace(to.Namespace)), ">", 0),
-		).Then(s.withAudit(ctx, clientv3.OpDelete(fromKey), clientv3.OpPut(toKey, string(src.Value)))...).Commit()
+		).Then(s.withAudit(ctx, append(moveIndex, clientv3.OpDelete(fromKey), clientv3.OpPut(toKey, string(src.Value)))...)...).Commit()
 		if err != nil {
 			return writeError("rename "+kind, err)
 		}
@@ -293,7 +311,7 @@ func (s *Store) rename(ctx context.Context, kind, fromKey, toKey, otherKindKey s
 func (s *Store) listChildren(ctx context.Context, prefix string, page ice.Page) ([]string, string, error) {
 	start := prefix
 	if page.Token != "" {
-		last, err := decodePageToken(page.Token)
+		last, err := decodePageToken(prefix, page.Token)
 		if err != nil {
 			return nil, "", err
 		}
@@ -314,7 +332,7 @@ func (s *Store) listChildren(ctx context.Context, prefix string, page ice.Page) 
 			}
 			names = append(names, name)
 			if page.Size > 0 && len(names) == page.Size {
-				return names, encodePageToken(name), nil
+				return names, encodePageToken(prefix, name), nil
 			}
 		}
 		if !resp.More || len(resp.Kvs) == 0 {
@@ -340,7 +358,9 @@ func writeError(op string, err error) error {
 	switch {
 	case errors.Is(err, rpctypes.ErrTooManyOps):
 		return ice.Errorf(ice.EINVALID, "%s touches more keys than etcd allows in one transaction (etcd --max-txn-ops, default 128); raise it on every etcd member or split the request", op)
-	case errors.Is(err, rpctypes.ErrRequestTooLarge):
+	case errors.Is(err, rpctypes.ErrRequestTooLarge), status.Code(err) == codes.ResourceExhausted:
+		// etcd's --max-request-bytes, or the client's own bound on what
+		// it sends: either way nothing was sent or applied.
 		return ice.Errorf(ice.ETOOLARGE, "%s is larger than etcd accepts in one request (etcd --max-request-bytes)", op)
 	case errors.Is(err, rpctypes.ErrLeaseNotFound): // rejected before applying anything
 		return &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException", Message: op + ": a lease it used is gone; retry", Err: err}

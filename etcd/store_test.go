@@ -90,7 +90,7 @@ func TestKeyLayout(t *testing.T) {
 			}
 			ptr, err = s.LoadTable(ctx, to)
 			must(t, err)
-			must(t, s.DropTable(ctx, to, ptr.Revision))
+			must(t, s.DropTable(ctx, to, ptr))
 			want2 := []string{tc.prefix + "n/a", tc.prefix + "n/a/b"}
 			if got := allKeys(t, cli); fmt.Sprint(got) != fmt.Sprint(want2) {
 				t.Errorf("keys after drop = %v, want %v", got, want2)

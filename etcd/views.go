@@ -55,19 +55,32 @@ func (s *Store) SwapView(ctx context.Context, sw ice.ViewSwap) error {
 	} else {
 		cmps = []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(key), "=", sw.Base.Revision)}
 	}
-	resp, err := s.cli.Txn(ctx).If(cmps...).Then(s.withAudit(ctx, clientv3.OpPut(key, encodeEntry(attrViewType, sw)))...).Commit()
+	ic, ops, err := s.indexOps(key, sw)
+	if err != nil {
+		return err
+	}
+	cmps = append(cmps, ic...)
+	ops = append(ops, clientv3.OpPut(key, encodeEntry(attrViewType, sw)))
+	resp, err := s.cli.Txn(ctx).If(cmps...).Then(s.withAudit(ctx, ops...)...).Commit()
 	if err != nil {
 		return writeError("commit view", err)
 	}
 	if resp.Succeeded {
 		return nil
 	}
+	if sw.Base.Revision == 0 {
+		// The create failed: say which of its conditions did not hold.
+		if err := s.identifierTaken(ctx, sw.ID); err != nil {
+			return err
+		}
+	}
+	if sw.ClaimLocation != "" && sw.ClaimLocation != sw.Base.Attrs[attrLocationKey] {
+		if err := s.locationTaken(ctx, sw.ID, sw.ClaimLocation, sw.Base.Attrs[attrLocationKey]); err != nil {
+			return err
+		}
+	}
 	if sw.Base.Revision != 0 {
 		return ice.CommitFailed("a concurrent commit changed the view first")
-	}
-	// The create failed: say which of its conditions did not hold.
-	if err := s.identifierTaken(ctx, sw.ID); err != nil {
-		return err
 	}
 	return ice.CommitFailed("view %s changed concurrently; retry", sw.ID)
 }
@@ -127,11 +140,11 @@ func (s *Store) viewInTheWay(ctx context.Context, swaps []ice.TableSwap) error {
 	return nil
 }
 
-func (s *Store) DropView(ctx context.Context, id ice.TableIdent, revision int64) error {
+func (s *Store) DropView(ctx context.Context, id ice.TableIdent, base ice.ViewPointer) error {
 	key := s.keys.view(id)
 	resp, err := s.cli.Txn(ctx).
-		If(clientv3.Compare(clientv3.ModRevision(key), "=", revision)).
-		Then(s.withAudit(ctx, clientv3.OpDelete(key))...).Commit()
+		If(clientv3.Compare(clientv3.ModRevision(key), "=", base.Revision)).
+		Then(s.withAudit(ctx, append(s.releaseOps(base.Attrs), clientv3.OpDelete(key))...)...).Commit()
 	if err != nil {
 		return writeError("drop view", err)
 	}

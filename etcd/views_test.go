@@ -120,6 +120,6 @@ func TestDropNamespaceWithAView(t *testing.T) {
 	wantErrType(t, "drop a namespace holding a view", s.DropNamespace(ctx, ns), ice.ENOTEMPTY, "NamespaceNotEmptyException")
 	p, err := s.LoadView(ctx, id)
 	must(t, err)
-	must(t, s.DropView(ctx, id, p.Revision))
+	must(t, s.DropView(ctx, id, p))
 	must(t, s.DropNamespace(ctx, ns))
 }

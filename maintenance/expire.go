@@ -127,7 +127,7 @@ func (j *Jobs) deleteExpiredFiles(ctx context.Context, id ice.TableIdent, remove
 		candidates = append(candidates, f)
 	}
 	slices.Sort(candidates)
-	return j.deleteUnprotected(ctx, JobExpireSnapshots, candidates, keep)
+	return j.deleteUnprotected(ctx, JobExpireSnapshots, now.Metadata.Parsed.Location(), candidates, keep)
 }
 
 // hasAny reports whether props sets one of keys (iceberg-go still reads the

@@ -255,22 +255,39 @@ func (j *Jobs) protected(ctx context.Context, t *service.Table) (fileSet, iceber
 
 // deleteUnprotected deletes each candidate not in keep and returns those it
 // deleted (or, in a dry run, would delete).
-func (j *Jobs) deleteUnprotected(ctx context.Context, job string, candidates []string, keep fileSet) ([]string, error) {
+//
+// Only files inside the table's location are deleted, whatever reached
+// them: tableLocation is checked against the location rule, and each file
+// against it, again at the moment of its delete (issue 14).
+func (j *Jobs) deleteUnprotected(ctx context.Context, job, tableLocation string, candidates []string, keep fileSet) ([]string, error) {
+	tableLoc, err := j.svc.CheckStoredLocation(tableLocation)
+	if err != nil {
+		j.log.WarnContext(ctx, "nothing deleted: the table location is outside the allowed area", "job", job, "location", tableLocation, "err", err)
+		return nil, nil
+	}
 	var out []string
 	var errs []error
+	outside := 0
 	for _, f := range candidates {
 		if keep.has(f) {
+			continue
+		}
+		if ice.CheckPath(tableLoc, f) != nil {
+			outside++
 			continue
 		}
 		out = append(out, f)
 		if j.cfg.DryRun {
 			continue
 		}
-		if err := j.wh.Delete(ctx, f); err != nil {
+		if err := j.wh.DeleteIn(ctx, tableLoc, f); err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		j.metrics.filesDeleted.WithLabelValues(job).Inc()
+	}
+	if outside > 0 {
+		j.log.WarnContext(ctx, "files outside the table location were left alone", "job", job, "location", tableLocation, "files", outside)
 	}
 	return out, errors.Join(errs...)
 }

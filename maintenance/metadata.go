@@ -87,7 +87,7 @@ func (j *Jobs) DeleteOldMetadata(ctx context.Context, id ice.TableIdent) (TableR
 	}
 	slices.Sort(candidates)
 	candidates = slices.Compact(candidates)
-	res.Deleted, err = j.deleteUnprotected(ctx, JobMetadataFiles, candidates, keep)
+	res.Deleted, err = j.deleteUnprotected(ctx, JobMetadataFiles, md.Location(), candidates, keep)
 	return res, err
 }
 

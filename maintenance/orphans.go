@@ -41,6 +41,12 @@ func (j *Jobs) removeOrphans(ctx context.Context, id ice.TableIdent, idx *catalo
 		return res, nil
 	}
 	root := t.Metadata.Parsed.Location()
+	if _, err := j.svc.CheckStoredLocation(root); err != nil {
+		// Never walk a location the rule does not confirm: a client may
+		// have set file:/// or a bucket root before the rule existed.
+		res.Skipped = fmt.Sprintf("location %s is not confirmed by the location rule: %v", root, err)
+		return res, nil
+	}
 	rootNorm := normalize(root)
 	if owners := idx.owners[rootNorm]; len(owners) > 1 {
 		// Another table or view keeps files here too, which this table's
@@ -84,7 +90,7 @@ func (j *Jobs) removeOrphans(ctx context.Context, id ice.TableIdent, idx *catalo
 		return res, err
 	}
 	j.metrics.orphansFound.Add(float64(len(candidates)))
-	res.Deleted, err = j.deleteUnprotected(ctx, JobOrphanFiles, candidates, keep)
+	res.Deleted, err = j.deleteUnprotected(ctx, JobOrphanFiles, root, candidates, keep)
 	return res, err
 }
 

@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -44,19 +45,50 @@ func (h *Handler) adminRoutes(a ice.CatalogAdmin) {
 		if err != nil {
 			return err
 		}
+		who, _ := auth.FromContext(r.Context())
+		acc := access{op: "catalogImport", level: auth.Admin}
 		var snap ice.CatalogSnapshot
-		if err := decode(r, &snap); err != nil {
+		err = decode(r, &snap)
+		if err == nil {
+			err = h.checkImport(&snap)
+		}
+		if err != nil {
+			h.auditAlways(r, who, acc, "", "invalid", err, "dryRun", dryRun, "overwrite", overwrite)
 			return err
 		}
 		res, err := a.ImportCatalog(r.Context(), &snap, dryRun, overwrite)
 		if err != nil {
+			h.auditAlways(r, who, acc, "", "error", err, "dryRun", dryRun, "overwrite", overwrite)
 			return err
 		}
-		h.log.InfoContext(r.Context(), "catalog import", "dryRun", dryRun, "overwrite", overwrite,
+		h.auditAlways(r, who, acc, "", "ok", nil, "dryRun", dryRun, "overwrite", overwrite,
 			"created", res.Created, "skipped", res.Skipped, "overwritten", res.Overwritten, "from", res.CatalogName)
 		writeJSON(w, http.StatusOK, res)
 		return nil
 	}))
+}
+
+// checkImport applies the location rule to every table entry's
+// metadata_location (and previous_metadata_location) before anything is
+// written: an import must not point a table at files outside the
+// warehouse and the allowed locations.
+func (h *Handler) checkImport(snap *ice.CatalogSnapshot) error {
+	for _, t := range snap.Tables {
+		for _, k := range []string{"metadata_location", "previous_metadata_location"} {
+			v, ok := t.Value[k]
+			if !ok || (v == "" && k != "metadata_location") {
+				continue
+			}
+			if _, err := h.svc.CheckStoredLocation(v); err != nil {
+				msg := err.Error()
+				if e := (*ice.Error)(nil); errors.As(err, &e) {
+					msg = e.Message
+				}
+				return ice.Errorf(ice.EINVALID, "catalog import: table entry %q: %s: %s", t.Key, k, msg)
+			}
+		}
+	}
+	return nil
 }
 
 // admin checks isAdmin before fn and writes fn's error.

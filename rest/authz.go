@@ -75,6 +75,17 @@ type access struct {
 
 func (a access) audited() bool { return a.level >= auth.Write }
 
+// recorded reports whether an Idempotency-Key's answer is kept for the
+// route: only writes, which change the catalog. Reads, and the POSTs that
+// only read (metrics, planning, signing) run again on a retry with no
+// effect to repeat, and the token endpoint's answers are secrets.
+func (a access) recorded() bool { return a.level >= auth.Write && a.target != public }
+
+// inBody reports whether the namespaces to authorize are in the body.
+func (a access) inBody() bool {
+	return a.target == onNewNamespace || a.target == onRename || a.target == onTransaction
+}
+
 // routeAccess covers every route of routes(); a route missing here falls
 // back to defaultAccess.
 var routeAccess = map[string]access{
@@ -142,7 +153,10 @@ func defaultAccess(pattern string) access {
 }
 
 // guard authorizes a route's requests, and writes the audit line of every
-// write and of every denial.
+// write and of every denial. Nothing of the body is read before the
+// principal is known to be allowed, where the path names the namespace,
+// or could be allowed somewhere, where the body names it; an oversized
+// body is refused by its Content-Length before it is read.
 func (h *Handler) guard(pattern string, next http.HandlerFunc) http.HandlerFunc {
 	acc, ok := routeAccess[pattern]
 	if !ok {
@@ -150,12 +164,24 @@ func (h *Handler) guard(pattern string, next http.HandlerFunc) http.HandlerFunc 
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
 		if acc.target == public {
+			if h.bodyTooLarge(w, r) {
+				return
+			}
 			next(w, r)
 			return
 		}
 		who, ok := auth.FromContext(r.Context())
 		if !ok {
 			h.writeError(w, r, ice.Errorf(ice.EUNAUTHORIZED, "no principal"))
+			return
+		}
+		if acc.inBody() && h.authz.Highest(who) < acc.level {
+			err := &ice.Error{Code: ice.EFORBIDDEN, Message: fmt.Sprintf("%s may not %s: it needs %s access, and has it nowhere", who.Name, acc.op, acc.level)}
+			h.auditAlways(r, who, acc, "", "denied", err)
+			h.writeError(w, r, err)
+			return
+		}
+		if acc.inBody() && h.bodyTooLarge(w, r) {
 			return
 		}
 		checks, ident, err := h.resolve(r, acc)
@@ -172,13 +198,20 @@ func (h *Handler) guard(pattern string, next http.HandlerFunc) http.HandlerFunc 
 				return
 			}
 		}
+		if h.bodyTooLarge(w, r) {
+			return
+		}
 		if acc.audited() {
 			// The store records who made the change in the change's own
 			// Txn, for the change feed (etcd/events.go).
 			r = r.WithContext(ice.WithAudit(r.Context(), ice.Audit{Principal: who.Name, Operation: acc.op}))
 		}
 		sw := &statusWriter{ResponseWriter: w}
-		next(sw, r)
+		if acc.recorded() && h.idem != nil && r.Header.Get(headerIdempotencyKey) != "" {
+			h.serveKeyed(sw, r, who, next)
+		} else {
+			next(sw, r)
+		}
 		if acc.audited() {
 			outcome := "ok"
 			if sw.status == 0 {
@@ -332,6 +365,22 @@ func (h *Handler) auditAlways(r *http.Request, who auth.Principal, acc access, i
 		args = append(args, "reason", err.Error())
 	}
 	h.log.InfoContext(r.Context(), "audit", append(args, extra...)...)
+}
+
+// bodyTooLarge answers 413 to a request whose Content-Length is over the
+// body limit, without reading the body. A body without a length is cut at
+// the limit by the MaxBytesReader that ServeHTTP puts in front of it.
+func (h *Handler) bodyTooLarge(w http.ResponseWriter, r *http.Request) bool {
+	if r.ContentLength <= h.maxBody {
+		return false
+	}
+	err := ice.Errorf(ice.ETOOLARGE, "request body is larger than the limit of %d bytes", h.maxBody)
+	if r.URL.Path == oauthTokensPath {
+		writeJSON(w, http.StatusRequestEntityTooLarge, oauthError{"invalid_request", err.Message})
+		return true
+	}
+	h.writeError(w, r, err)
+	return true
 }
 
 // bodyReadError classifies a failed body read: over the size limit (413),

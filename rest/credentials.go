@@ -113,6 +113,12 @@ func (h *Handler) signingTag(r *http.Request) string {
 // scoped to it when STS is configured, else the static keys when the
 // config explicitly allows handing them out, else none.
 func (h *Handler) vend(r *http.Request, ns ice.Namespace, location string) ([]storageCredential, string, error) {
+	// Credentials are scoped to the table's location: it must be one the
+	// location rule confirms, or the scope could be a bucket or another
+	// table's files.
+	if _, err := h.svc.CheckStoredLocation(location); err != nil {
+		return nil, "", err
+	}
 	if h.vendor == nil {
 		if len(h.vendCfg) == 0 {
 			return nil, "", nil

@@ -45,6 +45,8 @@ func statusOf(code ice.Code) (int, string) {
 		return http.StatusRequestEntityTooLarge, "RequestEntityTooLargeException"
 	case ice.ETIMEOUT:
 		return http.StatusRequestTimeout, "RequestTimeoutException"
+	case ice.ETOOMANY:
+		return http.StatusTooManyRequests, "TooManyRequestsException"
 	case ice.EUNPROCESSABLE:
 		return http.StatusUnprocessableEntity, "UnprocessableEntityException"
 	case ice.EUNAVAILABLE:

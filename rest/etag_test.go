@@ -131,14 +131,14 @@ func TestETagAndIfNoneMatch(t *testing.T) {
 
 // snapshotJSON is a snapshot for an add-snapshot update. Nothing reads its
 // manifest list: the catalog only records snapshots.
-func snapshotJSON(id, parent, seq int64) string {
+func snapshotJSON(loc string, id, parent, seq int64) string {
 	p := ""
 	if parent != 0 {
 		p = fmt.Sprintf(`"parent-snapshot-id":%d,`, parent)
 	}
 	// Timestamps must not precede the table's last update.
-	return fmt.Sprintf(`{"snapshot-id":%d,%s"sequence-number":%d,"timestamp-ms":%d,"manifest-list":"file:///nowhere/snap-%d.avro","summary":{"operation":"append"},"schema-id":0}`,
-		id, p, seq, time.Now().UnixMilli()+id, id)
+	return fmt.Sprintf(`{"snapshot-id":%d,%s"sequence-number":%d,"timestamp-ms":%d,"manifest-list":"%s/metadata/snap-%d.avro","summary":{"operation":"append"},"schema-id":0}`,
+		id, p, seq, time.Now().UnixMilli()+id, loc, id)
 }
 
 func snapshotIDs(t *testing.T, md map[string]any) []int64 {
@@ -154,13 +154,13 @@ func snapshotIDs(t *testing.T, md map[string]any) []int64 {
 
 func TestLoadTableSnapshotsRefs(t *testing.T) {
 	a := specAPI(t)
-	a.createTable(t)
+	loc := a.createTable(t).body["metadata"].(map[string]any)["location"].(string)
 	const path = "/v1/namespaces/db/tables/t"
 	// Three appends on main, each moving the branch on; snapshot 1 is also
 	// tagged, snapshot 2 is left referenced by nothing.
 	for i := int64(1); i <= 3; i++ {
 		updates := fmt.Sprintf(`[{"action":"add-snapshot","snapshot":%s},{"action":"set-snapshot-ref","ref-name":"main","type":"branch","snapshot-id":%d}]`,
-			snapshotJSON(i, i-1, i), i)
+			snapshotJSON(loc, i, i-1, i), i)
 		if r := a.post(t, path, `{"requirements":[],"updates":`+updates+`}`); r.status != 200 {
 			t.Fatalf("commit snapshot %d: %s", i, r.raw)
 		}

@@ -71,6 +71,11 @@ func (h *Handler) streamEvents(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	// A stream lasts as long as its consumer: it must not hold one of the
+	// slots of limits.maxRequestsInFlight, which bound requests in progress.
+	if release, ok := ctx.Value(inFlightSlot{}).(func()); ok {
+		release()
+	}
 	rc := http.NewResponseController(w)
 	// A stream outlives the server's write timeout.
 	if err := rc.SetWriteDeadline(time.Time{}); err != nil {

@@ -22,8 +22,11 @@ import (
 
 // The Idempotency-Key header (Iceberg REST spec): a request that repeats a
 // key gets the answer of the first request with that key instead of running
-// again. A key is honoured on every mutating method (POST, PUT, DELETE),
-// which covers every operation the spec marks with the header.
+// again. A key is honoured on the routes that change the catalog
+// (access.recorded), which covers every write the spec marks with the
+// header, and only once the request is authorized: a request that may not
+// run stores nothing. Each principal holds a bounded number of keys, and
+// each stored answer has a bounded size.
 
 const (
 	headerIdempotencyKey = "Idempotency-Key"
@@ -32,20 +35,16 @@ const (
 	// pendingWait bounds how long a duplicate waits for the first request
 	// with its key to finish before it is told to retry later.
 	pendingWait = 10 * time.Second
-	// maxRecordedBody bounds a stored answer, well under etcd's default
-	// 1.5 MiB request limit; a larger answer is not recorded.
+	// maxRecordedBody bounds a stored answer when no limit is configured:
+	// well under etcd's default 1.5 MiB request limit.
 	maxRecordedBody = 512 << 10
 )
 
-// serveKeyed routes a request, applying Idempotency-Key semantics when the
-// request carries the header.
-func (h *Handler) serveKeyed(w http.ResponseWriter, r *http.Request) {
+// serveKeyed runs an authorized write that carries an Idempotency-Key:
+// it replays the key's answer, or claims the key, runs next and records
+// its answer.
+func (h *Handler) serveKeyed(w http.ResponseWriter, r *http.Request, who auth.Principal, next http.HandlerFunc) {
 	raw := r.Header.Get(headerIdempotencyKey)
-	if raw == "" || h.idem == nil || r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions {
-		h.mux.ServeHTTP(w, r)
-		return
-	}
-	_, r.Pattern = h.mux.Handler(r) // for the metrics, as the mux would set it
 	id, err := uuid.Parse(raw)
 	if err != nil || len(raw) != 36 {
 		h.writeError(w, r, ice.Errorf(ice.EINVALID, "%s must be a UUID in its 36-character form, got %q", headerIdempotencyKey, raw))
@@ -71,13 +70,17 @@ func (h *Handler) serveKeyed(w http.ResponseWriter, r *http.Request) {
 	}
 	deadline := time.Now().Add(wait)
 	for attempt := 0; attempt < 8; attempt++ {
-		claim, rec, err := h.idem.ClaimIdempotencyKey(r.Context(), key, fp, h.idemLifetime)
+		quota := ice.IdempotencyQuota{Owner: who.Name, Max: h.limits.IdempotencyKeysPerPrincipal}
+		claim, rec, err := h.idem.ClaimIdempotencyKey(r.Context(), key, fp, h.idemLifetime, quota)
 		switch {
 		case err != nil:
+			if ice.ErrorCode(err) == ice.ETOOMANY {
+				w.Header().Set("Retry-After", "60") // keys expire in batches a minute apart (etcd/idempotency.go)
+			}
 			h.writeError(w, r, err)
 			return
 		case claim != nil:
-			h.runClaimed(w, r, claim)
+			h.runClaimed(w, r, claim, next)
 			return
 		case rec.Fingerprint != fp:
 			h.writeError(w, r, ice.Errorf(ice.EUNPROCESSABLE,
@@ -108,7 +111,7 @@ func (h *Handler) serveKeyed(w http.ResponseWriter, r *http.Request) {
 // runClaimed runs a request whose key this replica holds, records its
 // answer when that answer is final, and only then sends it: a client that
 // saw an answer gets the same one on every retry.
-func (h *Handler) runClaimed(w http.ResponseWriter, r *http.Request, claim *ice.IdempotencyClaim) {
+func (h *Handler) runClaimed(w http.ResponseWriter, r *http.Request, claim *ice.IdempotencyClaim, next http.HandlerFunc) {
 	buf := &bufferedResponse{header: http.Header{}}
 	settle := func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
@@ -123,7 +126,7 @@ func (h *Handler) runClaimed(w http.ResponseWriter, r *http.Request, claim *ice.
 		}
 	}()
 	inner := r.WithContext(ice.WithIdempotencyClaim(r.Context(), claim))
-	h.mux.ServeHTTP(buf, inner)
+	next(buf, inner)
 	settle()
 	buf.sendTo(w)
 }
@@ -141,7 +144,7 @@ func (h *Handler) recordOutcome(ctx context.Context, r *http.Request, claim *ice
 			body, header[storedVendedConfig] = b, []string{"true"}
 		}
 	}
-	if finalStatus(buf.status) && len(body) <= maxRecordedBody && (len(body) == 0 || json.Valid(body)) {
+	if finalStatus(buf.status) && recordSize(header, body) <= h.maxRecord() && (len(body) == 0 || json.Valid(body)) {
 		_, err := h.idem.FinishIdempotencyKey(ctx, claim, ice.StoredResponse{Status: buf.status, Header: header, Body: body})
 		if err == nil {
 			return // stored, or the claim moved on: either way nothing to undo
@@ -153,6 +156,25 @@ func (h *Handler) recordOutcome(ctx context.Context, r *http.Request, claim *ice
 		h.log.WarnContext(ctx, "could not release an idempotency key; it lapses with this replica's lease",
 			"key", claim.Key, "err", err)
 	}
+}
+
+// maxRecord is the largest answer recorded, in recordSize's bytes.
+func (h *Handler) maxRecord() int {
+	if n := h.limits.IdempotencyMaxRecordBytes; n > 0 {
+		return n
+	}
+	return maxRecordedBody
+}
+
+// recordSize is what an answer takes in its record: body and headers.
+func recordSize(header map[string][]string, body []byte) int {
+	n := len(body)
+	for k, vs := range header {
+		for _, v := range vs {
+			n += len(k) + len(v)
+		}
+	}
+	return n
 }
 
 // finalStatus reports whether an answer is final: replayed for the key's

@@ -48,8 +48,8 @@ func (d *dyingStore) SwapTables(ctx context.Context, swaps []ice.TableSwap, clai
 	return err
 }
 
-func (d *dyingStore) ClaimIdempotencyKey(ctx context.Context, key, fp string, lifetime time.Duration) (*ice.IdempotencyClaim, *ice.IdempotencyRecord, error) {
-	claim, rec, err := d.Store.ClaimIdempotencyKey(ctx, key, fp, lifetime)
+func (d *dyingStore) ClaimIdempotencyKey(ctx context.Context, key, fp string, lifetime time.Duration, quota ice.IdempotencyQuota) (*ice.IdempotencyClaim, *ice.IdempotencyRecord, error) {
+	claim, rec, err := d.Store.ClaimIdempotencyKey(ctx, key, fp, lifetime, quota)
 	if rec != nil && rec.Pending && d.pending != nil {
 		select {
 		case d.pending <- struct{}{}:

@@ -2,7 +2,11 @@ package rest
 
 import (
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/ice-rest-catalog/ice/auth"
 )
@@ -27,6 +31,29 @@ type oauthTokenResponse struct {
 type oauthError struct {
 	Error       string `json:"error"`
 	Description string `json:"error_description,omitempty"`
+}
+
+// allowTokenRequest applies the rate limit per client id before the secret
+// is checked: a bcrypt check costs a tenth of a second of CPU, and a
+// guessing client gets a few tries a second. Every unknown id shares one
+// bucket, so the limiter holds a bounded set of keys; unknown ids never
+// get a token, so starving them costs nobody anything.
+func (h *Handler) allowTokenRequest(w http.ResponseWriter, client string) bool {
+	if h.tokenRate == nil {
+		return true
+	}
+	key := client
+	if !h.oauth.Known(client) {
+		key = "\x00unknown"
+	}
+	ok, wait := h.tokenRate.allow(key)
+	if ok {
+		return true
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+	writeJSON(w, http.StatusTooManyRequests, oauthError{"invalid_request",
+		fmt.Sprintf("too many token requests for this client id (limits.tokenRequestsPerSecond); retry in %s", wait.Round(time.Millisecond))})
+	return false
 }
 
 // oauthTokens serves POST /v1/oauth/tokens: the client-credentials grant,
@@ -64,6 +91,9 @@ func (h *Handler) oauthTokens(w http.ResponseWriter, r *http.Request) {
 		}
 		if scope == "" {
 			scope = "catalog" // the Java client's default, so the answer always names one
+		}
+		if !h.allowTokenRequest(w, client) {
+			return
 		}
 		res, err = h.oauth.ClientCredentials(client, secret, scope)
 	case grantTokenExchange:

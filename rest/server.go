@@ -4,6 +4,7 @@
 package rest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	ice "github.com/ice-rest-catalog/ice"
@@ -65,7 +67,32 @@ type Config struct {
 	EventSource string
 	// Closing, when closed, ends every event stream (the server drains).
 	Closing <-chan struct{}
+	// Limits bound what one client can make the server hold or store;
+	// their defaults are the config's (config/limits.go).
+	Limits Limits
 }
+
+// Limits are the request limits the handler enforces. Zero turns a limit
+// off; the server passes the config's values, defaults applied.
+type Limits struct {
+	// MaxRequestsInFlight bounds the requests this replica serves at
+	// once; one more gets 503 with Retry-After.
+	MaxRequestsInFlight int
+	// IdempotencyMaxRecordBytes bounds one stored answer; a larger one is
+	// not recorded, so a retry runs the request again.
+	IdempotencyMaxRecordBytes int
+	// IdempotencyKeysPerPrincipal bounds the keys one principal holds at
+	// a time; one more is refused with 429.
+	IdempotencyKeysPerPrincipal int
+	// TokenRequestsPerSecond and TokenRequestBurst bound the token
+	// endpoint's requests per client id; more get 429.
+	TokenRequestsPerSecond float64
+	TokenRequestBurst      int
+}
+
+// inFlightSlot keys the function that gives a request's in-flight slot
+// back early.
+type inFlightSlot struct{}
 
 // Handler is the API's http.Handler.
 type Handler struct {
@@ -92,6 +119,10 @@ type Handler struct {
 	feed        ice.ChangeFeed
 	eventSource string
 	closing     <-chan struct{}
+	limits      Limits
+	// inFlight holds a slot per request being served (nil: no limit).
+	inFlight  chan struct{}
+	tokenRate *rateLimiter // token requests per client id (nil: no limit)
 
 	// Storage access for clients: credentials.go and sign.go.
 	vendor    *credentials.Vendor
@@ -118,6 +149,13 @@ func New(cfg Config) *Handler {
 	h.feed, h.eventSource, h.closing = cfg.Feed, cfg.EventSource, cfg.Closing
 	if h.maxBody <= 0 {
 		h.maxBody = 16 << 20
+	}
+	h.limits = cfg.Limits
+	if n := h.limits.MaxRequestsInFlight; n > 0 {
+		h.inFlight = make(chan struct{}, n)
+	}
+	if h.limits.TokenRequestsPerSecond > 0 {
+		h.tokenRate = newRateLimiter(h.limits.TokenRequestsPerSecond, max(h.limits.TokenRequestBurst, 1))
 	}
 	for _, rt := range h.routes() {
 		h.mux.HandleFunc(rt.pattern, h.guard(rt.pattern, rt.handler))
@@ -177,9 +215,10 @@ func (h *Handler) Endpoints() []string {
 	return out
 }
 
-// ServeHTTP runs the middleware chain: recover, observe, authenticate,
-// limit the body, replay or record an Idempotency-Key's answer, route (each
-// route authorizes and audits: authz.go).
+// ServeHTTP runs the middleware chain: recover, observe, take a slot of the
+// in-flight limit, authenticate, limit the body, route. Each route then
+// authorizes, refuses an oversized body before reading it, replays or
+// records an Idempotency-Key's answer, and audits (guard in authz.go).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
@@ -195,12 +234,29 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.observe(r, sw.status, time.Since(start))
 	}()
+	if h.inFlight != nil {
+		select {
+		case h.inFlight <- struct{}{}:
+			var once sync.Once
+			release := func() { once.Do(func() { <-h.inFlight }) }
+			defer release()
+			// An event stream gives its slot back once it starts (events.go).
+			r = r.WithContext(context.WithValue(r.Context(), inFlightSlot{}, release))
+		default:
+			// A replica at its limit answers at once, without queueing:
+			// the client retries, on this replica or another.
+			sw.Header().Set("Retry-After", "1")
+			h.writeError(sw, r, &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException",
+				Message: fmt.Sprintf("this replica is serving its limit of %d requests (limits.maxRequestsInFlight); retry shortly", cap(h.inFlight))})
+			return
+		}
+	}
 	r, ok := h.authenticate(sw, r) // authorization is per route: guard in authz.go
 	if !ok {
 		return
 	}
 	r.Body = http.MaxBytesReader(sw, r.Body, h.maxBody)
-	h.serveKeyed(sw, r)
+	h.mux.ServeHTTP(sw, r)
 }
 
 func (h *Handler) observe(r *http.Request, status int, d time.Duration) {

@@ -61,6 +61,13 @@ func (h *Handler) signTable(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) signFor(w http.ResponseWriter, r *http.Request, ns ice.Namespace, location string, req credentials.SignRequest) {
+	// The table's location itself must be one the location rule confirms
+	// (not a bucket root, not outside the warehouse and the allowed
+	// locations): the signer then confines each request to it.
+	if _, err := h.svc.CheckStoredLocation(location); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
 	loc, ok, err := credentials.ParseLocation(location)
 	if err != nil {
 		h.writeError(w, r, err)

@@ -16,6 +16,13 @@ if [[ -n "${unformatted}" ]]; then
 	exit 1
 fi
 go vet ./...
+# go.mod and go.sum must be what go mod tidy makes them, in every module.
+for mod in . tools deploy/validate; do
+	if ! (cd "${mod}" && go mod tidy -diff); then
+		echo "go mod tidy would change ${mod}/go.mod or go.sum (diff above); run go mod tidy there" >&2
+		exit 1
+	fi
+done
 # Deployment files (Kubernetes, Helm, EKS, compose, Grafana), checked offline
 # in their own module so k8s.io and helm.sh stay out of the server's go.mod.
 (cd deploy/validate && go test -count=1 ./...)

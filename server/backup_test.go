@@ -2,12 +2,15 @@ package server_test
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/apache/iceberg-go/table"
 
+	"github.com/ice-rest-catalog/ice/config"
 	"github.com/ice-rest-catalog/ice/internal/testenv"
 	"github.com/ice-rest-catalog/ice/server"
 )
@@ -50,8 +53,16 @@ func TestBackupRestore(t *testing.T) {
 		t.Fatalf("backup: %v", err)
 	}
 
-	restored := testenv.CatalogConfig(t)
-	restored.Warehouse = cfg.Warehouse // the files stay where they are; only etcd is restored
+	// The config docs/backup.md gives for this restore, on this test's
+	// directories and free ports: the files stay where they are; only etcd
+	// is restored.
+	text := testenv.DocBlock(t, testenv.RepoFile(t, "docs/backup.md"), "yaml", "restored.yaml")
+	text = strings.NewReplacer("/srv/ice/data-restored", t.TempDir(), "file:///srv/ice/data/warehouse", cfg.Warehouse,
+		"127.0.0.1:5000", "127.0.0.1:0", "127.0.0.1:5001", "127.0.0.1:0").Replace(text)
+	restored, err := config.Parse([]byte(text), os.Getenv)
+	if err != nil {
+		t.Fatalf("docs/backup.md's restored.yaml: %v\n%s", err, text)
+	}
 	out, err := exec.Command(etcdutl, "snapshot", "restore", snap,
 		"--data-dir", filepath.Join(restored.DataDir, "etcd"),
 		"--name", "ice-rest-catalog",

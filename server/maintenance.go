@@ -116,7 +116,7 @@ func OpenBackends(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ 
 		}
 	}
 	b.Warehouse, err = warehouse.Open(ctx, warehouse.Config{
-		Location: cfg.Warehouse, BaseDir: cfg.LocalFileIOBaseDir, CacheBytes: cfg.MetadataCacheBytes,
+		Location: cfg.Warehouse, BaseDir: cfg.LocalFileIOBaseDir, CacheBytes: cfg.MetadataCacheBytes, MaxMetadataBytes: cfg.MaxMetadataFileBytes,
 		S3: warehouse.S3Config{Endpoint: cfg.S3.Endpoint, PathStyleAccess: cfg.S3.PathStyleAccess,
 			AccessKeyID: cfg.S3.AccessKeyID, SecretAccessKey: cfg.S3.SecretAccessKey, Region: cfg.S3.Region},
 	})
@@ -182,7 +182,11 @@ func PerformMaintenance(ctx context.Context, cfg *config.Config, log *slog.Logge
 		return nil, err
 	}
 	defer b.Close()
-	svc := service.New(service.Config{Store: etcd.NewStore(b.Client, cfg.Name), Warehouse: b.Warehouse, Log: log})
+	rule, err := ice.NewLocationRule(b.Warehouse.Location(), cfg.AllowedLocations)
+	if err != nil {
+		return nil, err
+	}
+	svc := service.New(service.Config{Store: etcd.NewStore(b.Client, cfg.Name), Warehouse: b.Warehouse, Log: log, Locations: rule})
 	jobs, err := maintenance.New(svc, b.Warehouse, mcfg, log, nil)
 	if err != nil {
 		return nil, err

@@ -18,5 +18,6 @@ func newPlanner(cfg *config.Config, svc *service.Service, store *etcd.Store, log
 	}
 	return service.NewPlanner(service.PlannerConfig{Service: svc, Plans: store, Log: log,
 		SigningKey: []byte(sp.SigningKey), FilesPerTask: sp.FilesPerTask, AsyncAfter: sp.AsyncAfter,
-		PlanTimeout: sp.PlanTimeout, PlanTTL: sp.PlanTTL})
+		PlanTimeout: sp.PlanTimeout, PlanTTL: sp.PlanTTL,
+		MaxFilterDepth: cfg.Limits.WithDefaults().MaxScanFilterDepth, MaxFilterValues: cfg.Limits.WithDefaults().MaxScanFilterValues})
 }

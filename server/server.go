@@ -4,6 +4,8 @@
 package server
 
 import (
+	ice "github.com/ice-rest-catalog/ice"
+
 	"context"
 	"errors"
 	"fmt"
@@ -40,6 +42,7 @@ type Server struct {
 	closing     chan struct{}
 	closingOnce sync.Once
 	life        *lifecycle
+	stopBg      context.CancelFunc // background work: the location backfill
 }
 
 // Option changes how Start builds the server, for what a config file must
@@ -121,7 +124,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	s.wh, err = warehouse.Open(ctx, warehouse.Config{
 		Location:   cfg.Warehouse,
 		BaseDir:    cfg.LocalFileIOBaseDir,
-		CacheBytes: cfg.MetadataCacheBytes,
+		CacheBytes: cfg.MetadataCacheBytes, MaxMetadataBytes: cfg.MaxMetadataFileBytes,
 		S3: warehouse.S3Config{Endpoint: cfg.S3.Endpoint, PathStyleAccess: cfg.S3.PathStyleAccess,
 			AccessKeyID: cfg.S3.AccessKeyID, SecretAccessKey: cfg.S3.SecretAccessKey, Region: cfg.S3.Region},
 	})
@@ -134,8 +137,14 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	})
 
 	store := etcd.NewStore(s.cli, cfg.Name)
-	svc := service.New(service.Config{Store: store, Warehouse: s.wh, Log: log, Metrics: m,
-		Deleted: store, SoftDrop: service.SoftDrop{Enabled: cfg.SoftDrop.Enabled, Retention: cfg.SoftDrop.RetentionDuration()}})
+	rule, err := ice.NewLocationRule(s.wh.Location(), cfg.AllowedLocations)
+	if err != nil {
+		return nil, err
+	}
+	limits := cfg.Limits.WithDefaults()
+	svc := service.New(service.Config{Store: store, Warehouse: s.wh, Log: log, Metrics: m, Locations: rule,
+		MaxNamespacePropertiesBytes: limits.MaxNamespacePropertiesBytes,
+		Deleted:                     store, SoftDrop: service.SoftDrop{Enabled: cfg.SoftDrop.Enabled, Retention: cfg.SoftDrop.RetentionDuration()}})
 	feed := svc.NewFeed(store)
 	s.closing = make(chan struct{})
 	tableCfg, vendedCfg := tableConfig(cfg)
@@ -149,6 +158,9 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		Idempotency: store, IdempotencyKeyLifetime: cfg.IdempotencyKeyLifetimeDuration(),
 		Planner: newPlanner(cfg, svc, store, log),
 		Feed:    feed, EventSource: eventSource(cfg), Closing: s.closing,
+		Limits: rest.Limits{MaxRequestsInFlight: limits.MaxRequestsInFlight,
+			IdempotencyMaxRecordBytes: limits.IdempotencyMaxRecordBytes, IdempotencyKeysPerPrincipal: limits.IdempotencyKeysPerPrincipal,
+			TokenRequestsPerSecond: limits.TokenRequestsPerSecond, TokenRequestBurst: limits.TokenRequestBurst},
 		Vendor: vendor, Signer: signer, SignerURI: cfg.RemoteSigning.SignerURI})
 
 	if err := s.startMaintenance(cfg, svc, store, m); err != nil {
@@ -180,7 +192,26 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	}
 	go s.serveAPI()
 	s.life.serve(s.cli, s.wh)
+	s.backfillLocations(svc)
 	return s, nil
+}
+
+// backfillLocations claims, in the background, the locations of entries
+// that the Java server (or catalog-import) wrote without a claim in the
+// location index, so the overlap rule sees them (service.BackfillLocations).
+func (s *Server) backfillLocations(svc *service.Service) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopBg = cancel
+	go func() {
+		rep, err := svc.BackfillLocations(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("location index backfill stopped", "err", err)
+			return
+		}
+		if rep.Indexed+rep.Refused+rep.Failed > 0 {
+			s.log.Info("location index backfill", "indexed", rep.Indexed, "refused", rep.Refused, "failed", rep.Failed)
+		}
+	}()
 }
 
 // serveAPI serves HTTPS only when TLS is configured: a plain HTTP request
@@ -226,6 +257,9 @@ func (s *Server) Err() <-chan error { return s.serveErrs }
 // so probes see the drain. Then it closes etcd and storage clients and the
 // embedded etcd.
 func (s *Server) Shutdown(ctx context.Context) error {
+	if s.stopBg != nil {
+		s.stopBg()
+	}
 	s.life.drain()
 	grace := "none"
 	if dl, ok := ctx.Deadline(); ok {

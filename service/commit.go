@@ -9,7 +9,10 @@ import (
 	"path"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/apache/iceberg-go/table"
 
@@ -31,6 +34,7 @@ type staged struct {
 	base    ice.TablePointer
 	written *warehouse.Metadata // the new metadata file; nil for a no-op
 	current *warehouse.Metadata // the base metadata, the result of a no-op
+	claim   string              // the table location's key, when it is new
 }
 
 // CommitTable commits one table's change. See commit.
@@ -79,7 +83,7 @@ func (s *Service) commit(ctx context.Context, changes []TableChange) ([]*Table, 
 		swaps := make([]ice.TableSwap, 0, len(stages))
 		for _, st := range stages {
 			if st.written != nil {
-				swaps = append(swaps, ice.TableSwap{ID: st.change.ID, Base: st.base, NewLocation: st.written.Location})
+				swaps = append(swaps, ice.TableSwap{ID: st.change.ID, Base: st.base, NewLocation: st.written.Location, ClaimLocation: st.claim})
 			}
 		}
 		if len(swaps) > 0 {
@@ -127,6 +131,12 @@ func (s *Service) stageAll(ctx context.Context, changes []TableChange, retry boo
 			s.discardAll(ctx, stages)
 			return nil, err
 		}
+		for _, o := range stages {
+			if st.claim != "" && o.claim != "" && overlap(st.claim, o.claim) {
+				s.discardAll(ctx, append(stages, st))
+				return nil, ice.Errorf(ice.EINVALID, "the locations of %s and %s overlap; table locations must not overlap", o.change.ID, ch.ID)
+			}
+		}
 		stages = append(stages, st)
 	}
 	return stages, nil
@@ -166,6 +176,21 @@ func (s *Service) stage(ctx context.Context, ch TableChange, retry bool) (staged
 	if err != nil {
 		return staged{}, err
 	}
+	// Confinement, before any I/O: the location, when it is new, against
+	// its namespace's area (the one case that reads the namespace), and
+	// the paths the commit adds against the location.
+	var tableLoc ice.Location
+	if current == nil || updated.Location() != current.Location() {
+		if tableLoc, err = s.newTableLocation(ctx, ch.ID, nil, updated.Location()); err != nil {
+			return staged{}, err
+		}
+		st.claim = tableLoc.Key()
+	} else if tableLoc, err = ice.ParseLocation(updated.Location()); err != nil {
+		return staged{}, err
+	}
+	if err := checkTableFiles(tableLoc, updated, current, newLoc); err != nil {
+		return staged{}, err
+	}
 	st.written, err = s.files.WriteMetadata(ctx, newLoc, updated, baseMd)
 	if err != nil {
 		if retry && ice.ErrorCode(err) == ice.EINVALID {
@@ -183,7 +208,7 @@ func (s *Service) loadBase(ctx context.Context, ch TableChange) (ice.TablePointe
 	if err != nil {
 		var e *ice.Error
 		if errors.As(err, &e) && e.Type == "NoSuchTableException" && assertsCreate(ch.Requirements) {
-			return ice.TablePointer{}, nil, nil
+			return ice.TablePointer{}, nil, ice.ValidateNewTableIdent(ch.ID)
 		}
 		return ice.TablePointer{}, nil, err
 	}
@@ -192,6 +217,13 @@ func (s *Service) loadBase(ctx context.Context, ch TableChange) (ice.TablePointe
 		return ice.TablePointer{}, nil, err
 	}
 	return ptr, md, nil
+}
+
+// overlap reports whether two location keys overlap.
+func overlap(a, b string) bool {
+	la, errA := ice.ParseLocation(a)
+	lb, errB := ice.ParseLocation(b)
+	return errA != nil || errB != nil || la.Overlaps(lb)
 }
 
 func assertsCreate(reqs table.Requirements) bool {
@@ -247,8 +279,13 @@ func requestedFormatVersion(updates table.Updates) int {
 var metadataVersion = regexp.MustCompile(`^v?(\d+)[-.]`)
 
 // newMetadataLocation names the next metadata file
-// <metadata dir>/<version>-<uuid>.metadata.json, honouring the table's
-// write.metadata.path and compression properties through iceberg-go.
+// <metadata dir>/<version>-<uuid>.metadata.json (.gz. or .zstd. before
+// metadata.json as write.metadata.compression-codec asks), where the
+// directory is write.metadata.path or <location>/metadata. Names are joined
+// literally: iceberg-go's location provider would %-escape a name with a
+// space, '%' or non-ASCII characters in the metadata file's location but
+// not in the table's, and unescape "%41" to "A", so two tables could share
+// a directory (issue 14).
 func newMetadataLocation(md table.Metadata, baseLocation string) (string, error) {
 	version := 0
 	if baseLocation != "" {
@@ -261,15 +298,30 @@ func newMetadataLocation(md table.Metadata, baseLocation string) (string, error)
 			}
 		}
 	}
-	lp, err := table.LoadLocationProvider(md.Location(), md.Properties())
-	if err != nil {
-		return "", ice.Errorf(ice.EINVALID, "table location %q: %v", md.Location(), err)
+	props := md.Properties()
+	var ext string
+	switch codec := props.Get(table.MetadataCompressionKey, table.MetadataCompressionDefault); codec {
+	case table.MetadataCompressionCodecNone:
+		ext = ".metadata.json"
+	case table.MetadataCompressionCodecGzip:
+		ext = ".gz.metadata.json"
+	case table.MetadataCompressionCodecZstd:
+		ext = ".zstd.metadata.json"
+	default:
+		return "", ice.Errorf(ice.EINVALID, "unsupported %s %q", table.MetadataCompressionKey, codec)
 	}
-	loc, err := lp.NewTableMetadataFileLocation(version)
-	if err != nil {
-		return "", ice.Errorf(ice.EINVALID, "metadata location: %v", err)
+	dir := strings.TrimRight(props[table.WriteMetadataPathKey], "/")
+	if dir == "" {
+		if md.Location() == "" {
+			return "", ice.Errorf(ice.EINVALID, "table has no location")
+		}
+		dir = strings.TrimRight(md.Location(), "/") + "/metadata"
 	}
-	return loc, nil
+	id, err := uuid.NewRandom()
+	if err != nil {
+		return "", fmt.Errorf("metadata file name: %w", err)
+	}
+	return fmt.Sprintf("%s/%05d-%s%s", dir, version, id, ext), nil
 }
 
 // resolveUnknown decides, where it can, whether a swap whose answer was lost

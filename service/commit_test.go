@@ -199,13 +199,21 @@ func TestRegisterTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	copyID := ice.TableIdent{Namespace: ice.Namespace{"db"}, Name: "copy"}
+	// While db.t holds the location, a second table there would share
+	// (and could purge) its files.
+	if _, err := f.svc.RegisterTable(ctx, copyID, cur.Location, false); ice.ErrorCode(err) != ice.EINVALID {
+		t.Fatalf("register of a live table's metadata under another name: %v", err)
+	}
+	if _, err := f.svc.UnregisterTable(ctx, f.id); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := f.svc.RegisterTable(ctx, copyID, cur.Location, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.RegisterTable(ctx, copyID, cur.Location, false); ice.ErrorCode(err) != ice.EEXISTS {
 		t.Fatalf("register over an existing table: %v", err)
 	}
-	next, err := f.svc.CommitTable(ctx, setProp("a", "1"))
+	next, err := f.svc.CommitTable(ctx, service.TableChange{ID: copyID, Updates: setProp("a", "1").Updates})
 	if err != nil {
 		t.Fatal(err)
 	}

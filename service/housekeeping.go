@@ -19,13 +19,20 @@ func (s *Service) deleteRemovedMetadata(ctx context.Context, st staged) {
 	if !st.written.Parsed.Properties().GetBool(table.MetadataDeleteAfterCommitEnabledKey, table.MetadataDeleteAfterCommitEnabledDefault) {
 		return
 	}
+	tableLoc, err := s.CheckStoredLocation(st.written.TableLocation)
+	if err != nil {
+		s.log.WarnContext(ctx, "old metadata files kept: the table location is outside the allowed area", "table", st.change.ID.String(), "err", err)
+		return
+	}
 	kept := map[string]bool{}
 	for e := range st.written.Parsed.PreviousFiles() {
 		kept[e.MetadataFile] = true
 	}
 	for e := range st.current.Parsed.PreviousFiles() {
 		if !kept[e.MetadataFile] {
-			s.discard(ctx, e.MetadataFile)
+			if err := s.files.DeleteIn(ctx, tableLoc, e.MetadataFile); err != nil {
+				s.log.WarnContext(ctx, "could not delete an old metadata file", "table", st.change.ID.String(), "location", e.MetadataFile, "err", err)
+			}
 		}
 	}
 }

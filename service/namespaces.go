@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 	"sort"
@@ -11,7 +13,13 @@ import (
 
 // CreateNamespace creates ns with props; its parent must exist.
 func (s *Service) CreateNamespace(ctx context.Context, ns ice.Namespace, props map[string]string) error {
-	if err := ice.ValidateNamespace(ns); err != nil {
+	if err := ice.ValidateNewNamespace(ns); err != nil {
+		return err
+	}
+	if err := s.checkPropertiesSize(props); err != nil {
+		return err
+	}
+	if err := s.checkNamespaceLocation(ns, props); err != nil {
 		return err
 	}
 	return s.store.CreateNamespace(ctx, ns, props)
@@ -68,6 +76,9 @@ func (s *Service) UpdateNamespaceProperties(ctx context.Context, ns ice.Namespac
 			return PropertiesUpdate{}, ice.Errorf(ice.EUNPROCESSABLE, "property %q is both set and removed", k)
 		}
 	}
+	if err := s.checkNamespaceLocation(ns, updates); err != nil {
+		return PropertiesUpdate{}, err
+	}
 	for attempt := 0; ; attempt++ {
 		entry, err := s.store.LoadNamespace(ctx, ns)
 		if err != nil {
@@ -91,6 +102,9 @@ func (s *Service) UpdateNamespaceProperties(ctx context.Context, ns ice.Namespac
 		if maps.Equal(props, entry.Properties) {
 			return res, nil
 		}
+		if err := s.checkPropertiesSize(props); err != nil {
+			return PropertiesUpdate{}, err
+		}
 		err = s.store.ReplaceNamespaceProperties(ctx, ns, props, entry.Revision)
 		if ice.ErrorCode(err) != ice.ECONFLICT || attempt >= s.retries {
 			return res, err
@@ -98,7 +112,49 @@ func (s *Service) UpdateNamespaceProperties(ctx context.Context, ns ice.Namespac
 	}
 }
 
+// checkPropertiesSize refuses properties whose stored form (a JSON object)
+// is over the configured bound, before etcd is asked: etcd would refuse
+// the request too, but only after sending it.
+func (s *Service) checkPropertiesSize(props map[string]string) error {
+	if s.maxPropsBytes <= 0 {
+		return nil
+	}
+	// Escaping only lengthens the JSON, so this sum is a lower bound: a
+	// count over it is refused without encoding (and sorting) it all.
+	least := 2
+	for k, v := range props {
+		least += len(k) + len(v) + 6
+	}
+	if least > s.maxPropsBytes {
+		return ice.Errorf(ice.ETOOLARGE, "the namespace's properties would take at least %d bytes, more than the limit of %d (limits.maxNamespacePropertiesBytes)", least, s.maxPropsBytes)
+	}
+	b, err := json.Marshal(props)
+	if err != nil {
+		return fmt.Errorf("encode namespace properties: %w", err)
+	}
+	if len(b) > s.maxPropsBytes {
+		return ice.Errorf(ice.ETOOLARGE, "the namespace's properties would take %d bytes, more than the limit of %d (limits.maxNamespacePropertiesBytes)", len(b), s.maxPropsBytes)
+	}
+	return nil
+}
+
 // sortedKeys is used where a stable order makes responses reproducible.
 func sortedKeys(m map[string]string) []string {
 	return slices.Sorted(maps.Keys(m))
+}
+
+// checkNamespaceLocation applies the location rule to a namespace's
+// location property, where new tables go by default.
+func (s *Service) checkNamespaceLocation(ns ice.Namespace, props map[string]string) error {
+	loc, ok := props["location"]
+	if !ok {
+		return nil
+	}
+	if s.ruleErr != nil {
+		return s.ruleErr
+	}
+	if err := s.rule.CheckNamespaceLocation(ns, loc); err != nil {
+		return refused("namespace property location", err)
+	}
+	return nil
 }

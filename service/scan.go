@@ -81,6 +81,10 @@ type PlannerConfig struct {
 	// MaxConcurrent bounds the planning runs of one replica; more wait for
 	// a slot (and become asynchronous if that takes AsyncAfter). Default 8.
 	MaxConcurrent int
+	// MaxFilterDepth and MaxFilterValues bound a request's filter: its
+	// nesting, and its JSON tokens (objects, arrays, keys, scalars). A
+	// larger filter is a 400 before it is parsed. Zero: no bound.
+	MaxFilterDepth, MaxFilterValues int
 }
 
 // Planner plans table scans on the server with iceberg-go's own planner.
@@ -95,12 +99,15 @@ type Planner struct {
 	ttl         time.Duration
 	cache       *planCache
 	slots       chan struct{} // one per running plan
+	// filter bounds: PlannerConfig's MaxFilterDepth and MaxFilterValues
+	maxFilterDepth, maxFilterValues int
 }
 
 // NewPlanner returns a Planner.
 func NewPlanner(cfg PlannerConfig) *Planner {
 	p := &Planner{svc: cfg.Service, plans: cfg.Plans, log: cfg.Log, perTask: cfg.FilesPerTask,
-		asyncAfter: cfg.AsyncAfter, planTimeout: cfg.PlanTimeout, ttl: cfg.PlanTTL}
+		asyncAfter: cfg.AsyncAfter, planTimeout: cfg.PlanTimeout, ttl: cfg.PlanTTL,
+		maxFilterDepth: cfg.MaxFilterDepth, maxFilterValues: cfg.MaxFilterValues}
 	if p.log == nil {
 		p.log = slog.Default()
 	}
@@ -150,6 +157,9 @@ type plannedScan struct {
 // Plan answers planTableScan. The request is checked at once, so a bad
 // filter or snapshot is a 400 even when planning would be asynchronous.
 func (p *Planner) Plan(ctx context.Context, id ice.TableIdent, req ScanRequest) (*PlanOutcome, error) {
+	if err := checkFilterSize(req.Filter, p.maxFilterDepth, p.maxFilterValues); err != nil {
+		return nil, err
+	}
 	t, err := p.svc.LoadTable(ctx, id)
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 
 	"github.com/apache/iceberg-go"
@@ -77,6 +78,43 @@ func scanSchema(md table.Metadata, spec scanSpec) *iceberg.Schema {
 		}
 	}
 	return md.CurrentSchema()
+}
+
+// checkFilterSize refuses, before any parsing, a filter nested deeper than
+// maxDepth or made of more than maxValues JSON tokens (each object, array,
+// key and scalar counts one). iceberg-go's parser recurses once per
+// level and builds a set per "in" list: a 9,000-deep "not" chain or a
+// million-value list would hold a replica for minutes. A bound of 0 is
+// no bound. The walk is iterative and stops at the first excess.
+func checkFilterSize(raw json.RawMessage, maxDepth, maxValues int) error {
+	if len(raw) == 0 || (maxDepth <= 0 && maxValues <= 0) {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	depth, values := 0, 0
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return ice.Errorf(ice.EINVALID, "invalid scan filter: %v", err)
+		}
+		switch tok {
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+			continue
+		case json.Delim('{'), json.Delim('['):
+			depth++
+			if maxDepth > 0 && depth > maxDepth {
+				return ice.Errorf(ice.EINVALID, "invalid scan filter: nested deeper than %d levels (limits.maxScanFilterDepth)", maxDepth)
+			}
+		}
+		values++
+		if maxValues > 0 && values > maxValues {
+			return ice.Errorf(ice.EINVALID, "invalid scan filter: more than %d JSON values and keys (limits.maxScanFilterValues)", maxValues)
+		}
+	}
 }
 
 // parseFilter turns the spec's JSON expression into iceberg-go's, with

@@ -39,6 +39,12 @@ type Config struct {
 	Deleted ice.DeletedStore
 	// SoftDrop is the catalog's soft-drop setting (deleted.go).
 	SoftDrop SoftDrop
+	// Locations confines tables' locations and files; default the
+	// warehouse's namespace areas with no other allowed prefix.
+	Locations *ice.LocationRule
+	// MaxNamespacePropertiesBytes bounds a namespace's properties, as
+	// stored (JSON); more is a 413. Zero: no bound but etcd's own.
+	MaxNamespacePropertiesBytes int
 }
 
 // Service implements the catalog's operations.
@@ -52,12 +58,20 @@ type Service struct {
 	// Soft drop: deleted.go.
 	deleted  ice.DeletedStore
 	softDrop SoftDrop
+	rule     *ice.LocationRule
+	ruleErr  error // a warehouse the rule cannot parse: every check fails
+	// maxPropsBytes is Config.MaxNamespacePropertiesBytes.
+	maxPropsBytes int
 }
 
 // New returns a Service.
 func New(cfg Config) *Service {
 	s := &Service{store: cfg.Store, files: cfg.Warehouse, log: cfg.Log, metrics: cfg.Metrics,
-		retries: cfg.CommitRetries, backoff: cfg.RetryBackoff, deleted: cfg.Deleted, softDrop: cfg.SoftDrop}
+		retries: cfg.CommitRetries, backoff: cfg.RetryBackoff, rule: cfg.Locations,
+		maxPropsBytes: cfg.MaxNamespacePropertiesBytes, deleted: cfg.Deleted, softDrop: cfg.SoftDrop}
+	if s.rule == nil {
+		s.rule, s.ruleErr = ice.NewLocationRule(cfg.Warehouse.Location(), nil)
+	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

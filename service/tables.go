@@ -111,7 +111,7 @@ func (s *Service) ListTables(ctx context.Context, ns ice.Namespace, page ice.Pag
 // it would have, for a later commit with assert-create.
 func (s *Service) CreateTable(ctx context.Context, ns ice.Namespace, req CreateTable) (*Table, error) {
 	id := ice.TableIdent{Namespace: ns, Name: req.Name}
-	if err := ice.ValidateTableIdent(id); err != nil {
+	if err := ice.ValidateNewTableIdent(id); err != nil {
 		return nil, err
 	}
 	if req.Schema == nil {
@@ -126,9 +126,9 @@ func (s *Service) CreateTable(ctx context.Context, ns ice.Namespace, req CreateT
 	} else if exists {
 		return nil, tableExists(id)
 	}
-	loc := strings.TrimSuffix(req.Location, "/")
+	loc := strings.TrimRight(req.Location, "/")
 	if loc == "" {
-		loc = s.defaultLocation(id, nsEntry.Properties)
+		loc = s.rule.DefaultTableLocation(id, nsEntry.Properties)
 		// A soft-dropped table of the same name keeps its location; the
 		// new one gets a location of its own beside it.
 		if r, err := s.reservedBy(ctx, loc); err != nil {
@@ -137,6 +137,10 @@ func (s *Service) CreateTable(ctx context.Context, ns ice.Namespace, req CreateT
 			loc += "-" + newDeletedID()
 		}
 	} else if err := s.checkNotReserved(ctx, loc); err != nil {
+		return nil, err
+	}
+	tableLoc, err := s.newTableLocation(ctx, id, nsEntry.Properties, loc)
+	if err != nil {
 		return nil, err
 	}
 	spec := req.Spec
@@ -151,6 +155,9 @@ func (s *Service) CreateTable(ctx context.Context, ns ice.Namespace, req CreateT
 	if err != nil {
 		return nil, ice.Errorf(ice.EINVALID, "invalid table definition: %v", err)
 	}
+	if err := checkTableFiles(tableLoc, md, nil, ""); err != nil {
+		return nil, err
+	}
 	if req.StageCreate {
 		raw, err := json.Marshal(md)
 		if err != nil {
@@ -162,11 +169,14 @@ func (s *Service) CreateTable(ctx context.Context, ns ice.Namespace, req CreateT
 	if err != nil {
 		return nil, err
 	}
+	if err := ice.CheckPath(tableLoc, newLoc); err != nil {
+		return nil, refused("metadata file", err)
+	}
 	written, err := s.files.WriteMetadata(ctx, newLoc, md, nil)
 	if err != nil {
 		return nil, err
 	}
-	err = s.store.SwapTables(ctx, []ice.TableSwap{{ID: id, NewLocation: newLoc}})
+	err = s.store.SwapTables(ctx, []ice.TableSwap{{ID: id, NewLocation: newLoc, ClaimLocation: tableLoc.Key()}})
 	if err != nil {
 		return nil, s.failedCreate(ctx, id, newLoc, err)
 	}
@@ -176,23 +186,23 @@ func (s *Service) CreateTable(ctx context.Context, ns ice.Namespace, req CreateT
 // RegisterTable points a table at an existing metadata file. With overwrite
 // an existing table is repointed.
 func (s *Service) RegisterTable(ctx context.Context, id ice.TableIdent, metadataLocation string, overwrite bool) (*Table, error) {
-	if err := ice.ValidateTableIdent(id); err != nil {
+	validate := ice.ValidateNewTableIdent
+	if overwrite { // may replace an entry whose name predates the rules for new names
+		validate = ice.ValidateTableIdent
+	}
+	if err := validate(id); err != nil {
 		return nil, err
 	}
 	if metadataLocation == "" {
 		return nil, ice.Errorf(ice.EINVALID, "register requires metadata-location")
 	}
-	md, err := s.files.ReadMetadata(ctx, metadataLocation)
+	nsEntry, err := s.store.LoadNamespace(ctx, id.Namespace)
 	if err != nil {
-		if ice.ErrorCode(err) == ice.ENOTFOUND {
-			return nil, ice.Errorf(ice.EINVALID, "cannot register %s: metadata file %s does not exist", id, metadataLocation)
-		}
 		return nil, err
 	}
-	if ok, err := s.store.NamespaceExists(ctx, id.Namespace); err != nil {
+	md, tableLoc, err := s.readRegistered(ctx, id, metadataLocation, nsEntry.Properties)
+	if err != nil {
 		return nil, err
-	} else if !ok {
-		return nil, ice.NoSuchNamespace(id.Namespace)
 	}
 	// A dropped table's files may still be undropped or purged: a second
 	// table on them would lose its files to that purge.
@@ -208,7 +218,7 @@ func (s *Service) RegisterTable(ctx context.Context, id ice.TableIdent, metadata
 	case ice.ErrorCode(err) != ice.ENOTFOUND:
 		return nil, err
 	}
-	if err := s.store.SwapTables(ctx, []ice.TableSwap{{ID: id, Base: base, NewLocation: metadataLocation}}); err != nil {
+	if err := s.store.SwapTables(ctx, []ice.TableSwap{{ID: id, Base: base, NewLocation: metadataLocation, ClaimLocation: tableLoc.Key()}}); err != nil {
 		if ice.ErrorCode(err) == ice.ECONFLICT {
 			return nil, ice.CommitFailed("table %s changed while it was being registered; retry", id)
 		}
@@ -259,7 +269,7 @@ func (s *Service) dropTableEntry(ctx context.Context, id ice.TableIdent, ptr ice
 			return s.moveToDeleted(ctx, ice.KindTable, id, ptr, md.TableLocation, retention)
 		}
 	}
-	return s.store.DropTable(ctx, id, ptr.Revision)
+	return s.store.DropTable(ctx, id, ptr)
 }
 
 // UnregisterTable removes the table's entry and never deletes a file: the
@@ -280,7 +290,7 @@ func (s *Service) UnregisterTable(ctx context.Context, id ice.TableIdent) (*Tabl
 		if err != nil {
 			return nil, fmt.Errorf("unregister table %s: %w", id, err)
 		}
-		err = s.store.DropTable(ctx, id, ptr.Revision)
+		err = s.store.DropTable(ctx, id, ptr)
 		if ice.ErrorCode(err) == ice.ECONFLICT && attempt < s.retries {
 			continue // a commit landed; unregister the newer state
 		}
@@ -297,7 +307,12 @@ func (s *Service) purge(ctx context.Context, id ice.TableIdent, metadataLocation
 		s.log.WarnContext(ctx, "table dropped, but its metadata could not be read for the purge", "table", id.String(), "metadata", metadataLocation, "err", err)
 		return
 	}
-	if err := s.files.Purge(ctx, md); err != nil {
+	tableLoc, err := s.CheckStoredLocation(md.TableLocation)
+	if err != nil {
+		s.log.WarnContext(ctx, "table dropped, but its location is outside the allowed area: nothing purged", "table", id.String(), "location", md.TableLocation, "err", err)
+		return
+	}
+	if err := s.files.Purge(ctx, md, tableLoc); err != nil {
 		s.log.WarnContext(ctx, "table dropped, but some of its files could not be purged", "table", id.String(), "err", err)
 		return
 	}
@@ -309,19 +324,53 @@ func (s *Service) RenameTable(ctx context.Context, from, to ice.TableIdent) erro
 	if err := ice.ValidateTableIdent(from); err != nil {
 		return err
 	}
-	if err := ice.ValidateTableIdent(to); err != nil {
+	if err := ice.ValidateNewTableIdent(to); err != nil {
 		return err
+	}
+	if from.String() == to.String() { // levels hold no '.', so the text form is the identifier
+		// The destination exists: it is the source. etcd would refuse
+		// the move as a Txn that deletes and puts one key.
+		if ok, err := s.TableExists(ctx, from); err != nil {
+			return err
+		} else if !ok {
+			return ice.NoSuchTable(from)
+		}
+		return tableExists(to)
 	}
 	return s.store.RenameTable(ctx, from, to)
 }
 
-// defaultLocation places a table as Iceberg's own catalogs do: under its
-// namespace's location property if set, else <warehouse>/<ns levels>/<table>.
-func (s *Service) defaultLocation(id ice.TableIdent, nsProps map[string]string) string {
-	if nsLoc := strings.TrimSuffix(nsProps["location"], "/"); nsLoc != "" {
-		return nsLoc + "/" + id.Name
+// readRegistered reads a metadata file a client asks to register, and
+// checks it and the table location it names. Every file that cannot be
+// registered (outside the allowed area, missing, not a regular file, too
+// large, a decompression bomb, not Iceberg table metadata) gets the same
+// answer, so the answers tell nothing about files the client cannot reach,
+// and the log records the cause without the file's contents. The location
+// is checked before any I/O.
+func (s *Service) readRegistered(ctx context.Context, id ice.TableIdent, metadataLocation string, nsProps map[string]string) (*warehouse.Metadata, ice.Location, error) {
+	refuse := func(cause string) error {
+		s.log.InfoContext(ctx, "register refused", "table", id.String(), "cause", cause)
+		return &ice.Error{Code: ice.EINVALID, Type: "BadRequestException",
+			Message: fmt.Sprintf("cannot register %s: metadata-location must name a readable Iceberg table metadata file inside the table location, in the table's namespace area or an allowed location", id)}
 	}
-	return s.files.Location() + "/" + id.Namespace.Path() + "/" + id.Name
+	if _, err := s.CheckStoredLocation(metadataLocation); err != nil {
+		return nil, ice.Location{}, refuse("outside the allowed locations")
+	}
+	md, err := s.files.ReadMetadata(ctx, metadataLocation)
+	if err != nil {
+		if ice.ErrorCode(err) == ice.EUNAVAILABLE {
+			return nil, ice.Location{}, err
+		}
+		return nil, ice.Location{}, refuse(string(ice.ErrorCode(err)))
+	}
+	tableLoc, err := s.newTableLocation(ctx, id, nsProps, md.Parsed.Location())
+	if err != nil {
+		return nil, ice.Location{}, err
+	}
+	if err := checkTableFiles(tableLoc, md.Parsed, nil, metadataLocation); err != nil {
+		return nil, ice.Location{}, err
+	}
+	return md, tableLoc, nil
 }
 
 // failedCreate explains why a create's swap failed and cleans up the

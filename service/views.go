@@ -80,7 +80,7 @@ func (s *Service) ListViews(ctx context.Context, ns ice.Namespace, page ice.Page
 // The store refuses the entry if a view or table already holds the name.
 func (s *Service) CreateView(ctx context.Context, ns ice.Namespace, req CreateView) (*View, error) {
 	id := ice.TableIdent{Namespace: ns, Name: req.Name}
-	if err := ice.ValidateTableIdent(id); err != nil {
+	if err := ice.ValidateNewTableIdent(id); err != nil {
 		return nil, err
 	}
 	if req.Schema == nil || req.Version == nil {
@@ -90,9 +90,13 @@ func (s *Service) CreateView(ctx context.Context, ns ice.Namespace, req CreateVi
 	if err != nil {
 		return nil, err
 	}
-	loc := strings.TrimSuffix(req.Location, "/")
+	loc := strings.TrimRight(req.Location, "/")
 	if loc == "" {
-		loc = s.defaultLocation(id, nsEntry.Properties)
+		loc = s.rule.DefaultTableLocation(id, nsEntry.Properties)
+	}
+	viewLoc, err := s.newTableLocation(ctx, id, nsEntry.Properties, loc)
+	if err != nil {
+		return nil, err
 	}
 	// NewMetadata assigns the schema its id and points the version at it,
 	// as the spec asks of the server.
@@ -104,11 +108,14 @@ func (s *Service) CreateView(ctx context.Context, ns ice.Namespace, req CreateVi
 	if err != nil {
 		return nil, err
 	}
+	if err := checkViewFiles(viewLoc, md, newLoc); err != nil {
+		return nil, err
+	}
 	written, err := s.files.WriteViewMetadata(ctx, newLoc, md)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.SwapView(ctx, ice.ViewSwap{ID: id, NewLocation: newLoc}); err != nil {
+	if err := s.store.SwapView(ctx, ice.ViewSwap{ID: id, NewLocation: newLoc, ClaimLocation: viewLoc.Key()}); err != nil {
 		if ice.ErrorCode(err) != ice.EUNKNOWNSTATE { // else the file may be referenced: keep it
 			s.discard(ctx, newLoc)
 		}
@@ -119,20 +126,39 @@ func (s *Service) CreateView(ctx context.Context, ns ice.Namespace, req CreateVi
 
 // RegisterView creates a view entry pointing at an existing metadata file.
 func (s *Service) RegisterView(ctx context.Context, id ice.TableIdent, metadataLocation string) (*View, error) {
-	if err := ice.ValidateTableIdent(id); err != nil {
+	if err := ice.ValidateNewTableIdent(id); err != nil {
 		return nil, err
 	}
 	if metadataLocation == "" {
 		return nil, ice.Errorf(ice.EINVALID, "register-view requires metadata-location")
 	}
-	md, err := s.files.ReadViewMetadata(ctx, metadataLocation)
+	nsEntry, err := s.store.LoadNamespace(ctx, id.Namespace)
 	if err != nil {
-		if ice.ErrorCode(err) == ice.ENOTFOUND {
-			return nil, ice.Errorf(ice.EINVALID, "cannot register view %s: metadata file %s does not exist", id, metadataLocation)
-		}
 		return nil, err
 	}
-	if err := s.store.SwapView(ctx, ice.ViewSwap{ID: id, NewLocation: metadataLocation}); err != nil {
+	refuse := func(cause string) error {
+		s.log.InfoContext(ctx, "register view refused", "view", id.String(), "cause", cause)
+		return &ice.Error{Code: ice.EINVALID, Type: "BadRequestException",
+			Message: fmt.Sprintf("cannot register view %s: metadata-location must name a readable Iceberg view metadata file inside the view location, in the view's namespace area or an allowed location", id)}
+	}
+	if _, err := s.CheckStoredLocation(metadataLocation); err != nil {
+		return nil, refuse("outside the allowed locations")
+	}
+	md, err := s.files.ReadViewMetadata(ctx, metadataLocation)
+	if err != nil {
+		if ice.ErrorCode(err) == ice.EUNAVAILABLE {
+			return nil, err
+		}
+		return nil, refuse(string(ice.ErrorCode(err)))
+	}
+	viewLoc, err := s.newTableLocation(ctx, id, nsEntry.Properties, md.Parsed.Location())
+	if err != nil {
+		return nil, err
+	}
+	if err := checkViewFiles(viewLoc, md.Parsed, metadataLocation); err != nil {
+		return nil, err
+	}
+	if err := s.store.SwapView(ctx, ice.ViewSwap{ID: id, NewLocation: metadataLocation, ClaimLocation: viewLoc.Key()}); err != nil {
 		return nil, err
 	}
 	return &View{ID: id, Location: metadataLocation, Metadata: md}, nil
@@ -162,8 +188,16 @@ func (s *Service) RenameView(ctx context.Context, from, to ice.TableIdent) error
 	if err := ice.ValidateTableIdent(from); err != nil {
 		return err
 	}
-	if err := ice.ValidateTableIdent(to); err != nil {
+	if err := ice.ValidateNewTableIdent(to); err != nil {
 		return err
+	}
+	if from.String() == to.String() { // see RenameTable
+		if ok, err := s.ViewExists(ctx, from); err != nil {
+			return err
+		} else if !ok {
+			return ice.NoSuchView(from)
+		}
+		return &ice.Error{Code: ice.EEXISTS, Type: "AlreadyExistsException", Message: fmt.Sprintf("View already exists: %s", to)}
 	}
 	return s.store.RenameView(ctx, from, to)
 }
@@ -178,14 +212,14 @@ func (s *Service) ReplaceView(ctx context.Context, ch ViewChange) (*View, error)
 		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
-		base, current, written, err := s.stageView(ctx, ch, attempt > 0)
+		base, current, written, claim, err := s.stageView(ctx, ch, attempt > 0)
 		if err != nil {
 			return nil, err
 		}
 		if written == nil {
 			return &View{ID: ch.ID, Location: current.Location, Metadata: current}, nil
 		}
-		swap := ice.ViewSwap{ID: ch.ID, Base: base, NewLocation: written.Location}
+		swap := ice.ViewSwap{ID: ch.ID, Base: base, NewLocation: written.Location, ClaimLocation: claim}
 		err = s.store.SwapView(ctx, swap)
 		if ice.ErrorCode(err) == ice.EUNKNOWNSTATE {
 			err = s.resolveUnknownView(ctx, swap, err)
@@ -214,36 +248,48 @@ func (s *Service) ReplaceView(ctx context.Context, ch ViewChange) (*View, error)
 
 // stageView reads the base, checks the requirements and writes the updated
 // metadata. written is nil when there are no updates: current is the result.
-func (s *Service) stageView(ctx context.Context, ch ViewChange, retry bool) (base ice.ViewPointer, current, written *warehouse.ViewMetadata, err error) {
+func (s *Service) stageView(ctx context.Context, ch ViewChange, retry bool) (base ice.ViewPointer, current, written *warehouse.ViewMetadata, claim string, err error) {
 	base, err = s.store.LoadView(ctx, ch.ID)
 	if err != nil {
-		return base, nil, nil, err
+		return base, nil, nil, "", err
 	}
 	current, err = s.files.ReadViewMetadata(ctx, base.MetadataLocation)
 	if err != nil {
-		return base, nil, nil, fmt.Errorf("load view %s: %w", ch.ID, err)
+		return base, nil, nil, "", fmt.Errorf("load view %s: %w", ch.ID, err)
 	}
 	for _, req := range ch.Requirements {
 		if err := req.Validate(current.Parsed); err != nil {
-			return base, nil, nil, ice.CommitFailed("requirement failed for view %s: %v", ch.ID, err)
+			return base, nil, nil, "", ice.CommitFailed("requirement failed for view %s: %v", ch.ID, err)
 		}
 	}
 	if len(ch.Updates) == 0 {
-		return base, current, nil, nil
+		return base, current, nil, "", nil
 	}
 	updated, err := applyViewUpdates(current.Parsed, ch.Updates)
 	if err != nil {
 		if retry {
-			return base, nil, nil, ice.CommitFailed("updates for view %s no longer apply after a concurrent commit: %v", ch.ID, err)
+			return base, nil, nil, "", ice.CommitFailed("updates for view %s no longer apply after a concurrent commit: %v", ch.ID, err)
 		}
-		return base, nil, nil, ice.Errorf(ice.EINVALID, "invalid updates for view %s: %v", ch.ID, err)
+		return base, nil, nil, "", ice.Errorf(ice.EINVALID, "invalid updates for view %s: %v", ch.ID, err)
 	}
 	newLoc, err := newViewMetadataLocation(updated, base.MetadataLocation)
 	if err != nil {
-		return base, nil, nil, err
+		return base, nil, nil, "", err
+	}
+	var viewLoc ice.Location
+	if updated.Location() != current.Parsed.Location() {
+		if viewLoc, err = s.newTableLocation(ctx, ch.ID, nil, updated.Location()); err != nil {
+			return base, nil, nil, "", err
+		}
+		claim = viewLoc.Key()
+	} else if viewLoc, err = ice.ParseLocation(updated.Location()); err != nil {
+		return base, nil, nil, "", err
+	}
+	if err := checkViewFiles(viewLoc, updated, newLoc); err != nil {
+		return base, nil, nil, "", err
 	}
 	written, err = s.files.WriteViewMetadata(ctx, newLoc, updated)
-	return base, current, written, err
+	return base, current, written, claim, err
 }
 
 func applyViewUpdates(base view.Metadata, updates view.Updates) (view.Metadata, error) {
@@ -289,6 +335,20 @@ func newViewMetadataLocation(md view.Metadata, baseLocation string) (string, err
 	return fmt.Sprintf("%s/%05d-%s.metadata.json", dir, version, id), nil
 }
 
+// checkViewFiles checks that a view's metadata file and its
+// write.metadata.path lie inside the view's location.
+func checkViewFiles(l ice.Location, md view.Metadata, metadataLoc string) error {
+	if err := ice.CheckPath(l, metadataLoc); err != nil {
+		return refused("metadata file", err)
+	}
+	if p, ok := md.Properties()[viewMetadataPathKey]; ok {
+		if err := ice.CheckPath(l, strings.TrimRight(p, "/")); err != nil {
+			return refused("property "+viewMetadataPathKey, err)
+		}
+	}
+	return nil
+}
+
 // viewMetadataPathKey is Iceberg's property for where a view's metadata
 // files go (ViewProperties.WRITE_METADATA_LOCATION), as for tables.
 const viewMetadataPathKey = "write.metadata.path"
@@ -324,5 +384,5 @@ func (s *Service) dropViewEntry(ctx context.Context, id ice.TableIdent, ptr ice.
 		}
 		return s.moveToDeleted(ctx, ice.KindView, id, ptr, md.Parsed.Location(), retention)
 	}
-	return s.store.DropView(ctx, id, ptr.Revision)
+	return s.store.DropView(ctx, id, ptr)
 }

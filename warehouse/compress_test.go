@@ -15,7 +15,7 @@ func TestMetadataCompressionRoundTrip(t *testing.T) {
 		if name != "00001-u.metadata.json" && bytes.Equal(data, raw) {
 			t.Errorf("%s written uncompressed", name)
 		}
-		back, err := decompress(data)
+		back, err := decompress(data, DefaultMaxMetadataBytes)
 		if err != nil || !bytes.Equal(back, raw) {
 			t.Errorf("%s: round trip gave %q, %v", name, back, err)
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -19,7 +20,9 @@ import (
 // call takes the request's context, unlike iceberg-go's FileIO, so a client
 // that goes away cancels the I/O it caused.
 type objects interface {
-	read(ctx context.Context, key string) ([]byte, error)
+	// read returns the object, or errTooLarge when it holds more than
+	// limit bytes, having read at most limit+1 of them.
+	read(ctx context.Context, key string, limit int64) ([]byte, error)
 	write(ctx context.Context, key string, data []byte) error
 	remove(ctx context.Context, key string) error
 	check(ctx context.Context) error
@@ -27,6 +30,27 @@ type objects interface {
 
 // errNotExist is returned by read for a missing object.
 var errNotExist = fs.ErrNotExist
+
+// errTooLarge is returned by read for an object over the limit, and by
+// decompress for an output over it.
+var errTooLarge = errors.New("larger than the metadata file size limit")
+
+// errNotFile is returned by read for a local path that is not a regular
+// file (a directory, a device such as /dev/zero, a FIFO).
+var errNotFile = errors.New("not a regular file")
+
+// readLimited reads r to its end, or fails with errTooLarge after limit+1
+// bytes: the memory a read holds never exceeds the limit.
+func readLimited(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, errTooLarge
+	}
+	return b, nil
+}
 
 // bucketObjects stores objects in one S3 bucket: through gocloud's blob,
 // except for writes (see write).
@@ -36,12 +60,19 @@ type bucketObjects struct {
 	name   string
 }
 
-func (o bucketObjects) read(ctx context.Context, key string) ([]byte, error) {
-	data, err := o.b.ReadAll(ctx, key)
+func (o bucketObjects) read(ctx context.Context, key string, limit int64) ([]byte, error) {
+	r, err := o.b.NewReader(ctx, key, nil)
 	if gcerrors.Code(err) == gcerrors.NotFound {
 		return nil, fmt.Errorf("%s: %w", key, errNotExist)
 	}
-	return data, err
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	if r.Size() > limit {
+		return nil, errTooLarge
+	}
+	return readLimited(r, limit)
 }
 
 // write is one PutObject. gocloud's WriteAll would hash the body with MD5
@@ -83,8 +114,23 @@ func (o bucketObjects) check(ctx context.Context) error {
 // are absolute paths.
 type dirObjects struct{ root string }
 
-func (o dirObjects) read(_ context.Context, key string) ([]byte, error) {
-	return os.ReadFile(key)
+func (o dirObjects) read(_ context.Context, key string, limit int64) ([]byte, error) {
+	f, err := os.Open(key)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, errNotFile
+	}
+	if st.Size() > limit {
+		return nil, errTooLarge
+	}
+	return readLimited(f, limit)
 }
 
 // write goes through a temporary file and a rename, so a reader never sees

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -51,12 +52,21 @@ type Config struct {
 	// BaseDir resolves relative file:// locations (file://warehouse/...),
 	// which the Java server writes; default the working directory.
 	BaseDir string
+	// MaxMetadataBytes bounds a metadata file, both as stored and once
+	// decompressed; default DefaultMaxMetadataBytes.
+	MaxMetadataBytes int64
 }
+
+// DefaultMaxMetadataBytes is the default bound on a metadata file: far
+// above any real table's (a 10,000-snapshot file is a few MB), far below
+// what would threaten the server's memory.
+const DefaultMaxMetadataBytes = 64 << 20
 
 // Warehouse is the catalog's access to table files.
 type Warehouse struct {
 	location string
 	baseDir  string
+	maxBytes int64
 	s3cfg    S3Config
 	awsCfg   aws.Config
 	cache    *cache
@@ -81,7 +91,10 @@ func Open(ctx context.Context, cfg Config) (*Warehouse, error) {
 			return nil, err
 		}
 	}
-	w := &Warehouse{location: loc, baseDir: cfg.BaseDir, s3cfg: cfg.S3, cache: newCache(cfg.CacheBytes), buckets: map[string]bucketObjects{}}
+	if cfg.MaxMetadataBytes <= 0 {
+		cfg.MaxMetadataBytes = DefaultMaxMetadataBytes
+	}
+	w := &Warehouse{location: loc, baseDir: cfg.BaseDir, maxBytes: cfg.MaxMetadataBytes, s3cfg: cfg.S3, cache: newCache(cfg.CacheBytes), buckets: map[string]bucketObjects{}}
 	switch u.Scheme {
 	case "file":
 		objs, _, err := w.resolve(ctx, loc)
@@ -157,30 +170,47 @@ func (w *Warehouse) Check(ctx context.Context) error {
 	return objs.check(ctx)
 }
 
-// resolve picks the store of a location and the key within it.
+// resolve picks the store of a location and the key within it. Keys are
+// literal, as S3 clients and Iceberg's FileIOs read them: "%41" in a
+// location is those three characters, never "A" (ice.Location).
 func (w *Warehouse) resolve(ctx context.Context, location string) (objects, string, error) {
-	u, err := url.Parse(location)
-	if err != nil {
+	scheme, rest, ok := strings.Cut(location, "://")
+	if !ok {
+		scheme, rest = "", location
+	}
+	if strings.ContainsAny(rest, "?#") {
 		return nil, "", ice.Errorf(ice.EINVALID, "invalid location %q", location)
 	}
-	switch u.Scheme {
+	switch strings.ToLower(scheme) {
 	case "file", "":
-		p := u.Path
-		if u.Host != "" || !strings.HasPrefix(p, "/") {
-			p = filepath.Join(w.baseDir, u.Host, p) // file://rel/dir, relative to the base dir
+		host, p := "", rest
+		if scheme != "" {
+			var found bool
+			host, p, found = strings.Cut(rest, "/")
+			p = "/" + p
+			if !found {
+				p = ""
+			}
+		}
+		if host != "" || !strings.HasPrefix(p, "/") {
+			p = filepath.Join(w.baseDir, host, p) // file://rel/dir, relative to the base dir
 		}
 		return dirObjects{root: p}, p, nil
 	case "s3", "s3a", "s3n":
 		if w.awsCfg.Region == "" {
 			return nil, "", ice.Errorf(ice.EINVALID, "location %q is on S3, but the catalog has no S3 settings (warehouse is %s)", location, w.location)
 		}
-		b, err := w.bucket(ctx, u.Host)
+		host, key, _ := strings.Cut(rest, "/")
+		if host == "" {
+			return nil, "", ice.Errorf(ice.EINVALID, "location %q names no bucket", location)
+		}
+		b, err := w.bucket(ctx, host)
 		if err != nil {
 			return nil, "", err
 		}
-		return b, strings.TrimPrefix(u.Path, "/"), nil
+		return b, key, nil
 	}
-	return nil, "", ice.Errorf(ice.EINVALID, "location %q: unsupported scheme %q", location, u.Scheme)
+	return nil, "", ice.Errorf(ice.EINVALID, "location %q: unsupported scheme %q", location, scheme)
 }
 
 func (w *Warehouse) bucket(ctx context.Context, name string) (bucketObjects, error) {
@@ -269,15 +299,19 @@ func (w *Warehouse) readMetadataFile(ctx context.Context, location string) ([]by
 	if err != nil {
 		return nil, err
 	}
-	raw, err := objs.read(ctx, key)
-	if errors.Is(err, errNotExist) {
+	raw, err := objs.read(ctx, key, w.maxBytes)
+	switch {
+	case errors.Is(err, errNotExist):
 		return nil, &ice.Error{Code: ice.ENOTFOUND, Type: "NotFoundException", Message: fmt.Sprintf("metadata file %s does not exist", location), Err: err}
-	}
-	if err != nil {
+	case errors.Is(err, errTooLarge), errors.Is(err, errNotFile):
+		return nil, &ice.Error{Code: ice.EINVALID, Message: fmt.Sprintf("metadata file %s is %v", location, err)}
+	case errors.Is(err, fs.ErrPermission):
+		return nil, &ice.Error{Code: ice.EINVALID, Message: fmt.Sprintf("metadata file %s cannot be read", location), Err: err}
+	case err != nil:
 		return nil, &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException", Message: "cannot read metadata from storage", Err: fmt.Errorf("read %s: %w", location, err)}
 	}
-	if raw, err = decompress(raw); err != nil {
-		return nil, fmt.Errorf("decompress %s: %w", location, err)
+	if raw, err = decompress(raw, w.maxBytes); err != nil {
+		return nil, &ice.Error{Code: ice.EINVALID, Message: fmt.Sprintf("metadata file %s cannot be decompressed: %v", location, err)}
 	}
 	return raw, nil
 }
@@ -370,7 +404,7 @@ func compress(location string, raw []byte) ([]byte, error) {
 
 // decompress recognises gzip and zstd by their magic numbers, whatever the
 // file's name, since other writers name compressed files differently.
-func decompress(b []byte) ([]byte, error) {
+func decompress(b []byte, limit int64) ([]byte, error) {
 	switch {
 	case len(b) > 2 && b[0] == 0x1f && b[1] == 0x8b:
 		zr, err := gzip.NewReader(bytes.NewReader(b))
@@ -378,14 +412,14 @@ func decompress(b []byte) ([]byte, error) {
 			return nil, err
 		}
 		defer zr.Close()
-		return io.ReadAll(zr)
+		return readLimited(zr, limit)
 	case len(b) > 4 && b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd:
-		zr, err := zstd.NewReader(bytes.NewReader(b))
+		zr, err := zstd.NewReader(bytes.NewReader(b), zstd.WithDecoderMaxMemory(uint64(limit)+1), zstd.WithDecoderConcurrency(1))
 		if err != nil {
 			return nil, err
 		}
 		defer zr.Close()
-		return io.ReadAll(zr)
+		return readLimited(zr, limit)
 	}
 	return b, nil
 }

@@ -23,7 +23,7 @@ func backup(args []string) error {
 		return err
 	}
 	if out == "" {
-		return errors.New("backup: --out FILE is required")
+		return usageError{errors.New("backup: --out FILE is required")}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

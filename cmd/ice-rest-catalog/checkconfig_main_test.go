@@ -18,7 +18,7 @@ func TestCheckConfigExitCode(t *testing.T) {
 	bad := filepath.Join(dir, "bad.yaml")
 	good := filepath.Join(dir, "good.yaml")
 	os.WriteFile(bad, []byte("warehouse: s3://lake/w\nuri: etcd:http://e:2379\nwarehuose: x\n"), 0o600)
-	os.WriteFile(good, []byte("warehouse: s3://lake/w\nuri: etcd:http://e:2379\n"), 0o600)
+	os.WriteFile(good, []byte("warehouse: s3://lake/w\nuri: etcd:http://e:2379\nbearerTokens: [{name: w, value: secret}]\n"), 0o600)
 
 	out, err := exec.Command(bin, "check-config", bad).CombinedOutput()
 	var exit *exec.ExitError

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ice-rest-catalog/ice/internal/testenv"
 )
 
 func writeConfig(t *testing.T, text string) string {
@@ -130,5 +132,21 @@ func TestShippedConfigsPass(t *testing.T) {
 		if err := checkConfig([]string{writeConfig(t, text)}, &out); err != nil {
 			t.Errorf("%s config: %v", name, err)
 		}
+	}
+}
+
+// TestBackupDocConfigPasses: the config docs/backup.md gives for a restored
+// embedded default passes the validation start-up runs (server/backup_test.go
+// also starts a server on it), and the same config without its
+// anonymousAccess is refused with the reason the page gives.
+func TestBackupDocConfigPasses(t *testing.T) {
+	text := testenv.DocBlock(t, testenv.RepoFile(t, "docs/backup.md"), "yaml", "restored.yaml")
+	var out bytes.Buffer
+	if err := checkConfig([]string{writeConfig(t, text)}, &out); err != nil {
+		t.Fatalf("docs/backup.md restored.yaml: %v", err)
+	}
+	noAnon := text[:strings.Index(text, "anonymousAccess:")]
+	if err := checkConfig([]string{writeConfig(t, noAnon)}, &out); err == nil || !strings.Contains(err.Error(), "anonymousAccess is off") {
+		t.Errorf("without anonymousAccess: %v", err)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"golang.org/x/crypto/bcrypt"
@@ -21,7 +20,13 @@ func hashSecret(args []string, in io.Reader, out io.Writer) error {
 	fs := flag.NewFlagSet("hash-secret", flag.ContinueOnError)
 	useBcrypt := fs.Bool("bcrypt", false, "print a bcrypt hash (cost 12) instead of sha256:<hex>")
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{fmt.Errorf("hash-secret: %w", err)}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("hash-secret: unexpected argument %q (the secret comes on stdin)", fs.Arg(0))}
 	}
 	line, err := bufio.NewReader(in).ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -42,12 +47,4 @@ func hashSecret(args []string, in io.Reader, out io.Writer) error {
 	d := sha256.Sum256([]byte(secret))
 	_, err = fmt.Fprintln(out, "sha256:"+hex.EncodeToString(d[:]))
 	return err
-}
-
-func hashSecretMain() int {
-	if err := hashSecret(os.Args[2:], os.Stdin, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "ice-rest-catalog hash-secret:", err)
-		return 1
-	}
-	return 0
 }

@@ -1,12 +1,14 @@
 package main_test
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -14,19 +16,50 @@ import (
 	"github.com/ice-rest-catalog/ice/internal/testenv"
 )
 
+// build builds the binary once per test run, into a temporary directory
+// that TestMain removes. -buildvcs=auto overrides a GOFLAGS=-buildvcs=false,
+// so --version can show the commit.
 func build(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "ice-rest-catalog")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	built.once.Do(func() {
+		bin := filepath.Join(built.dir, "ice-rest-catalog")
+		out, err := exec.Command("go", "build", "-buildvcs=auto", "-o", bin, ".").CombinedOutput()
+		if err != nil {
+			built.err = fmt.Errorf("build: %v\n%s", err, out)
+		}
+		built.bin = bin
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
 	}
-	return bin
+	return built.bin
+}
+
+var built struct {
+	once     sync.Once
+	dir, bin string
+	err      error
+}
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "ice-rest-catalog-bin")
+	if err != nil {
+		panic(err)
+	}
+	built.dir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 func start(t *testing.T, bin, dir string, env ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(bin)
+	return startArgs(t, bin, dir, nil, env...)
+}
+
+func startArgs(t *testing.T, bin, dir string, args []string, env ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stderr = os.Stderr

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -24,16 +25,18 @@ func subcommand(name string, args []string, own func(fs *flag.FlagSet)) (*config
 	fs.StringVar(&logLevel, "log-level", envOr("ICE_LOG_LEVEL", "info"), "debug, info, warn or error")
 	own(fs)
 	if err := fs.Parse(args); err != nil {
-		return nil, nil, err
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, nil, err
+		}
+		return nil, nil, usageError{fmt.Errorf("%s: %w", name, err)}
 	}
 	if fs.NArg() > 0 {
-		return nil, nil, fmt.Errorf("%s: unexpected argument %q", name, fs.Arg(0))
+		return nil, nil, usageError{fmt.Errorf("%s: unexpected argument %q", name, fs.Arg(0))}
 	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
-		return nil, nil, fmt.Errorf("--log-level: %w", err)
+	log, err := newLogger(logLevel)
+	if err != nil {
+		return nil, nil, err
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	cfg, _, err := config.Find(cfgPath, os.Getenv)
 	return cfg, log, err
 }
