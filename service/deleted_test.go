@@ -78,6 +78,16 @@ func TestSoftDropKeepsFilesUntilRetentionEnds(t *testing.T) {
 	if _, _, err := svc.Undrop(ctx, id.Namespace, ds0(ds), ""); err == nil {
 		t.Fatal("undrop of a purged entry succeeded")
 	}
+	// The purge released the location (record and index claim): a new t
+	// gets the default location again, not one beside it.
+	sc := iceberg.NewSchema(0, iceberg.NestedField{ID: 1, Name: "id", Type: iceberg.PrimitiveTypes.Int64, Required: true})
+	again, err := svc.CreateTable(ctx, id.Namespace, service.CreateTable{Name: "t", Schema: sc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := again.Metadata.TableLocation; got != "file://"+dir+"/db/t" {
+		t.Fatalf("new table after the purge at %s", got)
+	}
 }
 
 func ds0(ds []ice.DeletedEntry) string {
