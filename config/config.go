@@ -77,6 +77,9 @@ type Config struct {
 	// finish ("30s"); default 10s. Keep it under the pod's
 	// terminationGracePeriodSeconds.
 	ShutdownGracePeriod time.Duration `yaml:"shutdownGracePeriod"`
+
+	// Console is the web console at /ui/: console.go.
+	Console Console `yaml:"console"`
 }
 
 // Maintenance tunes the maintenance jobs; the keys are those of the Java
@@ -180,10 +183,12 @@ func Find(flagPath string, env Env) (*Config, Source, error) {
 // etcd and a local warehouse under ./data, loopback only, anonymous
 // read-write access.
 func EmbeddedDefault() *Config {
+	consoleOn := true
 	return &Config{
 		Addr:            "127.0.0.1:5000",
 		DebugAddr:       "127.0.0.1:5001",
 		AnonymousAccess: AnonymousAccess{Enabled: true, AccessConfig: &AccessConfig{ReadOnly: false}},
+		Console:         Console{Enabled: &consoleOn},
 	}
 }
 

@@ -32,8 +32,8 @@ type Limits struct {
 	IdempotencyKeysPerPrincipal int `yaml:"idempotencyKeysPerPrincipal"`
 	// TokenRequestsPerSecond and TokenRequestBurst bound POST
 	// /v1/oauth/tokens client-credentials requests per client id, per
-	// replica; more get 429 with Retry-After. Default 2 a second, bursts
-	// of 10; -1: no limit.
+	// replica; more get 429 with Retry-After. Default 5 a second, bursts
+	// of 20; -1: no limit.
 	TokenRequestsPerSecond float64 `yaml:"tokenRequestsPerSecond"`
 	TokenRequestBurst      int     `yaml:"tokenRequestBurst"`
 }
@@ -46,8 +46,8 @@ const (
 	DefaultMaxScanFilterValues         = 100000
 	DefaultIdempotencyMaxRecordBytes   = 256 << 10
 	DefaultIdempotencyKeysPerPrincipal = 1000
-	DefaultTokenRequestsPerSecond      = 2
-	DefaultTokenRequestBurst           = 10
+	DefaultTokenRequestsPerSecond      = 5
+	DefaultTokenRequestBurst           = 20
 )
 
 // WithDefaults returns l with every zero replaced by its default, and

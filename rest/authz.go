@@ -162,6 +162,11 @@ func (h *Handler) guard(pattern string, next http.HandlerFunc) http.HandlerFunc 
 	if !ok {
 		acc = defaultAccess(pattern)
 	}
+	return h.guardAccess(acc, next)
+}
+
+// guardAccess is guard for a route whose access is known.
+func (h *Handler) guardAccess(acc access, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if acc.target == public {
 			if h.bodyTooLarge(w, r) {
@@ -198,7 +203,7 @@ func (h *Handler) guard(pattern string, next http.HandlerFunc) http.HandlerFunc 
 				return
 			}
 		}
-		if h.bodyTooLarge(w, r) {
+		if !acc.inBody() && h.bodyTooLarge(w, r) { // inBody routes checked it before resolve
 			return
 		}
 		if acc.audited() {

@@ -76,6 +76,9 @@ func newKeyedAPI(t testing.TB) (*api, *dyingStore, *clientv3.Client) {
 		Auth:        authn,
 		Log:         testenv.DiscardLogger(),
 		Idempotency: store,
+		// The default quota, so that tests and the benchmark run the
+		// claim as production does (config.DefaultIdempotencyKeysPerPrincipal).
+		Limits: rest.Limits{IdempotencyKeysPerPrincipal: 1000},
 		// Secrets, which must not be copied into idempotency records.
 		VendedConfig: map[string]string{"s3.secret-access-key": "SECRET-SK"},
 	})

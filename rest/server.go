@@ -67,6 +67,8 @@ type Config struct {
 	EventSource string
 	// Closing, when closed, ends every event stream (the server drains).
 	Closing <-chan struct{}
+	// Routes are served beside the API behind the same guard (extra.go).
+	Routes []Route
 	// Limits bound what one client can make the server hold or store;
 	// their defaults are the config's (config/limits.go).
 	Limits Limits
@@ -161,6 +163,9 @@ func New(cfg Config) *Handler {
 		h.mux.HandleFunc(rt.pattern, h.guard(rt.pattern, rt.handler))
 	}
 	h.adminRoutes(cfg.Admin)
+	for _, rt := range cfg.Routes {
+		h.handleExtra(rt)
+	}
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, ice.Errorf(ice.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
 	})

@@ -153,3 +153,6 @@ printf 'export ICE_TOOLS_BIN=%q\n' "${link_dir}"
 
 # Other installers and their export lines go below (progress on stderr, only
 # `export` lines on stdout).
+# The console's browser tests drive Debian's chromium (console/*_test.go).
+# Without it they skip, or fail under ICE_REQUIRE_TOOLS=1.
+"$(dirname "${BASH_SOURCE[0]}")/install-chromium.sh" || log "install-tools: chromium could not be installed; the console's browser tests will not run"

@@ -331,6 +331,7 @@ func TestLimitsIdempotencyNotForReadsOrStrangers(t *testing.T) {
 		t.Errorf("a token request with a repeated Idempotency-Key got the stored token back")
 	}
 	n, size := etcdKeys(t, srv, "idempotency/")
+	t.Logf("after 1,122 keyed requests that may not write or only read: %d idempotency keys, etcd database %d -> %d bytes", n, size0, size)
 	if n != 0 {
 		t.Errorf("%d idempotency keys stored for requests that may not write or only read", n)
 	}
@@ -437,7 +438,9 @@ func TestLimitsBodiesNotReadBeforeAuthorization(t *testing.T) {
 	for e := range errs {
 		t.Error(e)
 	}
-	if grew := after.TotalAlloc - before.TotalAlloc; grew > n*size/8 {
+	grew := after.TotalAlloc - before.TotalAlloc
+	t.Logf("%d concurrent %d MiB requests refused with 403: %d MiB allocated by the test process", n, size>>20, grew>>20)
+	if grew > n*size/8 {
 		t.Errorf("%d requests of %d MiB refused with 403 allocated %d MiB: their bodies were read", n, size>>20, grew>>20)
 	}
 	// A writer's body over the limit, by its Content-Length, is 413.

@@ -45,7 +45,11 @@ func (s *Server) startMaintenance(cfg *config.Config, svc *service.Service, stor
 	r := maintenance.NewRunner(maintenance.RunnerConfig{
 		Client: s.cli, Key: maintenance.ElectionKey(cfg.Name), Schedule: sched, Log: s.log, Metrics: jobs.Metrics(),
 		Run: func(ctx context.Context) error {
-			return runMaintenance(ctx, jobs, svc, store, s.log)
+			return runMaintenance(ctx, jobs, svc, store, s.log, func(rep *maintenance.Report, start time.Time) {
+				if s.console != nil {
+					s.console.RecordScheduled(rep, start, time.Since(start))
+				}
+			})
 		},
 	})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -204,13 +208,16 @@ func PerformMaintenance(ctx context.Context, cfg *config.Config, log *slog.Logge
 // runMaintenance is one scheduled run: the jobs, then the purge of
 // soft-dropped entries past their retention, then the run's record for
 // the change feed. Its commits name the principal "maintenance".
-func runMaintenance(ctx context.Context, jobs *maintenance.Jobs, svc *service.Service, store *etcd.Store, log *slog.Logger) error {
+func runMaintenance(ctx context.Context, jobs *maintenance.Jobs, svc *service.Service, store *etcd.Store, log *slog.Logger,
+	record func(rep *maintenance.Report, start time.Time)) error {
 	ctx = ice.WithAudit(ctx, ice.Audit{Principal: "maintenance", Operation: "maintenance"})
 	run := ice.MaintenanceRun{Started: time.Now().UTC()}
 	if host, err := os.Hostname(); err == nil {
 		run.Leader = fmt.Sprintf("%s:%d", host, os.Getpid())
 	}
+	start := time.Now()
 	rep, err := jobs.RunOnce(ctx)
+	record(rep, start)
 	if err == nil && len(rep.Errors) > 0 {
 		err = fmt.Errorf("%d table(s) failed: %s", len(rep.Errors), strings.Join(rep.Errors, "; "))
 	}

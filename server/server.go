@@ -19,6 +19,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/ice-rest-catalog/ice/config"
+	"github.com/ice-rest-catalog/ice/console"
 	"github.com/ice-rest-catalog/ice/etcd"
 	"github.com/ice-rest-catalog/ice/metrics"
 	"github.com/ice-rest-catalog/ice/rest"
@@ -36,8 +37,9 @@ type Server struct {
 	apiLn     net.Listener
 	dbgLn     net.Listener
 	serveErrs chan error
-	maint     *maintenanceLoop // scheduled maintenance, see maintenance.go
-	events    *eventLoop       // event delivery, see events.go
+	maint     *maintenanceLoop    // scheduled maintenance, see maintenance.go
+	console   *console.Management // nil with the console off: console.go
+	events    *eventLoop          // event delivery, see events.go
 	// closing ends the event streams when the server drains.
 	closing     chan struct{}
 	closingOnce sync.Once
@@ -161,7 +163,8 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		Limits: rest.Limits{MaxRequestsInFlight: limits.MaxRequestsInFlight,
 			IdempotencyMaxRecordBytes: limits.IdempotencyMaxRecordBytes, IdempotencyKeysPerPrincipal: limits.IdempotencyKeysPerPrincipal,
 			TokenRequestsPerSecond: limits.TokenRequestsPerSecond, TokenRequestBurst: limits.TokenRequestBurst},
-		Vendor: vendor, Signer: signer, SignerURI: cfg.RemoteSigning.SignerURI})
+		Vendor: vendor, Signer: signer, SignerURI: cfg.RemoteSigning.SignerURI,
+		Routes: s.consoleRoutes(cfg, svc, sec, m, endpoints)})
 
 	if err := s.startMaintenance(cfg, svc, store, m); err != nil {
 		return nil, err
@@ -175,6 +178,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	if o.wrapAPI != nil {
 		apiHandler = o.wrapAPI(api)
 	}
+	apiHandler = withConsole(cfg, sec, apiHandler)
 
 	if s.apiLn, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return nil, fmt.Errorf("listen on addr %s: %w", cfg.Addr, err)
@@ -191,6 +195,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		s.api.TLSConfig = certs.tlsConfig()
 	}
 	go s.serveAPI()
+	s.logConsole(cfg)
 	s.life.serve(s.cli, s.wh)
 	s.backfillLocations(svc)
 	return s, nil
