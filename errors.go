@@ -28,6 +28,7 @@ const (
 	EUNSUPPORTED   Code = "unsupported"   // valid but not served
 	EUNAVAILABLE   Code = "unavailable"   // a dependency (etcd, storage) cannot be reached
 	EINTERNAL      Code = "internal"      // a bug or an unexpected failure
+	EGONE          Code = "gone"          // what was asked for no longer exists (a compacted event cursor)
 )
 
 // Error is an error the client may see. Type names the Iceberg exception

@@ -21,7 +21,13 @@ var errAdminUnavailable = errors.New("the catalog does not serve the admin endpo
 // adminCall sends a request to /admin/v1/<op> on the catalog and returns
 // the answer's body, or an error carrying the server's message.
 func (r *run) adminCall(ctx context.Context, method, op string, query url.Values, body []byte) ([]byte, error) {
-	u := strings.TrimSuffix(r.cfg.URI, "/") + "/admin/v1/" + op
+	return r.serverCall(ctx, method, "/admin/v1/"+op, op, query, body)
+}
+
+// serverCall sends a request to one of the server's own (non-Iceberg)
+// endpoints at path; op names it in errors.
+func (r *run) serverCall(ctx context.Context, method, path, op string, query url.Values, body []byte) ([]byte, error) {
+	u := strings.TrimSuffix(r.cfg.URI, "/") + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}

@@ -86,6 +86,8 @@ func commands() map[string]command {
 		"scan":              {"ns.table [--limit N] [--json]", "print rows of a table", cmdScan},
 		"delete":            {"ns.table --partition JSON [--dry-run=false] [--json]", "delete the data files of partitions", cmdDelete},
 		"catalog-export":    {"[--namespace ns] [-o FILE]", "export the catalog state (admin endpoint)", cmdCatalogExport},
+		"list-deleted":      {"NAMESPACE", "list the soft-dropped tables and views of a namespace", cmdListDeleted},
+		"undrop":            {"[--name NEW] NAMESPACE ID", "restore a soft-dropped table or view", cmdUndrop},
 		"catalog-import":    {"[FILE|-] [--dry-run] [--overwrite]", "import a catalog state (admin endpoint)", cmdCatalogImport},
 	}
 }

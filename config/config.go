@@ -67,6 +67,10 @@ type Config struct {
 	// Server-side scan planning; see scanplanning.go.
 	ScanPlanning ScanPlanning `yaml:"scanPlanning"`
 
+	// The change feed's delivery and soft drop: events.go.
+	Events   Events   `yaml:"events"`
+	SoftDrop SoftDrop `yaml:"softDrop"`
+
 	// Storage access for clients: config/credentials.go.
 	VendedCredentials VendedCredentials `yaml:"vendedCredentials"`
 	RemoteSigning     RemoteSigning     `yaml:"remoteSigning"`

@@ -114,7 +114,7 @@ func (c *Config) check(l lines) Problems {
 		add(l.at("name"), "name %q must not contain '/': it prefixes etcd keys", c.Name)
 	}
 	switch c.Name {
-	case "n", "t", "v", "p", "idempotency", "maintenance", "auth":
+	case "n", "t", "v", "p", "d", "ev", "idempotency", "maintenance", "auth":
 		add(l.at("name"), "name %q is reserved: its keys would fall among the default catalog's %s/ keys", c.Name, c.Name)
 	}
 	for _, a := range []struct{ key, val string }{{"addr", c.Addr}, {"debugAddr", c.DebugAddr}} {
@@ -177,6 +177,9 @@ func (c *Config) check(l lines) Problems {
 	}
 	if err := c.ScanPlanning.check(); err != nil {
 		add(l.at("scanPlanning"), "%v", err)
+	}
+	if err := c.checkEvents(); err != nil {
+		add(l.at("events"), "%v", err)
 	}
 	if err := c.checkCredentials(); err != nil {
 		add(l.at("vendedCredentials"), "%v", err)

@@ -45,7 +45,7 @@ func (s *Store) CreateNamespace(ctx context.Context, ns ice.Namespace, props map
 	if parent := ns.Parent(); len(parent) > 0 {
 		cmps = append(cmps, clientv3.Compare(clientv3.CreateRevision(s.keys.namespace(parent)), ">", 0))
 	}
-	resp, err := s.cli.Txn(ctx).If(cmps...).Then(clientv3.OpPut(key, encodeProps(props))).Commit()
+	resp, err := s.cli.Txn(ctx).If(cmps...).Then(s.withAudit(ctx, clientv3.OpPut(key, encodeProps(props)))...).Commit()
 	if err != nil {
 		return writeError("create namespace", err)
 	}
@@ -106,7 +106,7 @@ func (s *Store) ReplaceNamespaceProperties(ctx context.Context, ns ice.Namespace
 	key := s.keys.namespace(ns)
 	resp, err := s.cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.ModRevision(key), "=", revision)).
-		Then(clientv3.OpPut(key, encodeProps(props))).Commit()
+		Then(s.withAudit(ctx, clientv3.OpPut(key, encodeProps(props)))...).Commit()
 	if err != nil {
 		return writeError("update namespace properties", err)
 	}
@@ -125,7 +125,7 @@ func (s *Store) DropNamespace(ctx context.Context, ns ice.Namespace) error {
 		clientv3.Compare(clientv3.CreateRevision(s.keys.namespaceChildren(ns)), "=", 0).WithPrefix(),
 		clientv3.Compare(clientv3.CreateRevision(s.keys.tablesIn(ns)), "=", 0).WithPrefix(),
 		clientv3.Compare(clientv3.CreateRevision(s.keys.viewsIn(ns)), "=", 0).WithPrefix(),
-	).Then(clientv3.OpDelete(key)).Commit()
+	).Then(s.withAudit(ctx, clientv3.OpDelete(key))...).Commit()
 	if err != nil {
 		return writeError("drop namespace", err)
 	}
@@ -216,7 +216,7 @@ func (s *Store) SwapTables(ctx context.Context, swaps []ice.TableSwap, claims ..
 		cmps, ops, lease = append(cmps, cmp), append(ops, put), l
 		elseOps = append(elseOps, clientv3.OpGet(s.keys.idempotency(claim.Key), clientv3.WithKeysOnly()))
 	}
-	resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Else(elseOps...).Commit()
+	resp, err := s.cli.Txn(ctx).If(cmps...).Then(s.withAudit(ctx, ops...)...).Else(elseOps...).Commit()
 	if err != nil {
 		if claim != nil && errors.Is(err, rpctypes.ErrLeaseNotFound) {
 			s.forgetLease(lease)
@@ -251,7 +251,7 @@ func (s *Store) DropTable(ctx context.Context, id ice.TableIdent, base ice.Table
 	key := s.keys.table(id)
 	resp, err := s.cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.ModRevision(key), "=", base.Revision)).
-		Then(append(s.releaseOps(base.Attrs), clientv3.OpDelete(key))...).Commit()
+		Then(s.withAudit(ctx, append(s.releaseOps(base.Attrs), clientv3.OpDelete(key))...)...).Commit()
 	if err != nil {
 		return writeError("drop table", err)
 	}
@@ -290,7 +290,7 @@ func (s *Store) rename(ctx context.Context, kind, fromKey, toKey, otherKindKey s
 			clientv3.Compare(clientv3.CreateRevision(toKey), "=", 0),
 			clientv3.Compare(clientv3.CreateRevision(otherKindKey), "=", 0),
 			clientv3.Compare(clientv3.CreateRevision(s.keys.namespace(to.Namespace)), ">", 0),
-		).Then(append(moveIndex, clientv3.OpDelete(fromKey), clientv3.OpPut(toKey, string(src.Value)))...).Commit()
+		).Then(s.withAudit(ctx, append(moveIndex, clientv3.OpDelete(fromKey), clientv3.OpPut(toKey, string(src.Value)))...)...).Commit()
 		if err != nil {
 			return writeError("rename "+kind, err)
 		}

@@ -61,7 +61,7 @@ func (s *Store) SwapView(ctx context.Context, sw ice.ViewSwap) error {
 	}
 	cmps = append(cmps, ic...)
 	ops = append(ops, clientv3.OpPut(key, encodeEntry(attrViewType, sw)))
-	resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
+	resp, err := s.cli.Txn(ctx).If(cmps...).Then(s.withAudit(ctx, ops...)...).Commit()
 	if err != nil {
 		return writeError("commit view", err)
 	}
@@ -144,7 +144,7 @@ func (s *Store) DropView(ctx context.Context, id ice.TableIdent, base ice.ViewPo
 	key := s.keys.view(id)
 	resp, err := s.cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.ModRevision(key), "=", base.Revision)).
-		Then(append(s.releaseOps(base.Attrs), clientv3.OpDelete(key))...).Commit()
+		Then(s.withAudit(ctx, append(s.releaseOps(base.Attrs), clientv3.OpDelete(key))...)...).Commit()
 	if err != nil {
 		return writeError("drop view", err)
 	}

@@ -128,6 +128,11 @@ var routeAccess = map[string]access{
 	"GET " + planPath + "/{planID}":    {"fetchPlanningResult", auth.Read, onPath},
 	"DELETE " + planPath + "/{planID}": {"cancelPlanning", auth.Read, onPath},
 	"POST " + tablePath + "/tasks":     {"fetchScanTasks", auth.Read, onPath},
+	// The change feed filters each event by the principal's read access
+	// (events.go); the deleted area needs what a table in it needs.
+	"GET " + eventsPath:                    {"streamEvents", auth.None, onCatalog},
+	"GET " + deletedPath:                   {"listDeleted", auth.Read, onPath},
+	"POST " + deletedPath + "/{id}/undrop": {"undrop", auth.Write, onPath},
 }
 
 // defaultAccess is a safe guess for a route nobody listed: reads need
@@ -200,6 +205,11 @@ func (h *Handler) guardAccess(acc access, next http.HandlerFunc) http.HandlerFun
 		}
 		if !acc.inBody() && h.bodyTooLarge(w, r) { // inBody routes checked it before resolve
 			return
+		}
+		if acc.audited() {
+			// The store records who made the change in the change's own
+			// Txn, for the change feed (etcd/events.go).
+			r = r.WithContext(ice.WithAudit(r.Context(), ice.Audit{Principal: who.Name, Operation: acc.op}))
 		}
 		sw := &statusWriter{ResponseWriter: w}
 		if acc.recorded() && h.idem != nil && r.Header.Get(headerIdempotencyKey) != "" {

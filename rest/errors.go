@@ -51,6 +51,8 @@ func statusOf(code ice.Code) (int, string) {
 		return http.StatusUnprocessableEntity, "UnprocessableEntityException"
 	case ice.EUNAVAILABLE:
 		return http.StatusServiceUnavailable, "ServiceUnavailableException"
+	case ice.EGONE:
+		return http.StatusGone, "GoneException"
 	case ice.EUNKNOWNSTATE:
 		return http.StatusInternalServerError, "CommitStateUnknownException"
 	}

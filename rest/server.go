@@ -4,6 +4,7 @@
 package rest
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	ice "github.com/ice-rest-catalog/ice"
@@ -59,6 +61,12 @@ type Config struct {
 	// Planner serves server-side scan planning; nil leaves its endpoints
 	// unrouted and unadvertised.
 	Planner *service.Planner
+	// Feed serves GET /management/v1/events; nil leaves it unrouted.
+	Feed ice.ChangeFeed
+	// EventSource is the CloudEvents "source" of the catalog's events.
+	EventSource string
+	// Closing, when closed, ends every event stream (the server drains).
+	Closing <-chan struct{}
 	// Routes are served beside the API behind the same guard (extra.go).
 	Routes []Route
 	// Limits bound what one client can make the server hold or store;
@@ -84,6 +92,10 @@ type Limits struct {
 	TokenRequestBurst      int
 }
 
+// inFlightSlot keys the function that gives a request's in-flight slot
+// back early.
+type inFlightSlot struct{}
+
 // Handler is the API's http.Handler.
 type Handler struct {
 	svc      *service.Service
@@ -105,7 +117,11 @@ type Handler struct {
 	idemLifetime time.Duration
 	idemWait     time.Duration // 0: pendingWait; tests shorten it
 	planner      *service.Planner
-	limits       Limits
+	// The change feed: events.go.
+	feed        ice.ChangeFeed
+	eventSource string
+	closing     <-chan struct{}
+	limits      Limits
 	// inFlight holds a slot per request being served (nil: no limit).
 	inFlight  chan struct{}
 	tokenRate *rateLimiter // token requests per client id (nil: no limit)
@@ -132,6 +148,7 @@ func New(cfg Config) *Handler {
 		h.idemLifetime = defaultIdempotencyKeyLifetime
 	}
 	h.planner = cfg.Planner
+	h.feed, h.eventSource, h.closing = cfg.Feed, cfg.EventSource, cfg.Closing
 	if h.maxBody <= 0 {
 		h.maxBody = 16 << 20
 	}
@@ -189,7 +206,7 @@ func (h *Handler) routes() []route {
 		{"POST /v1/tables/rename", h.renameTable, "POST /v1/{prefix}/tables/rename"},
 		{"POST /v1/transactions/commit", h.commitTransaction, "POST /v1/{prefix}/transactions/commit"},
 		{"POST " + oauthTokensPath, h.oauthTokens, ""},
-	}, append(append(h.viewRoutes(), h.planRoutes()...), h.signRoutes()...)...)
+	}, append(append(append(h.viewRoutes(), h.planRoutes()...), h.signRoutes()...), h.managementRoutes()...)...)
 }
 
 // Endpoints lists what /v1/config advertises: exactly the routes served.
@@ -225,7 +242,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.inFlight != nil {
 		select {
 		case h.inFlight <- struct{}{}:
-			defer func() { <-h.inFlight }()
+			var once sync.Once
+			release := func() { once.Do(func() { <-h.inFlight }) }
+			defer release()
+			// An event stream gives its slot back once it starts (events.go).
+			r = r.WithContext(context.WithValue(r.Context(), inFlightSlot{}, release))
 		default:
 			// A replica at its limit answers at once, without queueing:
 			// the client retries, on this replica or another.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the external binaries that integration tests start (etcd, etcdctl,
-# etcdutl, versitygw, minio) from the pinned tools module and links them into one
+# etcdutl, versitygw, minio, nats-server) from the pinned tools module and links them into one
 # stable directory that internal/testenv looks in.
 #
 # Usage:
@@ -36,6 +36,9 @@ tools=(
 	# MinIO implements STS AssumeRole with session policies, which the
 	# vended-credentials tests need; it is the slowest build (minutes).
 	"minio|github.com/minio/minio|github.com/minio/minio"
+	# NATS JetStream, for the event delivery tests (delivery/); kept out
+	# of the server's go.mod, which only needs the client.
+	"nats-server|github.com/nats-io/nats-server/v2|github.com/nats-io/nats-server/v2"
 )
 
 log() { printf '%s\n' "$*" >&2; }

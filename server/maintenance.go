@@ -1,8 +1,6 @@
 package server
 
 import (
-	ice "github.com/ice-rest-catalog/ice"
-
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +12,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	ice "github.com/ice-rest-catalog/ice"
 	"github.com/ice-rest-catalog/ice/config"
 	"github.com/ice-rest-catalog/ice/etcd"
 	"github.com/ice-rest-catalog/ice/maintenance"
@@ -31,7 +30,7 @@ type maintenanceLoop struct {
 // startMaintenance starts the leader-elected maintenance runner when the
 // config has a maintenanceSchedule. Every replica runs one; etcd elects the
 // one that works.
-func (s *Server) startMaintenance(cfg *config.Config, svc *service.Service, m *metrics.Metrics) error {
+func (s *Server) startMaintenance(cfg *config.Config, svc *service.Service, store *etcd.Store, m *metrics.Metrics) error {
 	mcfg, sched, scheduled, err := maintenance.FromConfig(cfg)
 	if err != nil {
 		return err
@@ -46,15 +45,11 @@ func (s *Server) startMaintenance(cfg *config.Config, svc *service.Service, m *m
 	r := maintenance.NewRunner(maintenance.RunnerConfig{
 		Client: s.cli, Key: maintenance.ElectionKey(cfg.Name), Schedule: sched, Log: s.log, Metrics: jobs.Metrics(),
 		Run: func(ctx context.Context) error {
-			start := time.Now()
-			rep, err := jobs.RunOnce(ctx)
-			if s.console != nil {
-				s.console.RecordScheduled(rep, start, time.Since(start))
-			}
-			if err == nil && len(rep.Errors) > 0 {
-				err = fmt.Errorf("%d table(s) failed: %s", len(rep.Errors), strings.Join(rep.Errors, "; "))
-			}
-			return err
+			return runMaintenance(ctx, jobs, svc, store, s.log, func(rep *maintenance.Report, start time.Time) {
+				if s.console != nil {
+					s.console.RecordScheduled(rep, start, time.Since(start))
+				}
+			})
 		},
 	})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -209,4 +204,33 @@ func PerformMaintenance(ctx context.Context, cfg *config.Config, log *slog.Logge
 		return rep, errors.New(strings.Join(rep.Errors, "; "))
 	}
 	return rep, nil
+}
+
+// runMaintenance is one scheduled run: the jobs, then the purge of
+// soft-dropped entries past their retention, then the run's record for
+// the change feed. Its commits name the principal "maintenance".
+func runMaintenance(ctx context.Context, jobs *maintenance.Jobs, svc *service.Service, store *etcd.Store, log *slog.Logger,
+	record func(rep *maintenance.Report, start time.Time)) error {
+	ctx = ice.WithAudit(ctx, ice.Audit{Principal: "maintenance", Operation: "maintenance"})
+	run := ice.MaintenanceRun{Started: time.Now().UTC()}
+	if host, err := os.Hostname(); err == nil {
+		run.Leader = fmt.Sprintf("%s:%d", host, os.Getpid())
+	}
+	start := time.Now()
+	rep, err := jobs.RunOnce(ctx)
+	record(rep, start)
+	if err == nil && len(rep.Errors) > 0 {
+		err = fmt.Errorf("%d table(s) failed: %s", len(rep.Errors), strings.Join(rep.Errors, "; "))
+	}
+	n, perr := svc.PurgeExpired(ctx, time.Now().UTC())
+	run.Purged = n
+	err = errors.Join(err, perr)
+	run.Finished, run.Outcome = time.Now().UTC(), "ok"
+	if err != nil {
+		run.Outcome, run.Error = "failed", err.Error()
+	}
+	if rerr := store.RecordMaintenanceRun(ctx, run); rerr != nil {
+		log.WarnContext(ctx, "maintenance run not recorded for the change feed", "err", rerr)
+	}
+	return err
 }

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -39,8 +40,12 @@ type Server struct {
 	serveErrs chan error
 	maint     *maintenanceLoop    // scheduled maintenance, see maintenance.go
 	console   *console.Management // nil with the console off: console.go
-	life      *lifecycle
-	stopBg    context.CancelFunc // background work: the location backfill
+	events    *eventLoop          // event delivery, see events.go
+	// closing ends the event streams when the server drains.
+	closing     chan struct{}
+	closingOnce sync.Once
+	life        *lifecycle
+	stopBg      context.CancelFunc // background work: the location backfill
 }
 
 // Option changes how Start builds the server, for what a config file must
@@ -142,7 +147,10 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 	limits := cfg.Limits.WithDefaults()
 	svc := service.New(service.Config{Store: store, Warehouse: s.wh, Log: log, Metrics: m, Locations: rule,
 		MaxNamespacePropertiesBytes: limits.MaxNamespacePropertiesBytes,
-		Retry:                       commitRetry(cfg), Locker: commitLocker(cfg, s.cli, log)})
+		Retry:                       commitRetry(cfg), Locker: commitLocker(cfg, s.cli, log),
+		Deleted: store, SoftDrop: service.SoftDrop{Enabled: cfg.SoftDrop.Enabled, Retention: cfg.SoftDrop.RetentionDuration()}})
+	feed := svc.NewFeed(store)
+	s.closing = make(chan struct{})
 	tableCfg, vendedCfg := tableConfig(cfg)
 	vendor, signer, err := storageAccess(ctx, cfg, log)
 	if err != nil {
@@ -153,13 +161,17 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		Authz: sec.authz, OAuth: sec.oauth, Admin: store,
 		Idempotency: store, IdempotencyKeyLifetime: cfg.IdempotencyKeyLifetimeDuration(),
 		Planner: newPlanner(cfg, svc, store, log),
+		Feed:    feed, EventSource: eventSource(cfg), Closing: s.closing,
 		Limits: rest.Limits{MaxRequestsInFlight: limits.MaxRequestsInFlight,
 			IdempotencyMaxRecordBytes: limits.IdempotencyMaxRecordBytes, IdempotencyKeysPerPrincipal: limits.IdempotencyKeysPerPrincipal,
 			TokenRequestsPerSecond: limits.TokenRequestsPerSecond, TokenRequestBurst: limits.TokenRequestBurst},
 		Vendor: vendor, Signer: signer, SignerURI: cfg.RemoteSigning.SignerURI,
 		Routes: s.consoleRoutes(cfg, svc, sec, m, endpoints)})
 
-	if err := s.startMaintenance(cfg, svc, m); err != nil {
+	if err := s.startMaintenance(cfg, svc, store, m); err != nil {
+		return nil, err
+	}
+	if err := s.startEvents(ctx, cfg, feed, store, m); err != nil {
 		return nil, err
 	}
 	s.writeEndpointFile(cfg)
@@ -261,6 +273,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		grace = time.Until(dl).Round(time.Millisecond).String()
 	}
 	s.log.Info("draining: readiness fails, new connections refused, requests in flight finishing", "gracePeriod", grace)
+	s.closingOnce.Do(func() { close(s.closing) }) // event streams end; clients reconnect elsewhere
 	err := s.api.Shutdown(ctx)
 	if err != nil {
 		s.log.Warn("grace period over: closing requests still in flight", "err", err)
@@ -276,6 +289,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 func (s *Server) closeBackends() {
 	s.stopMaintenance()
+	s.stopEvents()
 	if s.wh != nil {
 		s.wh.Close()
 	}

@@ -39,6 +39,10 @@ type Config struct {
 	// CommitRetries bounds the retries of the other conditional writes (drop,
 	// unregister, namespace properties) after a concurrent change. Default 8.
 	CommitRetries int
+	// Deleted keeps soft-dropped entries; nil turns soft drop off.
+	Deleted ice.DeletedStore
+	// SoftDrop is the catalog's soft-drop setting (deleted.go).
+	SoftDrop SoftDrop
 	// Locations confines tables' locations and files; default the
 	// warehouse's namespace areas with no other allowed prefix.
 	Locations *ice.LocationRule
@@ -54,8 +58,11 @@ type Service struct {
 	log     *slog.Logger
 	metrics Metrics
 	retries int
-	rule    *ice.LocationRule
-	ruleErr error // a warehouse the rule cannot parse: every check fails
+	// Soft drop: deleted.go.
+	deleted  ice.DeletedStore
+	softDrop SoftDrop
+	rule     *ice.LocationRule
+	ruleErr  error // a warehouse the rule cannot parse: every check fails
 	// maxPropsBytes is Config.MaxNamespacePropertiesBytes.
 	maxPropsBytes int
 	retry         RetryPolicy
@@ -66,8 +73,8 @@ type Service struct {
 func New(cfg Config) *Service {
 	s := &Service{store: cfg.Store, files: cfg.Warehouse, log: cfg.Log, metrics: cfg.Metrics,
 		retries: cfg.CommitRetries, retry: cfg.Retry.withDefaults(), locker: cfg.Locker,
-		rule:          cfg.Locations,
-		maxPropsBytes: cfg.MaxNamespacePropertiesBytes}
+		rule: cfg.Locations, maxPropsBytes: cfg.MaxNamespacePropertiesBytes,
+		deleted: cfg.Deleted, softDrop: cfg.SoftDrop}
 	if s.rule == nil {
 		s.rule, s.ruleErr = ice.NewLocationRule(cfg.Warehouse.Location(), nil)
 	}

@@ -136,6 +136,15 @@ func (s *Service) CreateTable(ctx context.Context, ns ice.Namespace, req CreateT
 			s.log.InfoContext(ctx, "createTable: a location without a scheme is replaced by the default location", "table", id.String(), "sent", req.Location)
 		}
 		loc = s.rule.DefaultTableLocation(id, nsEntry.Properties)
+		// A soft-dropped table of the same name keeps its location; the
+		// new one gets a location of its own beside it.
+		if r, err := s.reservedBy(ctx, loc); err != nil {
+			return nil, err
+		} else if r != "" {
+			loc += "-" + newDeletedID()
+		}
+	} else if err := s.checkNotReserved(ctx, loc); err != nil {
+		return nil, err
 	}
 	tableLoc, err := s.newTableLocation(ctx, id, nsEntry.Properties, loc)
 	if err != nil {
@@ -209,6 +218,11 @@ func (s *Service) RegisterTable(ctx context.Context, id ice.TableIdent, metadata
 	if err != nil {
 		return nil, err
 	}
+	// A dropped table's files may still be undropped or purged: a second
+	// table on them would lose its files to that purge.
+	if err := s.checkNotReserved(ctx, md.TableLocation); err != nil {
+		return nil, err
+	}
 	var base ice.TablePointer
 	switch cur, err := s.store.LoadTable(ctx, id); {
 	case err == nil && !overwrite:
@@ -239,7 +253,7 @@ func (s *Service) DropTable(ctx context.Context, id ice.TableIdent, purge bool) 
 		if err != nil {
 			return err
 		}
-		err = s.store.DropTable(ctx, id, ptr)
+		err = s.dropTableEntry(ctx, id, ptr, purge)
 		if ice.ErrorCode(err) == ice.ECONFLICT && attempt < s.retries {
 			continue // a commit landed; drop the newer state
 		}
@@ -251,6 +265,25 @@ func (s *Service) DropTable(ctx context.Context, id ice.TableIdent, purge bool) 
 		}
 		return nil
 	}
+}
+
+// dropTableEntry deletes the entry, or without purge and with soft drop on
+// for its namespace moves it to the deleted area.
+func (s *Service) dropTableEntry(ctx context.Context, id ice.TableIdent, ptr ice.TablePointer, purge bool) error {
+	if !purge {
+		soft, retention, err := s.softDropFor(ctx, id.Namespace)
+		if err != nil {
+			return err
+		}
+		if soft {
+			md, err := s.files.ReadMetadata(ctx, ptr.MetadataLocation)
+			if err != nil {
+				return fmt.Errorf("drop table %s: read its metadata for the deleted entry: %w", id, err)
+			}
+			return s.moveToDeleted(ctx, ice.KindTable, id, ptr, md.TableLocation, retention)
+		}
+	}
+	return s.store.DropTable(ctx, id, ptr)
 }
 
 // UnregisterTable removes the table's entry and never deletes a file: the

@@ -179,7 +179,7 @@ func (s *Service) DropView(ctx context.Context, id ice.TableIdent) error {
 		if err != nil {
 			return err
 		}
-		err = s.store.DropView(ctx, id, ptr)
+		err = s.dropViewEntry(ctx, id, ptr)
 		if ice.ErrorCode(err) == ice.ECONFLICT && attempt < s.retries {
 			continue // a replace landed; drop the newer state
 		}
@@ -373,4 +373,21 @@ func (s *Service) resolveUnknownView(ctx context.Context, sw ice.ViewSwap, cause
 		return ice.CommitFailed("view %s was dropped concurrently", sw.ID)
 	}
 	return ice.CommitStateUnknown(cause)
+}
+
+// dropViewEntry deletes the entry, or with soft drop on for its namespace
+// moves it to the deleted area.
+func (s *Service) dropViewEntry(ctx context.Context, id ice.TableIdent, ptr ice.ViewPointer) error {
+	soft, retention, err := s.softDropFor(ctx, id.Namespace)
+	if err != nil {
+		return err
+	}
+	if soft {
+		md, err := s.files.ReadViewMetadata(ctx, ptr.MetadataLocation)
+		if err != nil {
+			return fmt.Errorf("drop view %s: read its metadata for the deleted entry: %w", id, err)
+		}
+		return s.moveToDeleted(ctx, ice.KindView, id, ptr, md.Parsed.Location(), retention)
+	}
+	return s.store.DropView(ctx, id, ptr)
 }

@@ -85,7 +85,7 @@ func TestFaults(t *testing.T) {
 			rows = append(rows, runScenario(t, sc))
 		})
 	}
-	t.Logf("measured rows for docs/reliability.md:\n| Scenario | Commits | Acknowledged | Lost | Duplicated | Unknown (present/absent) | Longest stall | Recovery |\n|---|---|---|---|---|---|---|---|\n%s",
+	t.Logf("measured rows for docs/reliability.md:\n| Scenario | Commits | Acknowledged | Lost | Duplicated | Unknown (present/absent) | Longest stall | Recovery | Events expected / delivered / duplicated / missed |\n|---|---|---|---|---|---|---|---|---|\n%s",
 		strings.Join(rows, "\n"))
 }
 
@@ -113,8 +113,9 @@ func runScenario(t *testing.T, sc scenario) string {
 	wg.Wait()
 
 	r := s.check(append(ids, probes...))
+	ev := s.checkEvents(s.feed, s.chainLens)
 	stall := maxStall(s.hist.Ops(), loadEnd)
 	t.Logf("%s: %v; load %v, longest stall %v, recovery %v", sc.name, r, loadEnd-loadStart, stall, recovered)
-	return fmt.Sprintf("| %s | %d | %d | %d | %d | %d (%d/%d) | %.1f s | %.1f s |", sc.name, r.Commits, r.Acked,
-		len(r.Lost), len(r.Duplicated), r.Unknown, r.UnknownPresent, r.UnknownAbsent, stall.Seconds(), recovered.Seconds())
+	return fmt.Sprintf("| %s | %d | %d | %d | %d | %d (%d/%d) | %.1f s | %.1f s | %s |", sc.name, r.Commits, r.Acked,
+		len(r.Lost), len(r.Duplicated), r.Unknown, r.UnknownPresent, r.UnknownAbsent, stall.Seconds(), recovered.Seconds(), ev)
 }

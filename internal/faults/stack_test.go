@@ -60,13 +60,17 @@ type stack struct {
 	proxies []*testenv.Proxy
 	hist    *faults.History
 	etcdCli *clientv3.Client
+	// feed consumes the change feed for the events column (events_test.go);
+	// chainLens is each checked table's number of snapshots on main.
+	feed      *feedLog
+	chainLens map[string]int
 }
 
 // startStack starts the stack; extraConfig is appended to every replica's
 // config file.
 func startStack(t *testing.T, withProxy bool, extraConfig string) *stack {
 	t.Helper()
-	s := &stack{t: t, hist: faults.NewHistory()}
+	s := &stack{t: t, hist: faults.NewHistory(), chainLens: map[string]int{}}
 	s.etcd = testenv.StartEtcdCluster(t, 3)
 	s.s3 = testenv.StartS3(t)
 	s.s3.CreateBucket(t, bucket)
@@ -99,6 +103,7 @@ dataDir: %s
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.etcdCli.Close() })
+	s.feed = followFeed(t, etcd.NewStore(s.etcdCli, "default"))
 	return s
 }
 
@@ -159,6 +164,7 @@ func (s *stack) check(ids []table.Identifier) faults.Report {
 			s.t.Errorf("%v: %d snapshots, %d of them on main: appends must all be on main", id, len(snaps), len(chain))
 		}
 		chains[strings.Join(id, ".")] = chain
+		s.chainLens[strings.Join(id, ".")] = len(chain)
 	}
 	s.checkPointers()
 
