@@ -14,7 +14,7 @@ import (
 // writeControls are the console's write controls: a read-only principal
 // must see none of them.
 var writeControls = []string{"#create-namespace", "#set-property", ".remove-prop", "#drop-namespace", "#create-child",
-	"#drop-table", ".rollback", "#maintenance-dry-run", "#maintenance-run"}
+	"#drop-table", ".rollback", "#maintenance-dry-run", "#maintenance-run", ".undrop", ".undrop-name"}
 
 // TestConsoleInBrowser signs in to the console in headless Chromium, walks
 // every page checking what it shows against the API, runs every action and
@@ -267,6 +267,85 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Fatalf("drop table: the API answers %d", code)
 		}
 		b.expect("actions")
+
+		// Soft drop on sales: a table dropped through the API is listed
+		// as dropped, and the console undrops it, under its name and under
+		// a new one when the name is taken.
+		softDrop := map[string]any{"removals": []string{}, "updates": map[string]string{"ice.soft-drop.enabled": "true"}}
+		if code := api(t, "POST", c.URL+"/v1/namespaces/sales/properties", adminToken, softDrop, nil); code != http.StatusOK {
+			t.Fatalf("enable soft drop on sales: %d", code)
+		}
+		var before struct {
+			MetadataLocation string `json:"metadata-location"`
+		}
+		api(t, "GET", c.URL+"/v1/namespaces/sales/tables/orders", adminToken, nil, &before)
+		if code := api(t, "DELETE", c.URL+"/v1/namespaces/sales/tables/orders", adminToken, nil, nil); code != http.StatusNoContent {
+			t.Fatalf("drop sales.orders: %d", code)
+		}
+		var deleted struct {
+			Deleted []struct {
+				ID               string `json:"id"`
+				Name             string `json:"name"`
+				MetadataLocation string `json:"metadata-location"`
+			} `json:"deleted"`
+		}
+		api(t, "GET", c.URL+"/management/v1/namespaces/sales/deleted", adminToken, nil, &deleted)
+		if len(deleted.Deleted) != 1 || deleted.Deleted[0].Name != "orders" || deleted.Deleted[0].MetadataLocation != before.MetadataLocation {
+			t.Fatalf("deleted entries after the soft drop: %+v (metadata %s)", deleted.Deleted, before.MetadataLocation)
+		}
+		b.visit(ctx, "#/ns/sales")
+		row := fmt.Sprintf(`#deleted tr[data-deleted=%q]`, deleted.Deleted[0].ID)
+		if got := b.text(ctx, row+" .metadata-location"); got != before.MetadataLocation {
+			t.Fatalf("the dropped row shows metadata %q, the API %q", got, before.MetadataLocation)
+		}
+		if b.count(ctx, `#tables tr[data-table="orders"]`) != 0 {
+			t.Error("the dropped sales.orders is still listed among the tables")
+		}
+		b.screenshot(ctx, "namespace-dropped")
+		b.click(ctx, row+" .undrop")
+		var restored struct {
+			MetadataLocation string `json:"metadata-location"`
+		}
+		if code := api(t, "GET", c.URL+"/v1/namespaces/sales/tables/orders", adminToken, nil, &restored); code != http.StatusOK || restored.MetadataLocation != before.MetadataLocation {
+			t.Fatalf("undrop from the console: the API answers %d with metadata %q, want %q", code, restored.MetadataLocation, before.MetadataLocation)
+		}
+		if b.count(ctx, `#tables tr[data-table="orders"]`) != 1 || b.count(ctx, "#deleted tr[data-deleted]") != 0 {
+			t.Error("after the undrop the page does not list sales.orders as a table only")
+		}
+
+		// Under a new name: scratch is dropped and its name taken again.
+		scratch := map[string]any{"name": "scratch", "schema": map[string]any{"type": "struct", "schema-id": 0,
+			"fields": []any{map[string]any{"id": 1, "name": "id", "type": "long", "required": false}}}}
+		var created struct {
+			MetadataLocation string `json:"metadata-location"`
+		}
+		if code := api(t, "POST", c.URL+"/v1/namespaces/sales/tables", adminToken, scratch, &created); code != http.StatusOK {
+			t.Fatalf("create sales.scratch: %d", code)
+		}
+		if code := api(t, "DELETE", c.URL+"/v1/namespaces/sales/tables/scratch", adminToken, nil, nil); code != http.StatusNoContent {
+			t.Fatalf("drop sales.scratch: %d", code)
+		}
+		if code := api(t, "POST", c.URL+"/v1/namespaces/sales/tables", adminToken, scratch, nil); code != http.StatusOK {
+			t.Fatalf("create sales.scratch again: %d", code)
+		}
+		b.visit(ctx, "#/ns/sales")
+		// A refused action leaves the page as it is and says why.
+		b.do(ctx, "undrop onto a taken name", clickOnly(`#deleted tr[data-deleted-name="scratch"] .undrop`),
+			waitFor(`document.getElementById('banner').dataset.status === '409'`))
+		b.expect("undrop onto a taken name", "409 /management/v1/namespaces/sales/deleted/")
+		b.fill(ctx, `#deleted tr[data-deleted-name="scratch"] .undrop-name`, "scratch_old")
+		b.click(ctx, `#deleted tr[data-deleted-name="scratch"] .undrop`)
+		var old struct {
+			MetadataLocation string `json:"metadata-location"`
+		}
+		if code := api(t, "GET", c.URL+"/v1/namespaces/sales/tables/scratch_old", adminToken, nil, &old); code != http.StatusOK || old.MetadataLocation != created.MetadataLocation {
+			t.Fatalf("undrop as scratch_old: %d, metadata %q, want %q", code, old.MetadataLocation, created.MetadataLocation)
+		}
+		// The new scratch stays dropped, for the read-only principal to see.
+		if code := api(t, "DELETE", c.URL+"/v1/namespaces/sales/tables/scratch", adminToken, nil, nil); code != http.StatusNoContent {
+			t.Fatalf("drop the new sales.scratch: %d", code)
+		}
+		b.expect("undrop")
 	})
 
 	t.Run("oauth", func(t *testing.T) {
@@ -310,6 +389,12 @@ func TestConsoleInBrowser(t *testing.T) {
 			b.expect("reader "+hash, "403 /management/v1/namespaces/secret/summary", "403 /management/v1/namespaces/many/summary")
 		}
 		b.screenshot(ctx, "table-read-only")
+		// It sees what was dropped in sales, without an undrop control.
+		b.visit(ctx, "#/ns/sales")
+		if b.count(ctx, `#deleted tr[data-deleted-name="scratch"]`) != 1 {
+			t.Error("the read-only principal does not see the dropped sales.scratch")
+		}
+		b.expect("reader dropped list")
 		// A page it may not read shows the 403 as such.
 		b.visit(ctx, "#/ns/secret")
 		if got := b.text(ctx, "#banner"); !strings.HasPrefix(got, "Forbidden (403)") {
@@ -326,6 +411,7 @@ func TestConsoleInBrowser(t *testing.T) {
 			`fetch('/v1/namespaces', {method: 'POST', headers: {Authorization: 'Bearer ` + readerToken + `', 'Content-Type': 'application/json'}, body: JSON.stringify({namespace: ['forged']})}).then(r => r.status)`,
 			`fetch('/v1/namespaces/sales/tables/orders', {method: 'DELETE', headers: {Authorization: 'Bearer ` + readerToken + `'}}).then(r => r.status)`,
 			`fetch('/management/v1/namespaces/sales/tables/orders/maintenance?dry-run=false', {method: 'POST', headers: {Authorization: 'Bearer ` + readerToken + `'}}).then(r => r.status)`,
+			`fetch('/management/v1/namespaces/sales/deleted', {headers: {Authorization: 'Bearer ` + readerToken + `'}}).then(r => r.json()).then(d => fetch('/management/v1/namespaces/sales/deleted/' + d.deleted[0].id + '/undrop', {method: 'POST', headers: {Authorization: 'Bearer ` + readerToken + `'}})).then(r => r.status)`,
 		} {
 			if code := eval[int](b, ctx, forged); code != http.StatusForbidden {
 				t.Errorf("forged write answered %d: %s", code, forged)

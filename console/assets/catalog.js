@@ -109,9 +109,10 @@ export async function namespacePage(hashNs) {
   const views = pagedList(`/v1/namespaces/${nsPath(ns)}/views`, 'identifiers', 'views', id =>
     h('tr', { 'data-view': id.name }, h('td', {}, h('a', { href: `#/view/${nsToHash(ns)}/v/${encodeURIComponent(id.name)}` }, id.name))));
   const children = await page(`/v1/namespaces?parent=${nsPath(ns)}`, 'namespaces', null, 200);
-  await Promise.all([tables.load(), views.load()]);
+  const [deleted] = await Promise.all([get(`/management/v1/namespaces/${nsPath(ns)}/deleted`), tables.load(), views.load()]);
 
   out.append(h('h2', {}, 'Tables'), tables.node, h('h2', {}, 'Views'), views.node);
+  out.append(h('h2', {}, 'Dropped'), deletedList(ns, deleted.deleted || [], canWrite));
   if (children.items.length) {
     out.append(h('h2', {}, 'Namespaces'), h('ul', { id: 'child-namespaces' },
       children.items.map(c => h('li', {}, h('a', { href: '#/ns/' + nsToHash(c) }, nsName(c))))));
@@ -144,3 +145,25 @@ export async function namespacePage(hashNs) {
   return out;
 }
 
+
+// deletedList shows the namespace's soft-dropped tables and views
+// (docs/events.md, "Undrop"); a principal with write on the namespace may
+// undrop each, under its name or, when that is taken, a new one.
+function deletedList(ns, list, canWrite) {
+  if (!list.length) return h('p', { class: 'muted', id: 'deleted-none' }, 'No dropped tables or views kept for undrop.');
+  return table(['Name', 'Kind', 'Dropped', 'By', 'Kept until', 'Metadata', ''], list.map(d => {
+    let cell = '';
+    if (canWrite) {
+      const name = h('input', { class: 'undrop-name', placeholder: 'new name (optional)', 'aria-label': 'new name' });
+      cell = h('form', { class: 'inline', onsubmit: ev => {
+        ev.preventDefault();
+        const body = name.value.trim() ? { name: name.value.trim() } : {};
+        action(`Undrop ${nsName(ns)}.${d.name}`, () => post(`/management/v1/namespaces/${nsPath(ns)}/deleted/${encodeURIComponent(d.id)}/undrop`, body), rerender);
+      } }, name, h('button', { type: 'submit', class: 'undrop' }, 'Undrop'));
+    }
+    return h('tr', { 'data-deleted': d.id, 'data-deleted-name': d.name },
+      h('td', {}, d.name), h('td', {}, d.kind), h('td', {}, time(Date.parse(d['dropped-at']))),
+      h('td', {}, d.principal || '–'), h('td', {}, time(Date.parse(d['retain-until']))),
+      h('td', { class: 'mono metadata-location' }, d['metadata-location']), h('td', {}, cell));
+  }), { id: 'deleted' });
+}
