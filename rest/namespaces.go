@@ -77,6 +77,12 @@ func (h *Handler) createNamespace(w http.ResponseWriter, r *http.Request) {
 		req.Properties = map[string]string{}
 	}
 	req.Namespace = ice.NamespaceFromClient(req.Namespace)
+	if loc, ok := req.Properties["location"]; ok && bareClickHouseLocation(r, loc) {
+		// Kept, it would be refused by the location rule, and the
+		// CREATE TABLE that sent it would fail (docs/clients.md).
+		delete(req.Properties, "location")
+		h.log.InfoContext(r.Context(), "createNamespace: ClickHouse's bare location is ignored", "namespace", ice.Namespace(req.Namespace).String(), "sent", loc)
+	}
 	if err := h.svc.CreateNamespace(r.Context(), req.Namespace, req.Properties); err != nil {
 		h.writeError(w, r, err)
 		return

@@ -127,6 +127,11 @@ func (h *Handler) createTable(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	if bareClickHouseLocation(r, req.Location) {
+		// The table goes to its default location (docs/clients.md).
+		h.log.InfoContext(r.Context(), "createTable: ClickHouse's bare location is replaced by the default location", "table", req.Name, "sent", req.Location)
+		req.Location = ""
+	}
 	t, err := h.svc.CreateTable(r.Context(), ns, service.CreateTable{
 		Name: req.Name, Location: req.Location, Schema: req.Schema, Spec: req.PartitionSpec,
 		SortOrder: req.WriteOrder, Properties: req.Properties, StageCreate: req.StageCreate,
@@ -392,6 +397,16 @@ func (h *Handler) commitTransaction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// bareClickHouseLocation reports whether loc is a location without a scheme
+// sent by ClickHouse: when it creates a table it sends the path of its
+// IcebergS3 URL ("/ns/t/", without scheme or bucket) as the table's location,
+// and the same as its namespace's "location" property. That path means "the
+// table's place in the warehouse"; any other client's scheme-less location
+// is refused by the location rule (ice.LocationRule).
+func bareClickHouseLocation(r *http.Request, loc string) bool {
+	return loc != "" && isClickHouse(r) && !strings.Contains(loc, "://")
 }
 
 // isClickHouse reports whether the request comes from ClickHouse's

@@ -12,7 +12,7 @@ import (
 // the console's Server page, and that what is not secret stays readable.
 func TestMaskedConfigHidesSecrets(t *testing.T) {
 	secrets := map[string]string{"S3_SECRET": "s3-secret-value", "S3_KEY": "AKIAEXAMPLE", "TOKEN": "tok-value-1",
-		"ETCD_PW": "etcd-password", "SIGN": "c2lnbmluZy1rZXktYmFzZTY0LXZhbHVlLTMyLWJ5dGVz", "HASH": "sha256:abcdef"}
+		"ETCD_PW": "etcd-password", "SIGN": "c2lnbmluZy1rZXktYmFzZTY0LXZhbHVlLTMyLWJ5dGVz", "HASH": "sha256:abababababababababababababababababababababababababababababababab"}
 	text := `
 warehouse: s3://bucket/wh
 s3: {endpoint: "http://minio:9000", accessKeyID: "${S3_KEY}", secretAccessKey: "${S3_SECRET}", region: us-east-1}

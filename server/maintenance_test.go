@@ -37,6 +37,11 @@ func TestScheduledMaintenanceOnElectedReplica(t *testing.T) {
 	second := testenv.CatalogConfig(t, e.Endpoint)
 	second.MaintenanceSchedule = "50ms"
 	second.Warehouse = first.Warehouse
+	// Snapshot expiry only: the compaction jobs (on by default, as in Java
+	// ice) would commit replace snapshots between this test's appends every
+	// 50 ms, and each append asserts the branch it read.
+	first.Maintenance.Jobs = []string{"SNAPSHOT_CLEANUP"}
+	second.Maintenance.Jobs = first.Maintenance.Jobs
 	replicas := []*testenv.Catalog{testenv.StartCatalog(t, first), testenv.StartCatalog(t, second)}
 
 	ctx := context.Background()

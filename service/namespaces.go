@@ -19,14 +19,6 @@ func (s *Service) CreateNamespace(ctx context.Context, ns ice.Namespace, props m
 	if err := s.checkPropertiesSize(props); err != nil {
 		return err
 	}
-	if loc, ok := props["location"]; ok && !hasScheme(loc) {
-		// ClickHouse (26.5, 26.7) sends its new table's bare path as the
-		// namespace's location when it creates a table; kept, it would
-		// place every later table of the namespace outside the warehouse.
-		props = maps.Clone(props)
-		delete(props, "location")
-		s.log.InfoContext(ctx, "createNamespace: a location without a scheme is ignored", "namespace", ns.String(), "sent", loc)
-	}
 	if err := s.checkNamespaceLocation(ns, props); err != nil {
 		return err
 	}

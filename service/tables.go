@@ -128,13 +128,7 @@ func (s *Service) CreateTable(ctx context.Context, ns ice.Namespace, req CreateT
 		return nil, tableExists(id)
 	}
 	loc := strings.TrimRight(req.Location, "/")
-	if !hasScheme(loc) {
-		// Empty, or a bare path such as ClickHouse's "/ns/t/" (the path
-		// of its IcebergS3 URL, without scheme or bucket): the table goes
-		// to its default place inside the warehouse. See docs/clients.md.
-		if loc != "" {
-			s.log.InfoContext(ctx, "createTable: a location without a scheme is replaced by the default location", "table", id.String(), "sent", req.Location)
-		}
+	if loc == "" {
 		loc = s.rule.DefaultTableLocation(id, nsEntry.Properties)
 		// A soft-dropped table of the same name keeps its location; the
 		// new one gets a location of its own beside it.
@@ -411,12 +405,4 @@ func (s *Service) failedCreate(ctx context.Context, id ice.TableIdent, newLoc st
 
 func tableExists(id ice.TableIdent) error {
 	return &ice.Error{Code: ice.EEXISTS, Type: "AlreadyExistsException", Message: fmt.Sprintf("Table already exists: %s", id)}
-}
-
-// hasScheme reports whether loc is a URL with a scheme (s3://…, file://…),
-// the only form of location the catalog stores: a bare path would be read
-// by each client against a different root.
-func hasScheme(loc string) bool {
-	i := strings.Index(loc, "://")
-	return i > 0 && !strings.ContainsAny(loc[:i], "/.")
 }
