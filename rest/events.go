@@ -29,6 +29,25 @@ type eventFeed struct {
 	feed    ice.ChangeFeed // nil: the stream is unrouted
 	source  string         // the CloudEvents "source"
 	closing <-chan struct{}
+	// streams holds a slot per open stream (nil: no limit).
+	streams chan struct{}
+}
+
+// open takes a stream's slot, and returns the function that gives it back.
+func (f *eventFeed) open(w http.ResponseWriter) (func(), error) {
+	if f.streams == nil {
+		return func() {}, nil
+	}
+	select {
+	case f.streams <- struct{}{}:
+		return func() { <-f.streams }, nil
+	default:
+		// A stream lasts as long as its consumer: a slot may be long in
+		// coming, so the client retries later, here or on another replica.
+		w.Header().Set("Retry-After", "5")
+		return nil, ice.Errorf(ice.EUNAVAILABLE,
+			"this replica holds its limit of %d event streams (limits.maxEventStreams); retry later", cap(f.streams))
+	}
 }
 
 func (h *Handler) managementRoutes() []route {
@@ -74,8 +93,14 @@ func (h *Handler) streamEvents(w http.ResponseWriter, r *http.Request, _ *input)
 	if err := h.events.feed.Check(ctx, after); err != nil {
 		return err
 	}
+	closeStream, err := h.events.open(w)
+	if err != nil {
+		return err
+	}
+	defer closeStream()
 	// A stream lasts as long as its consumer: it must not hold one of the
-	// slots of limits.maxRequestsInFlight, which bound requests in progress.
+	// slots of limits.maxRequestsInFlight, which bound requests in progress;
+	// limits.maxEventStreams bounds the streams instead.
 	if release, ok := ctx.Value(inFlightSlot{}).(func()); ok {
 		release()
 	}

@@ -81,6 +81,9 @@ type Limits struct {
 	// MaxRequestsInFlight bounds the requests this replica serves at
 	// once; one more gets 503 with Retry-After.
 	MaxRequestsInFlight int
+	// MaxEventStreams bounds the change-feed streams open at once, which
+	// do not hold an in-flight slot; one more gets 503 with Retry-After.
+	MaxEventStreams int
 	// IdempotencyMaxRecordBytes bounds one stored answer; a larger one is
 	// not recorded, so a retry runs the request again.
 	IdempotencyMaxRecordBytes int
@@ -126,6 +129,9 @@ func New(cfg Config) *Handler {
 	h := &Handler{svc: cfg.Service, auth: cfg.Auth, authz: cfg.Authz, oauth: cfg.OAuth, log: cfg.Log,
 		metrics: cfg.Metrics, mux: http.NewServeMux(), maxBody: cfg.MaxBodyBytes, planner: cfg.Planner,
 		events: eventFeed{feed: cfg.Feed, source: cfg.EventSource, closing: cfg.Closing}}
+	if n := cfg.Limits.MaxEventStreams; n > 0 {
+		h.events.streams = make(chan struct{}, n)
+	}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
