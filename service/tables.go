@@ -154,7 +154,7 @@ func (s *Service) CreateTable(ctx context.Context, ns ice.Namespace, req CreateT
 	}
 	md, err := table.NewMetadata(req.Schema, spec, order, loc, req.Properties)
 	if err != nil {
-		return nil, ice.Errorf(ice.EINVALID, "invalid table definition: %v", err)
+		return nil, ice.Invalid("invalid table definition: %w", err)
 	}
 	if err := checkTableFiles(tableLoc, md, nil, ""); err != nil {
 		return nil, err
@@ -364,8 +364,7 @@ func uniqueBeside(loc string) string {
 func (s *Service) readRegistered(ctx context.Context, id ice.TableIdent, metadataLocation string, nsProps map[string]string) (*warehouse.Metadata, ice.Location, error) {
 	refuse := func(cause string) error {
 		s.log.InfoContext(ctx, "register refused", "table", id.String(), "cause", cause)
-		return &ice.Error{Code: ice.EINVALID, Type: "BadRequestException",
-			Message: fmt.Sprintf("cannot register %s: metadata-location must name a readable Iceberg table metadata file inside the table location, in the table's namespace area or an allowed location", id)}
+		return ice.Invalid("cannot register %s: metadata-location must name a readable Iceberg table metadata file inside the table location, in the table's namespace area or an allowed location", id)
 	}
 	if _, err := s.CheckStoredLocation(metadataLocation); err != nil {
 		return nil, ice.Location{}, refuse("outside the allowed locations")
@@ -404,5 +403,5 @@ func (s *Service) failedCreate(ctx context.Context, id ice.TableIdent, newLoc st
 }
 
 func tableExists(id ice.TableIdent) error {
-	return &ice.Error{Code: ice.EEXISTS, Type: "AlreadyExistsException", Message: fmt.Sprintf("Table already exists: %s", id)}
+	return ice.AlreadyExists("Table already exists: %s", id)
 }

@@ -302,16 +302,16 @@ func (w *Warehouse) readMetadataFile(ctx context.Context, location string) ([]by
 	raw, err := objs.read(ctx, key, w.maxBytes)
 	switch {
 	case errors.Is(err, errNotExist):
-		return nil, &ice.Error{Code: ice.ENOTFOUND, Type: "NotFoundException", Message: fmt.Sprintf("metadata file %s does not exist", location), Err: err}
+		return nil, ice.NotFound("metadata file %s does not exist", location).WithCause(err)
 	case errors.Is(err, errTooLarge), errors.Is(err, errNotFile):
-		return nil, &ice.Error{Code: ice.EINVALID, Message: fmt.Sprintf("metadata file %s is %v", location, err)}
+		return nil, ice.Invalid("metadata file %s is %w", location, err)
 	case errors.Is(err, fs.ErrPermission):
-		return nil, &ice.Error{Code: ice.EINVALID, Message: fmt.Sprintf("metadata file %s cannot be read", location), Err: err}
+		return nil, ice.Invalid("metadata file %s cannot be read", location).WithCause(err)
 	case err != nil:
-		return nil, &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException", Message: "cannot read metadata from storage", Err: fmt.Errorf("read %s: %w", location, err)}
+		return nil, ice.Unavailable("cannot read metadata from storage", fmt.Errorf("read %s: %w", location, err))
 	}
 	if raw, err = decompress(raw, w.maxBytes); err != nil {
-		return nil, &ice.Error{Code: ice.EINVALID, Message: fmt.Sprintf("metadata file %s cannot be decompressed: %v", location, err)}
+		return nil, ice.Invalid("metadata file %s cannot be decompressed: %w", location, err)
 	}
 	return raw, nil
 }
@@ -328,7 +328,7 @@ func (w *Warehouse) WriteMetadata(ctx context.Context, location string, md table
 	}
 	raw = WithEmptyLists(raw)
 	if err := checkReadable(d, raw); err != nil {
-		return nil, ice.Errorf(ice.EINVALID, "the updates would produce table metadata that Iceberg readers reject: %v", err)
+		return nil, ice.Invalid("the updates would produce table metadata that Iceberg readers reject: %w", err)
 	}
 	data, err := compress(location, raw)
 	if err != nil {
@@ -339,7 +339,7 @@ func (w *Warehouse) WriteMetadata(ctx context.Context, location string, md table
 		return nil, err
 	}
 	if err := objs.write(ctx, key, data); err != nil {
-		return nil, &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException", Message: "cannot write table metadata to storage", Err: fmt.Errorf("write %s: %w", location, err)}
+		return nil, ice.Unavailable("cannot write table metadata to storage", fmt.Errorf("write %s: %w", location, err))
 	}
 	out := &Metadata{Location: location, Parsed: md, Raw: raw, TableLocation: md.Location(), snapshots: snaps}
 	w.cache.put(out)
