@@ -1,10 +1,9 @@
 package warehouse
 
 import (
-	"container/list"
-	"sync"
-
 	"github.com/apache/iceberg-go/table"
+
+	"github.com/ice-rest-catalog/ice/internal/lru"
 )
 
 // Metadata is one metadata file: the bytes it was read from or written as
@@ -31,13 +30,7 @@ type Metadata struct {
 // the JSON's size (ice-bench, docs/benchmarks.md): counting the JSON alone
 // let a 32 MiB cache hold about 96 MiB.
 type cache struct {
-	mu       sync.Mutex
-	maxBytes int64
-	bytes    int64
-	order    *list.List // front = most recently used
-	entries  map[string]*list.Element
-	// counts since start, for CacheStats
-	hits, misses, evictions uint64
+	lru *lru.Cache[string, *Metadata]
 }
 
 // CacheStats describes the metadata cache, for metrics.
@@ -51,27 +44,22 @@ type CacheStats struct {
 }
 
 func (c *cache) stats() CacheStats {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return CacheStats{Hits: c.hits, Misses: c.misses, Evictions: c.evictions, Bytes: c.bytes, MaxBytes: c.maxBytes, Entries: len(c.entries)}
+	st := c.lru.Stats()
+	return CacheStats{Hits: st.Hits, Misses: st.Misses, Evictions: st.Evictions, Bytes: st.Weight, MaxBytes: st.MaxWeight, Entries: st.Entries}
 }
 
 func newCache(maxBytes int64) *cache {
-	return &cache{maxBytes: maxBytes, order: list.New(), entries: map[string]*list.Element{}}
+	return &cache{lru: lru.New[string, *Metadata](lru.Config[*Metadata]{
+		MaxWeight: maxBytes,
+		// one huge table must not flush everything else
+		MaxEntryWeight: maxBytes / 2,
+		// The same file, now parsed too: the entry gains its model (and
+		// a parsed entry is never replaced by an unparsed one).
+		Replace: func(held, offered *Metadata) bool { return held.Parsed == nil && offered.Parsed != nil },
+	})}
 }
 
-func (c *cache) get(loc string) (*Metadata, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.entries[loc]
-	if !ok {
-		c.misses++
-		return nil, false
-	}
-	c.hits++
-	c.order.MoveToFront(el)
-	return el.Value.(*Metadata), true
-}
+func (c *cache) get(loc string) (*Metadata, bool) { return c.lru.Get(loc) }
 
 // parsedFactor is the parsed model's size as a multiple of the JSON's, at
 // the top of what was measured.
@@ -86,42 +74,6 @@ func charge(md *Metadata) int64 {
 	return int64(len(md.Raw)) * (1 + parsedFactor)
 }
 
-func (c *cache) put(md *Metadata) {
-	size := charge(md)
-	if size > c.maxBytes/2 { // one huge table must not flush everything else
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.entries[md.Location]; ok {
-		old := el.Value.(*Metadata)
-		if old.Parsed != nil || md.Parsed == nil {
-			return
-		}
-		// The same file, now parsed too: the entry gains its model.
-		el.Value = md
-		c.order.MoveToFront(el)
-		c.bytes += size - charge(old)
-	} else {
-		c.entries[md.Location] = c.order.PushFront(md)
-		c.bytes += size
-	}
-	for c.bytes > c.maxBytes {
-		last := c.order.Back()
-		old := last.Value.(*Metadata)
-		c.order.Remove(last)
-		delete(c.entries, old.Location)
-		c.bytes -= charge(old)
-		c.evictions++
-	}
-}
+func (c *cache) put(md *Metadata) { c.lru.Put(md.Location, md, charge(md)) }
 
-func (c *cache) remove(loc string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.entries[loc]; ok {
-		c.order.Remove(el)
-		delete(c.entries, loc)
-		c.bytes -= charge(el.Value.(*Metadata))
-	}
-}
+func (c *cache) remove(loc string) { c.lru.Remove(loc) }
