@@ -6,17 +6,22 @@ import (
 	"github.com/ice-rest-catalog/ice/internal/lru"
 )
 
-// Metadata is one metadata file: the bytes it was read from or written as
-// and, unless it was only read to be served (ReadServable), iceberg-go's
-// parsed model of them. Raw is the uncompressed JSON; handlers can send it
-// without re-encoding.
-type Metadata struct {
+// MetadataFile is one table metadata file as bytes only: what a
+// loadTable sends as it is (ReadServable). Raw is the uncompressed JSON;
+// handlers can send it without re-encoding.
+type MetadataFile struct {
 	Location string
-	Parsed   table.Metadata // nil when only read to be served
 	Raw      []byte
 	// TableLocation is the table's root location (the file's "location"
-	// field), set even when Parsed is nil.
+	// field).
 	TableLocation string
+}
+
+// Metadata is one table metadata file parsed: its bytes and iceberg-go's
+// model of them, which is never nil (ReadMetadata, WriteMetadata).
+type Metadata struct {
+	MetadataFile
+	Parsed table.Metadata
 	// snapshots is each snapshot's JSON within Raw, when this catalog
 	// encoded the file (encodeDraft).
 	snapshots encodedSnapshots
@@ -29,6 +34,10 @@ type Metadata struct {
 // for iceberg-go's parsed model of it, which measures at one to two times
 // the JSON's size (ice-bench, docs/benchmarks.md): counting the JSON alone
 // let a 32 MiB cache hold about 96 MiB.
+//
+// An entry read only to be served holds the bytes alone (a Metadata whose
+// Parsed is nil, which never leaves the cache: ReadServable hands out its
+// MetadataFile, ReadMetadata parses it).
 type cache struct {
 	lru *lru.Cache[string, *Metadata]
 }

@@ -19,7 +19,7 @@ var parsed = func() table.Metadata {
 
 // entry is a parsed file of size JSON bytes.
 func entry(loc string, size int) *Metadata {
-	return &Metadata{Location: loc, Raw: make([]byte, size), Parsed: parsed}
+	return &Metadata{MetadataFile: MetadataFile{Location: loc, Raw: make([]byte, size)}, Parsed: parsed}
 }
 
 func TestCacheStaysWithinItsBoundAndEvictsLeastRecentlyUsed(t *testing.T) {
@@ -59,7 +59,7 @@ func TestCacheStaysWithinItsBoundAndEvictsLeastRecentlyUsed(t *testing.T) {
 // downgrades it.
 func TestCacheChargesUnparsedEntriesTheirBytesAndUpgradesThem(t *testing.T) {
 	c := newCache(3000)
-	raw := &Metadata{Location: "a", Raw: make([]byte, 200)}
+	raw := &Metadata{MetadataFile: MetadataFile{Location: "a", Raw: make([]byte, 200)}}
 	c.put(raw)
 	if c.stats().Bytes != 200 {
 		t.Fatalf("unparsed entry charged %d, want 200", c.stats().Bytes)
@@ -73,7 +73,7 @@ func TestCacheChargesUnparsedEntriesTheirBytesAndUpgradesThem(t *testing.T) {
 		t.Fatalf("an unparsed put replaced the parsed entry (charged %d)", c.stats().Bytes)
 	}
 	for i := range 20 { // 20 unparsed entries of 100 fit beside it
-		c.put(&Metadata{Location: fmt.Sprint(i), Raw: make([]byte, 100)})
+		c.put(&Metadata{MetadataFile: MetadataFile{Location: fmt.Sprint(i), Raw: make([]byte, 100)}})
 	}
 	if c.stats().Bytes > 3000 {
 		t.Fatalf("cache charges %d bytes, bound 3000", c.stats().Bytes)
