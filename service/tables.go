@@ -22,6 +22,23 @@ type Table struct {
 	Metadata *warehouse.Metadata
 }
 
+// TableFile is a table as a loadTable sends it: its pointer and its
+// metadata file's bytes, unparsed (warehouse.ReadServable).
+type TableFile struct {
+	ID       ice.TableIdent
+	Location string // metadata file location; empty for a staged create
+	Metadata *warehouse.MetadataFile
+}
+
+// File is t as a loadTable sends it.
+func (t *Table) File() *TableFile {
+	f := &TableFile{ID: t.ID, Location: t.Location}
+	if t.Metadata != nil {
+		f.Metadata = &t.Metadata.MetadataFile
+	}
+	return f
+}
+
 // CreateTable describes a createTable request.
 type CreateTable struct {
 	Name        string
@@ -43,9 +60,8 @@ func (s *Service) LoadTable(ctx context.Context, id ice.TableIdent) (*Table, err
 }
 
 // LoadTableRaw is LoadTable for an answer that sends the metadata file's
-// bytes as they are: its Metadata.Parsed may be nil (see
-// warehouse.ReadServable).
-func (s *Service) LoadTableRaw(ctx context.Context, id ice.TableIdent) (*Table, error) {
+// bytes as they are (see warehouse.ReadServable).
+func (s *Service) LoadTableRaw(ctx context.Context, id ice.TableIdent) (*TableFile, error) {
 	loc, err := s.TableLocation(ctx, id)
 	if err != nil {
 		return nil, err
@@ -54,13 +70,13 @@ func (s *Service) LoadTableRaw(ctx context.Context, id ice.TableIdent) (*Table, 
 }
 
 // TableRawAt is TableAt for an answer that sends the metadata file's bytes
-// as they are: its Metadata.Parsed may be nil.
-func (s *Service) TableRawAt(ctx context.Context, id ice.TableIdent, location string) (*Table, error) {
+// as they are.
+func (s *Service) TableRawAt(ctx context.Context, id ice.TableIdent, location string) (*TableFile, error) {
 	md, err := s.files.ReadServable(ctx, location)
 	if err != nil {
 		return nil, fmt.Errorf("load table %s: %w", id, err)
 	}
-	return &Table{ID: id, Location: location, Metadata: md}, nil
+	return &TableFile{ID: id, Location: location, Metadata: md}, nil
 }
 
 // TableAt returns the table with the metadata at location: one the caller
@@ -164,7 +180,7 @@ func (s *Service) CreateTable(ctx context.Context, ns ice.Namespace, req CreateT
 		if err != nil {
 			return nil, fmt.Errorf("encode staged metadata: %w", err)
 		}
-		return &Table{ID: id, Metadata: &warehouse.Metadata{Parsed: md, Raw: raw, TableLocation: md.Location()}}, nil
+		return &Table{ID: id, Metadata: &warehouse.Metadata{MetadataFile: warehouse.MetadataFile{Raw: raw, TableLocation: md.Location()}, Parsed: md}}, nil
 	}
 	newLoc, err := newMetadataLocation(md, "")
 	if err != nil {

@@ -258,7 +258,7 @@ func (w *Warehouse) parseAndCache(location string, raw []byte) (*Metadata, error
 	if err != nil {
 		return nil, fmt.Errorf("parse metadata %s: %w", location, err)
 	}
-	md := &Metadata{Location: location, Parsed: parsed, Raw: raw, TableLocation: parsed.Location()}
+	md := &Metadata{MetadataFile: MetadataFile{Location: location, Raw: raw, TableLocation: parsed.Location()}, Parsed: parsed}
 	w.cache.put(md)
 	return md, nil
 }
@@ -271,9 +271,9 @@ func (w *Warehouse) parseAndCache(location string, raw []byte) (*Metadata, error
 // most loads never need it; ReadMetadata parses it when something does.
 // Metadata files are immutable, so a file that once parsed (when this
 // catalog wrote or registered it) still does.
-func (w *Warehouse) ReadServable(ctx context.Context, location string) (*Metadata, error) {
+func (w *Warehouse) ReadServable(ctx context.Context, location string) (*MetadataFile, error) {
 	if md, ok := w.cache.get(location); ok {
-		return md, nil
+		return &md.MetadataFile, nil
 	}
 	raw, err := w.readMetadataFile(ctx, location)
 	if err != nil {
@@ -286,11 +286,15 @@ func (w *Warehouse) ReadServable(ctx context.Context, location string) (*Metadat
 	if err := json.Unmarshal(raw, &head); err != nil || head.Location == "" || head.FormatVersion < 1 {
 		// Not what a reader would accept: the full parse of the bytes
 		// just read says why.
-		return w.parseAndCache(location, raw)
+		md, err := w.parseAndCache(location, raw)
+		if err != nil {
+			return nil, err
+		}
+		return &md.MetadataFile, nil
 	}
-	md := &Metadata{Location: location, Raw: raw, TableLocation: head.Location}
-	w.cache.put(md)
-	return md, nil
+	f := MetadataFile{Location: location, Raw: raw, TableLocation: head.Location}
+	w.cache.put(&Metadata{MetadataFile: f}) // bytes only: see cache
+	return &f, nil
 }
 
 // readMetadataFile reads and decompresses a table or view metadata file.
@@ -341,7 +345,7 @@ func (w *Warehouse) WriteMetadata(ctx context.Context, location string, md table
 	if err := objs.write(ctx, key, data); err != nil {
 		return nil, ice.Unavailable("cannot write table metadata to storage", fmt.Errorf("write %s: %w", location, err))
 	}
-	out := &Metadata{Location: location, Parsed: md, Raw: raw, TableLocation: md.Location(), snapshots: snaps}
+	out := &Metadata{MetadataFile: MetadataFile{Location: location, Raw: raw, TableLocation: md.Location()}, Parsed: md, snapshots: snaps}
 	w.cache.put(out)
 	return out, nil
 }
