@@ -72,7 +72,7 @@ func (c tableConfig) json(delegated map[string]string) []byte {
 
 // writeTable answers a LoadTableResult with its ETag; snapshots is
 // snapshotsAll or snapshotsRefs.
-func (h *Handler) writeTable(w http.ResponseWriter, r *http.Request, t *service.Table, snapshots string) error {
+func (h *Handler) writeTable(w http.ResponseWriter, r *http.Request, t *service.TableFile, snapshots string) error {
 	d, err := h.storage.delegate(r, t.ID, t.Metadata.TableLocation)
 	if err != nil {
 		return err
@@ -80,7 +80,7 @@ func (h *Handler) writeTable(w http.ResponseWriter, r *http.Request, t *service.
 	return h.writeTableWith(w, r, t, snapshots, d)
 }
 
-func (h *Handler) writeTableWith(w http.ResponseWriter, r *http.Request, t *service.Table, snapshots string, d delegation) error {
+func (h *Handler) writeTableWith(w http.ResponseWriter, r *http.Request, t *service.TableFile, snapshots string, d delegation) error {
 	cfg := h.tableCfg.json(d.config)
 	md := json.RawMessage(t.Metadata.Raw)
 	if snapshots == snapshotsRefs {
@@ -125,7 +125,7 @@ func (h *Handler) createTable(w http.ResponseWriter, r *http.Request, in *input)
 	if err != nil {
 		return err
 	}
-	return h.writeTable(w, r, t, snapshotsAll)
+	return h.writeTable(w, r, t.File(), snapshotsAll)
 }
 
 func (h *Handler) loadTable(w http.ResponseWriter, r *http.Request, _ *input) error {
@@ -149,7 +149,7 @@ func (h *Handler) loadTable(w http.ResponseWriter, r *http.Request, _ *input) er
 		if err != nil {
 			return err
 		}
-		if etag := tableETag(&service.Table{ID: id, Location: loc}, mode, wantsVendedCredentials(r), h.tableCfg.tag+h.storage.signingTag(r)); noneMatch(inm, etag) {
+		if etag := tableETag(&service.TableFile{ID: id, Location: loc}, mode, wantsVendedCredentials(r), h.tableCfg.tag+h.storage.signingTag(r)); noneMatch(inm, etag) {
 			setETag(w, etag)
 			w.WriteHeader(http.StatusNotModified)
 			return nil
@@ -199,7 +199,7 @@ func (h *Handler) commitTable(w http.ResponseWriter, r *http.Request, in *input)
 func (h *Handler) writeCommit(w http.ResponseWriter, r *http.Request, t *service.Table) {
 	// The ETag is the one a loadTable with the same headers would give for
 	// this metadata, so a client can send it back in If-None-Match.
-	setETag(w, tableETag(t, snapshotsAll, wantsVendedCredentials(r), h.tableCfg.tag+h.storage.signingTag(r)))
+	setETag(w, tableETag(t.File(), snapshotsAll, wantsVendedCredentials(r), h.tableCfg.tag+h.storage.signingTag(r)))
 	writeTableResult(w, &h.bufs, http.StatusOK, t.Location, t.Metadata.Raw, nil, nil)
 }
 
@@ -239,7 +239,7 @@ func (h *Handler) registerTable(w http.ResponseWriter, r *http.Request, in *inpu
 	if err != nil {
 		return err
 	}
-	return h.writeTable(w, r, t, snapshotsAll)
+	return h.writeTable(w, r, t.File(), snapshotsAll)
 }
 
 // unregisterTableResult is the spec's UnregisterTableResult.
