@@ -67,7 +67,11 @@ func newIdempotency(store ice.IdempotencyStore, lifetime time.Duration, limits L
 // keyed is next for an authorized write that carries an Idempotency-Key.
 func (h *Handler) keyed(who auth.Principal, next handler) handler {
 	return func(w http.ResponseWriter, r *http.Request, in *input) error {
-		run := func(w http.ResponseWriter, r *http.Request) { h.answer(next, w, r, in) }
+		run := func(w http.ResponseWriter, r *http.Request, claim *ice.IdempotencyClaim) (settled bool) {
+			in.claim = claim
+			h.answer(next, w, r, in)
+			return in.settled
+		}
 		return h.idem.serve(w, r, who, in, run, h.replay)
 	}
 }
@@ -75,7 +79,7 @@ func (h *Handler) keyed(who auth.Principal, next handler) handler {
 // serve replays the key's answer, or claims the key, runs the request and
 // records its answer. The body, read once, is part of the fingerprint.
 func (k *idempotency) serve(w http.ResponseWriter, r *http.Request, who auth.Principal, in *input,
-	run http.HandlerFunc, replay func(http.ResponseWriter, *http.Request, *ice.IdempotencyRecord) error) error {
+	run claimedRun, replay func(http.ResponseWriter, *http.Request, *ice.IdempotencyRecord) error) error {
 	raw := r.Header.Get(headerIdempotencyKey)
 	id, err := uuid.Parse(raw)
 	if err != nil || len(raw) != 36 {
@@ -125,34 +129,36 @@ func (k *idempotency) serve(w http.ResponseWriter, r *http.Request, who auth.Pri
 		Message: fmt.Sprintf("a request with %s %s is still in progress; retry later with the same key", headerIdempotencyKey, key)}
 }
 
+// claimedRun runs a request under its key's claim, and reports whether
+// its commit stored the outcome under the claim (settled).
+type claimedRun func(w http.ResponseWriter, r *http.Request, claim *ice.IdempotencyClaim) (settled bool)
+
 // runClaimed runs a request whose key this replica holds, records its
 // answer when that answer is final, and only then sends it: a client that
 // saw an answer gets the same one on every retry.
-func (k *idempotency) runClaimed(w http.ResponseWriter, r *http.Request, claim *ice.IdempotencyClaim, run http.HandlerFunc) {
+func (k *idempotency) runClaimed(w http.ResponseWriter, r *http.Request, claim *ice.IdempotencyClaim, run claimedRun) {
 	buf := &bufferedResponse{header: http.Header{}}
-	settle := func() {
+	settle := func(settled bool) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
 		defer cancel()
-		k.recordOutcome(ctx, r, claim, buf)
+		k.recordOutcome(ctx, r, claim, settled, buf)
 	}
 	defer func() {
 		if p := recover(); p != nil {
 			buf.status = http.StatusInternalServerError // never recorded
-			settle()
+			settle(false)
 			panic(p)
 		}
 	}()
-	inner := r.WithContext(ice.WithIdempotencyClaim(r.Context(), claim))
-	run(buf, inner)
-	settle()
+	settle(run(buf, r, claim))
 	buf.sendTo(w)
 }
 
 // recordOutcome stores a final answer, or releases the claim so that a
-// retry runs the request again. A commit whose swap recorded the outcome
-// (claim.Settled) needs neither.
-func (k *idempotency) recordOutcome(ctx context.Context, r *http.Request, claim *ice.IdempotencyClaim, buf *bufferedResponse) {
-	if claim.Settled {
+// retry runs the request again. A commit that settled the claim (stored
+// the outcome with its swap) needs neither.
+func (k *idempotency) recordOutcome(ctx context.Context, r *http.Request, claim *ice.IdempotencyClaim, settled bool, buf *bufferedResponse) {
+	if settled {
 		return
 	}
 	body, header := buf.body.Bytes(), replayHeaders(buf.header)

@@ -316,14 +316,22 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// input is a request's body, read once, on first use, bounded by the
-// MaxBytesReader that ServeHTTP puts in front of it; the guard, the
-// Idempotency-Key's fingerprint and the handler all use the same bytes.
+// input is what a handler gets beside the request: the body, read once,
+// on first use, bounded by the MaxBytesReader that ServeHTTP puts in front
+// of it (the guard, the Idempotency-Key's fingerprint and the handler all
+// use the same bytes); and, for a request with an Idempotency-Key, the
+// key's claim, and whether the handler's commit settled it.
 type input struct {
 	src  io.Reader
 	data []byte
 	err  error
 	read bool
+	// claim is the Idempotency-Key's claim the request runs under, nil
+	// for none; a commit handler passes it to the service.
+	claim *ice.IdempotencyClaim
+	// settled is set by a commit handler when the service stored the
+	// outcome under claim with the swap: nothing is left to record.
+	settled bool
 }
 
 // bytes reads the body, the first time, and returns it.

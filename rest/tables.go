@@ -187,7 +187,8 @@ func (h *Handler) commitTable(w http.ResponseWriter, r *http.Request, in *input)
 	if err != nil {
 		return err
 	}
-	t, err := h.svc.CommitTable(r.Context(), service.TableChange{ID: id, Requirements: req.Requirements, Updates: req.Updates, RepairManifests: isClickHouse(r)})
+	t, settled, err := h.svc.CommitTable(r.Context(), service.TableChange{ID: id, Requirements: req.Requirements, Updates: req.Updates, RepairManifests: isClickHouse(r)}, in.claim)
+	in.settled = settled
 	if err != nil {
 		return err
 	}
@@ -301,7 +302,9 @@ func (h *Handler) commitTransaction(w http.ResponseWriter, r *http.Request, in *
 		}
 		changes[i] = service.TableChange{ID: c.Identifier.ident(), Requirements: c.Requirements, Updates: c.Updates, RepairManifests: isClickHouse(r)}
 	}
-	if err := h.svc.CommitTransaction(r.Context(), changes); err != nil {
+	settled, err := h.svc.CommitTransaction(r.Context(), changes, in.claim)
+	in.settled = settled
+	if err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

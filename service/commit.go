@@ -43,29 +43,31 @@ type staged struct {
 	claim   string              // the table location's key, when it is new
 }
 
-// CommitTable commits one table's change. See commit.
-func (s *Service) CommitTable(ctx context.Context, ch TableChange) (*Table, error) {
-	tables, err := s.commit(ctx, []TableChange{ch})
+// CommitTable commits one table's change. See commit for claim and
+// settled.
+func (s *Service) CommitTable(ctx context.Context, ch TableChange, claim *ice.IdempotencyClaim) (t *Table, settled bool, err error) {
+	tables, settled, err := s.commit(ctx, []TableChange{ch}, claim)
 	if err != nil {
-		return nil, err
+		return nil, settled, err
 	}
-	return tables[0], nil
+	return tables[0], settled, nil
 }
 
-// CommitTransaction commits several tables' changes atomically.
-func (s *Service) CommitTransaction(ctx context.Context, changes []TableChange) error {
+// CommitTransaction commits several tables' changes atomically. See
+// commit for claim and settled.
+func (s *Service) CommitTransaction(ctx context.Context, changes []TableChange, claim *ice.IdempotencyClaim) (settled bool, err error) {
 	if len(changes) == 0 {
-		return ice.Errorf(ice.EINVALID, "a transaction needs at least one table change")
+		return false, ice.Errorf(ice.EINVALID, "a transaction needs at least one table change")
 	}
 	seen := map[string]bool{}
 	for _, ch := range changes {
 		if seen[ch.ID.String()] {
-			return ice.Errorf(ice.EINVALID, "table %s appears more than once in the transaction", ch.ID)
+			return false, ice.Errorf(ice.EINVALID, "table %s appears more than once in the transaction", ch.ID)
 		}
 		seen[ch.ID.String()] = true
 	}
-	_, err := s.commit(ctx, changes)
-	return err
+	_, settled, err = s.commit(ctx, changes, claim)
+	return settled, err
 }
 
 // commit is the commit path, in order: read each pointer and its revision,
@@ -73,17 +75,20 @@ func (s *Service) CommitTransaction(ctx context.Context, changes []TableChange) 
 // iceberg-go, write the new metadata files, then swap every pointer in one
 // etcd transaction that succeeds only if no revision moved. A lost race is
 // retried from a fresh base, where the requirements are checked again, so a
-// commit that landed in between is never overwritten.
-func (s *Service) commit(ctx context.Context, changes []TableChange) ([]*Table, error) {
+// commit that landed in between is never overwritten. With an
+// Idempotency-Key's claim (nil for none), the swap's transaction also
+// stores the committed outcome under the key; settled reports that it did,
+// and that the caller has nothing left to record.
+func (s *Service) commit(ctx context.Context, changes []TableChange, claim *ice.IdempotencyClaim) (tables []*Table, settled bool, err error) {
 	for _, ch := range changes {
 		if err := ice.ValidateTableIdent(ch.ID); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	unlock, err := s.lockTables(ctx, changes)
 	if err != nil {
 		s.metrics.Commit(outcome(err))
-		return nil, err
+		return nil, false, err
 	}
 	defer unlock()
 	started := time.Now()
@@ -91,7 +96,7 @@ func (s *Service) commit(ctx context.Context, changes []TableChange) ([]*Table, 
 		stages, err := s.stageAll(ctx, changes, attempt > 0)
 		if err != nil {
 			s.metrics.Commit(outcome(err))
-			return nil, err
+			return nil, false, err
 		}
 		swaps := make([]ice.TableSwap, 0, len(stages))
 		for _, st := range stages {
@@ -99,8 +104,10 @@ func (s *Service) commit(ctx context.Context, changes []TableChange) ([]*Table, 
 				swaps = append(swaps, ice.TableSwap{ID: st.change.ID, Base: st.base, NewLocation: st.written.Location, ClaimLocation: st.claim})
 			}
 		}
+		settled := false
 		if len(swaps) > 0 {
-			err = s.store.SwapTables(ctx, swaps, ice.IdempotencyClaimFrom(ctx))
+			err = s.store.SwapTables(ctx, swaps, claim)
+			settled = claim != nil && err == nil
 		}
 		if ice.ErrorCode(err) == ice.EUNKNOWNSTATE {
 			err = s.resolveUnknown(ctx, swaps, err)
@@ -111,27 +118,27 @@ func (s *Service) commit(ctx context.Context, changes []TableChange) ([]*Table, 
 			for _, st := range stages {
 				s.deleteRemovedMetadata(ctx, st)
 			}
-			return results(stages), nil
+			return results(stages), settled, nil
 		case ice.ErrorCode(err) == ice.ECONFLICT && s.retry.allows(attempt, started):
 			s.discardAll(ctx, stages)
 			s.metrics.CommitRetry()
 			if err := s.waitToRetry(ctx, changes, attempt); err != nil {
 				s.metrics.Commit(outcome(err))
-				return nil, err
+				return nil, false, err
 			}
 			continue
 		case ice.ErrorCode(err) == ice.EUNKNOWNSTATE:
 			// The new files may be referenced: they stay.
 			s.log.ErrorContext(ctx, "commit outcome unknown", "tables", len(swaps), "err", err)
 			s.metrics.Commit("unknown")
-			return nil, err
+			return nil, false, err
 		default:
 			s.discardAll(ctx, stages)
 			s.metrics.Commit(outcome(err))
 			if ice.ErrorCode(err) == ice.ECONFLICT {
-				return nil, ice.CommitFailed("the table kept changing concurrently; gave up after %d attempts", attempt+1)
+				return nil, false, ice.CommitFailed("the table kept changing concurrently; gave up after %d attempts", attempt+1)
 			}
-			return nil, err
+			return nil, false, err
 		}
 	}
 }
