@@ -130,9 +130,13 @@ func Main(ctx context.Context, args []string, env Env) int {
 	r.name, r.usage = name, cmd.usage
 	err := cmd.run(ctx, r, rest)
 	var ue usageError
+	var ee *exitError
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &ee):
+		fmt.Fprintf(env.Stderr, "ice %s: %v\n", name, ee.err)
+		return ee.code
 	case errors.As(err, &ue):
 		if ue.err != nil && !errors.Is(ue.err, flag.ErrHelp) {
 			fmt.Fprintf(env.Stderr, "ice %s: %v\n", name, ue.err)
@@ -165,6 +169,16 @@ func usage(w io.Writer, fs *flag.FlagSet) {
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 }
+
+// exitError ends a command with a chosen exit code, which may be 0 (as
+// insert --retry-list-exit-code sets it) after printing err.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
 
 // usageError marks a wrong command line, answered with exit code 2.
 type usageError struct{ err error }
