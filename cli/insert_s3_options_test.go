@@ -94,6 +94,14 @@ func TestInsertS3InputAccess(t *testing.T) {
 	}
 	e.put(t, "public", "open/d.parquet", parquetBytes(t, rows(30, 3, day1, "eu")))
 	e.ok(t, "insert", "db.t", "--s3-no-sign-request", "s3://public/open/*.parquet")
+	// create-table and describe-parquet take the flag too.
+	if out := e.ok(t, "describe-parquet", "--s3-no-sign-request", "s3://public/open/d.parquet"); !strings.Contains(out, "rows: 3") {
+		t.Fatalf("describe-parquet --s3-no-sign-request: %s", out)
+	}
+	e.ok(t, "create-table", "db.fromPublic", "--s3-no-sign-request", "--schema-from-parquet", "s3://public/open/d.parquet")
+	if msg := e.fails(t, "describe-parquet", "--s3-no-sign-request", "s3://input/c.parquet"); !strings.Contains(msg, "StatusCode: 403") {
+		t.Fatalf("describe-parquet --s3-no-sign-request of a private object: %s", msg)
+	}
 
 	// A config without S3 keys: the table's files are reachable through
 	// the vended keys (iceberg-go asks for them), the input only with

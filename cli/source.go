@@ -343,10 +343,17 @@ type s3InputArgs struct {
 }
 
 func (a *s3InputArgs) register(fs *flag.FlagSet) {
-	fs.StringVar(&a.region, "s3-region", "", "AWS `region` of the s3:// input files (default: s3.region, the AWS SDK's, us-east-1)")
-	fs.BoolVar(&a.noSign, "s3-no-sign-request", false, "read s3:// input files without credentials (public buckets)")
+	a.registerUnsigned(fs)
 	fs.BoolVar(&a.vended, "use-vended-credentials", false, "read s3:// input files with the credentials the catalog vends for the table")
 	fs.BoolVar(&a.vended, "force-table-auth", false, "same as --use-vended-credentials (deprecated name)")
+}
+
+// registerUnsigned registers --s3-region and --s3-no-sign-request, for
+// commands that read a file without a table (create-table,
+// describe-parquet).
+func (a *s3InputArgs) registerUnsigned(fs *flag.FlagSet) {
+	fs.StringVar(&a.region, "s3-region", "", "AWS `region` of the s3:// input files (default: s3.region, the AWS SDK's, us-east-1)")
+	fs.BoolVar(&a.noSign, "s3-no-sign-request", false, "read s3:// input files without credentials (public buckets)")
 }
 
 func (a s3InputArgs) check() error {
