@@ -62,22 +62,6 @@ func (ins *inserter) processFile(ctx context.Context, tbl *table.Table, wfs iceb
 	if err := checkFileSchema(tbl.Schema(), p.schema); err != nil {
 		return nil, err
 	}
-	// Rows go in the table's sort order: a file already in order is taken
-	// as it is, any other is sorted (read whole, as Java ice does), or
-	// refused where it cannot be rewritten.
-	order := tbl.SortOrder()
-	sortOrderID := table.UnsortedSortOrderID
-	var rows arrow.RecordBatch // the file's rows in order, when they were read
-	resorted := false          // rows differ from the file's order
-	if !order.IsUnsorted() {
-		sortOrderID = order.OrderID()
-	}
-	if !order.IsUnsorted() && !ins.args.assumeSorted {
-		if rows, resorted, err = ins.sortedRows(ctx, tbl, p); err != nil {
-			return nil, err
-		}
-		defer rows.Release()
-	}
 	dest := src.URI
 	if !ins.args.noCopy {
 		if dest, err = ins.destName(tbl, src, existing); err != nil {
@@ -98,6 +82,22 @@ func (ins *inserter) processFile(ctx context.Context, tbl *table.Table, wfs iceb
 			return nil, nil
 		}
 		return nil, err
+	}
+	// Rows go in the table's sort order: a file already in order is taken
+	// as it is, any other is sorted (read whole, as Java ice does), or
+	// refused where it cannot be rewritten.
+	order := tbl.SortOrder()
+	sortOrderID := table.UnsortedSortOrderID
+	var rows arrow.RecordBatch // the file's rows in order, when they were read
+	resorted := false          // rows differ from the file's order
+	if !order.IsUnsorted() {
+		sortOrderID = order.OrderID()
+	}
+	if !order.IsUnsorted() && !ins.args.assumeSorted {
+		if rows, resorted, err = ins.sortedRows(ctx, tbl, p); err != nil {
+			return nil, err
+		}
+		defer rows.Release()
 	}
 	if spec := tbl.Spec(); resorted && spec.NumFields() == 0 {
 		ins.r.log.Info("rows not in the table's sort order; writing them sorted", "file", src.URI, "to", dest)

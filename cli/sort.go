@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -60,6 +61,9 @@ func rowComparator(rec arrow.RecordBatch, keys []sortKey) (func(i, j int) int, e
 	cols := make([]col, 0, len(keys))
 	for _, k := range keys {
 		idx := rec.Schema().FieldIndices(k.name)
+		if len(idx) == 0 && strings.Contains(k.name, ".") {
+			return nil, fmt.Errorf("cannot sort by the nested column %s (use --assume-sorted to add the file as it is)", k.name)
+		}
 		if len(idx) == 0 {
 			// A column the file lacks is null in every row: it does
 			// not order anything.
