@@ -42,6 +42,9 @@ type insertArgs struct {
 	s3CopyThreads   int
 	watch           string
 	s3              s3InputArgs
+	compression     string
+	commitRetries   int
+	commitBudgetMs  int64
 }
 
 // Data file naming strategies (--data-file-naming-strategy).
@@ -60,7 +63,12 @@ func (a *insertArgs) check() error {
 	default:
 		return usagef("--data-file-naming-strategy %q: want DEFAULT or PRESERVE_ORIGINAL", a.naming)
 	}
+	if _, ok := compressionCodecs[strings.ToLower(a.compression)]; a.compression != "" && !ok && !strings.EqualFold(a.compression, "as-source") {
+		return usagef("--compression %q: want gzip, zstd, snappy, lz4, brotli, uncompressed or as-source", a.compression)
+	}
 	switch {
+	case a.commitRetries < 0 || a.commitBudgetMs < 0:
+		return usagef("--commit-retries and --commit-retry-total-ms must not be negative")
 	case a.watch != "":
 		return errors.New("--watch (reading S3 events from an SQS queue) is not supported by this ice; run ice insert for each batch of new files instead")
 	case a.skipDuplicates && a.forceDuplicates:
@@ -77,13 +85,13 @@ func (a *insertArgs) check() error {
 	return nil
 }
 
-// commitAttempts bounds the reload-and-retry loop around a commit that
-// conflicts with another writer; the waits between attempts grow from
-// commitMinWait to commitMaxWait, with jitter so racing writers spread out.
+// The waits between the attempts of a commit that conflicts with another
+// writer grow from commitMinWait to commitMaxWait, with jitter so racing
+// writers spread out; --commit-retries and --commit-retry-total-ms bound
+// them.
 const (
-	commitAttempts = 10
-	commitMinWait  = 50 * time.Millisecond
-	commitMaxWait  = 2 * time.Second
+	commitMinWait = 50 * time.Millisecond
+	commitMaxWait = 2 * time.Second
 )
 
 func cmdInsert(ctx context.Context, r *run, args []string) error {
@@ -104,6 +112,9 @@ func cmdInsert(ctx context.Context, r *run, args []string) error {
 	fs.IntVar(&a.retryExitCode, "retry-list-exit-code", 0, "exit `code` when --retry-list lists failed files")
 	fs.BoolVar(&a.s3CopyObject, "s3-copy-object", false, "copy s3:// inputs with S3 server-side copies instead of reading and writing them")
 	fs.IntVar(&a.s3CopyThreads, "s3-multipart-upload-thread-count", 4, "parts copied in parallel by an --s3-copy-object multipart copy")
+	fs.StringVar(&a.compression, "compression", "", "re-encode copies with this Parquet `codec`: gzip, zstd, snappy, lz4, brotli, uncompressed or as-source (default: copy the bytes)")
+	fs.IntVar(&a.commitRetries, "commit-retries", 10, "commit again this many times after a conflict with another writer (0: never)")
+	fs.Int64Var(&a.commitBudgetMs, "commit-retry-total-ms", 300000, "stop retrying a conflicting commit after this many `ms` in all")
 	fs.StringVar(&a.watch, "watch", "", "(Java ice: an SQS queue of S3 events; not supported)")
 	a.spec.register(fs)
 	a.s3.register(fs)
@@ -374,6 +385,7 @@ func (ins *inserter) run(ctx context.Context, cat *rest.Catalog, ident table.Ide
 func (ins *inserter) commit(ctx context.Context, cat *rest.Catalog, ident table.Identifier, tbl *table.Table, files []iceberg.DataFile) error {
 	props := iceberg.Properties{"ice.insert.files": fmt.Sprint(len(files))}
 	wait := commitMinWait
+	deadline := time.Now().Add(time.Duration(ins.args.commitBudgetMs) * time.Millisecond)
 	for attempt := 1; ; attempt++ {
 		txn := tbl.NewTransaction()
 		if err := setDistributionMode(txn, tbl); err != nil {
@@ -395,8 +407,9 @@ func (ins *inserter) commit(ctx context.Context, cat *rest.Catalog, ident table.
 			ins.keepFiles = true
 			return fmt.Errorf("commit outcome unknown, check the table (its copied files are kept): %w", err)
 		}
-		if attempt == commitAttempts {
-			return fmt.Errorf("nothing was committed: still conflicting after %d attempts: %w", attempt, err)
+		if attempt > ins.args.commitRetries || time.Now().After(deadline) {
+			return fmt.Errorf("nothing was committed: still conflicting after %d attempt(s) (--commit-retries %d, --commit-retry-total-ms %d): %w",
+				attempt, ins.args.commitRetries, ins.args.commitBudgetMs, err)
 		}
 		ins.r.log.Info("commit conflict; retrying on the new table state", "attempt", attempt, "err", err)
 		select {

@@ -99,9 +99,18 @@ func (ins *inserter) processFile(ctx context.Context, tbl *table.Table, wfs iceb
 		}
 		defer rows.Release()
 	}
-	if spec := tbl.Spec(); resorted && spec.NumFields() == 0 {
-		ins.r.log.Info("rows not in the table's sort order; writing them sorted", "file", src.URI, "to", dest)
-		df, err := ins.writeSorted(ctx, tbl, wfs, rows, dest, sortOrderID, src.URI)
+	// --compression re-encodes every copy, as Java ice's copies do.
+	codec, recode := ins.codec(p)
+	if recode && rows == nil {
+		if rows, err = readAll(ctx, p); err != nil {
+			return nil, err
+		}
+		defer rows.Release()
+	}
+	rewrite := resorted || recode
+	if spec := tbl.Spec(); rewrite && spec.NumFields() == 0 {
+		ins.r.log.Info("rewriting the file's rows", "file", src.URI, "to", dest, "sorted", resorted, "codec", codec)
+		df, err := ins.writeRows(ctx, tbl, wfs, rows, dest, sortOrderID, src.URI, codec)
 		if err != nil {
 			return nil, err
 		}
@@ -111,18 +120,28 @@ func (ins *inserter) processFile(ctx context.Context, tbl *table.Table, wfs iceb
 	// The footer is read from the source, whatever path the table records.
 	srcIO := sourceIO{name: dest, file: &sourceFile{SectionReader: io.NewSectionReader(p.rc, 0, src.Size), rc: nopCloser{p.rc}, name: src.URI}}
 	df, derr := table.FileToDataFile(ctx, srcIO, dest, tbl.Schema(), tbl.Spec(), sortOrderID, tbl.Properties())
-	if derr != nil || resorted {
+	if derr == nil && rewrite {
+		// All rows are in one partition: one rewritten file.
+		ins.r.log.Info("rewriting the file's rows", "file", src.URI, "to", dest, "sorted", resorted, "codec", codec)
+		df, err := ins.writeRows(ctx, tbl, wfs, rows, dest, sortOrderID, src.URI, codec)
+		if err != nil {
+			return nil, err
+		}
+		prog.addBytes(src.Size)
+		return []iceberg.DataFile{df}, nil
+	}
+	if derr != nil {
 		spec := tbl.Spec()
-		if derr != nil && (ins.args.noCopy || ins.args.s3CopyObject || spec.NumFields() == 0) {
+		if ins.args.noCopy || ins.args.s3CopyObject || spec.NumFields() == 0 {
 			return nil, fmt.Errorf("cannot add as is: %w", derr)
 		}
 		if ins.args.naming == namingOriginal {
-			return nil, errors.New("its rows must be rewritten (split by partition or sorted), which --data-file-naming-strategy=PRESERVE_ORIGINAL cannot name")
+			return nil, errors.New("its rows must be split into several partitions, which --data-file-naming-strategy=PRESERVE_ORIGINAL cannot name")
 		}
 		// The file spans several partitions (or a transform such as
-		// bucket cannot be read from its stats), or its rows must be
-		// sorted: rewrite them into one file per partition.
-		ins.r.log.Debug("rewriting file by partition", "file", src.URI, "reason", derr, "sorted", resorted)
+		// bucket cannot be read from its stats): rewrite its rows (in
+		// order, when they were sorted) into one file per partition.
+		ins.r.log.Debug("splitting file by partition", "file", src.URI, "reason", derr, "sorted", resorted)
 		return ins.split(ctx, tbl, existing, p, rows, prog)
 	}
 	switch {
@@ -218,14 +237,43 @@ func (ins *inserter) checkNames(tbl *table.Table, srcs []*source) error {
 	return nil
 }
 
-// writeSorted writes rows as one Parquet file at dest and describes it.
-func (ins *inserter) writeSorted(ctx context.Context, tbl *table.Table, wfs icebergio.WriteFileIO, rows arrow.RecordBatch, dest string, sortOrderID int, srcURI string) (iceberg.DataFile, error) {
+// codec is the compression of rewritten files: --compression's (as-source:
+// the input's first column chunk's), else zstd. recode is set when
+// --compression asks to re-encode a copy.
+func (ins *inserter) codec(p *parquetFile) (codec compress.Compression, recode bool) {
+	c := strings.ToLower(ins.args.compression)
+	if c == "" || ins.args.noCopy || ins.args.s3CopyObject {
+		return compress.Codecs.Zstd, false
+	}
+	if c == "as-source" {
+		codec = compress.Codecs.Zstd
+		if md := p.pf.MetaData(); md.NumRowGroups() > 0 && md.RowGroup(0).NumColumns() > 0 {
+			if cc, err := md.RowGroup(0).ColumnChunk(0); err == nil {
+				codec = cc.Compression()
+			}
+		}
+		if codec == compress.Codecs.Lz4 { // Hadoop LZ4, which arrow-go cannot write
+			codec = compress.Codecs.Lz4Raw
+		}
+		return codec, true
+	}
+	return compressionCodecs[c], true
+}
+
+// compressionCodecs are --compression's values.
+var compressionCodecs = map[string]compress.Compression{
+	"gzip": compress.Codecs.Gzip, "zstd": compress.Codecs.Zstd, "snappy": compress.Codecs.Snappy,
+	"lz4": compress.Codecs.Lz4Raw, "brotli": compress.Codecs.Brotli, "uncompressed": compress.Codecs.Uncompressed,
+}
+
+// writeRows writes rows as one Parquet file at dest and describes it.
+func (ins *inserter) writeRows(ctx context.Context, tbl *table.Table, wfs icebergio.WriteFileIO, rows arrow.RecordBatch, dest string, sortOrderID int, srcURI string, codec compress.Compression) (iceberg.DataFile, error) {
 	w, err := wfs.Create(dest)
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", dest, err)
 	}
 	ins.record(dest, srcURI)
-	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd))
+	props := parquet.NewWriterProperties(parquet.WithCompression(codec))
 	pw, err := pqarrow.NewFileWriter(rows.Schema(), w, props, pqarrow.DefaultWriterProps())
 	if err != nil {
 		w.Close()
