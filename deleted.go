@@ -64,5 +64,5 @@ type DeletedStore interface {
 
 // NoSuchDeleted reports a missing deleted entry.
 func NoSuchDeleted(ns Namespace, id string) *Error {
-	return &Error{Code: ENOTFOUND, Type: "NotFoundException", Message: "No deleted entry " + id + " in namespace " + ns.String()}
+	return NotFound("No deleted entry %s in namespace %s", id, ns)
 }

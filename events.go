@@ -224,7 +224,7 @@ type CursorCompactedError struct {
 
 // Unwrap classifies it as EGONE.
 func (e *CursorCompactedError) Unwrap() error {
-	return &Error{Code: EGONE, Type: "EventCursorExpiredException", Message: e.Error()}
+	return &Error{Code: EGONE, Type: typeEventCursorGone, Message: e.Error()}
 }
 
 func (e *CursorCompactedError) Error() string {

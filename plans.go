@@ -2,7 +2,6 @@ package ice
 
 import (
 	"context"
-	"fmt"
 	"time"
 )
 
@@ -55,11 +54,11 @@ type PlanStore interface {
 
 // NoSuchPlan reports an unknown or expired plan-id.
 func NoSuchPlan(id string) *Error {
-	return &Error{Code: ENOTFOUND, Type: "NoSuchPlanIdException", Message: fmt.Sprintf("plan does not exist or has expired: %s", id)}
+	return newError(ENOTFOUND, typeNoSuchPlanID, "plan does not exist or has expired: %s", id)
 }
 
 // NoSuchPlanTask reports a plan task that is not one of ours, was issued for
 // another table, or has expired.
 func NoSuchPlanTask(why string) *Error {
-	return &Error{Code: ENOTFOUND, Type: "NoSuchPlanTaskException", Message: "plan task does not exist: " + why}
+	return newError(ENOTFOUND, typeNoSuchPlanTask, "plan task does not exist: %s", why)
 }

@@ -2,7 +2,6 @@ package ice
 
 import (
 	"context"
-	"fmt"
 )
 
 // TablePointer is what the store keeps for a table: where its current
@@ -57,7 +56,7 @@ type ViewSwap = TableSwap
 
 // NoSuchView reports a missing view.
 func NoSuchView(id TableIdent) *Error {
-	return &Error{Code: ENOTFOUND, Type: "NoSuchViewException", Message: fmt.Sprintf("View does not exist: %s", id)}
+	return newError(ENOTFOUND, typeNoSuchView, "View does not exist: %s", id)
 }
 
 // Store keeps the catalog's entries. Every method reads or writes the store

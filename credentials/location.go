@@ -25,7 +25,7 @@ type Location struct {
 func ParseLocation(loc string) (l Location, ok bool, err error) {
 	u, err := url.Parse(loc)
 	if err != nil {
-		return Location{}, false, ice.Errorf(ice.EINVALID, "table location %q is not a URL: %v", loc, err)
+		return Location{}, false, ice.Invalid("table location %q is not a URL: %w", loc, err)
 	}
 	switch u.Scheme {
 	case "s3", "s3a", "s3n":
@@ -37,7 +37,7 @@ func ParseLocation(loc string) (l Location, ok bool, err error) {
 	}
 	prefix := strings.Trim(u.Path, "/")
 	if err := checkKey(prefix); err != nil {
-		return Location{}, false, ice.Errorf(ice.EINVALID, "table location %q: %v", loc, err)
+		return Location{}, false, ice.Invalid("table location %q: %w", loc, err)
 	}
 	return Location{Bucket: u.Host, Prefix: prefix}, true, nil
 }

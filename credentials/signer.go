@@ -161,14 +161,14 @@ func (s *Signer) Sign(ctx context.Context, loc Location, access Access, req Sign
 	}
 	u, err := url.Parse(req.URI)
 	if err != nil {
-		return SignResult{}, ice.Errorf(ice.EINVALID, "uri is not a URL: %v", err)
+		return SignResult{}, ice.Invalid("uri is not a URL: %w", err)
 	}
 	bucket, key, err := s.Target(u)
 	if err != nil {
 		return SignResult{}, err
 	}
 	if err := checkKey(key); err != nil {
-		return SignResult{}, ice.Errorf(ice.EFORBIDDEN, "uri %q: %v; refusing to sign", req.URI, err)
+		return SignResult{}, ice.Errorf(ice.EFORBIDDEN, "uri %q: %w; refusing to sign", req.URI, err)
 	}
 	if bucket != loc.Bucket {
 		return SignResult{}, ice.Errorf(ice.EFORBIDDEN, "uri %q is outside the table's location %s", req.URI, loc)
@@ -275,7 +275,7 @@ func checkDeleteObjects(body *string, loc Location) (string, error) {
 		} `xml:"Object"`
 	}
 	if err := xml.Unmarshal([]byte(*body), &doc); err != nil {
-		return "", ice.Errorf(ice.EINVALID, "DeleteObjects body is not XML: %v", err)
+		return "", ice.Invalid("DeleteObjects body is not XML: %w", err)
 	}
 	if len(doc.Objects) == 0 {
 		return "", ice.Errorf(ice.EINVALID, "DeleteObjects body names no key")
@@ -302,7 +302,7 @@ func (s *Signer) sign(ctx context.Context, req SignRequest, u *url.URL, headers 
 	}
 	hr, err := http.NewRequestWithContext(ctx, strings.ToUpper(req.Method), u.String(), nil)
 	if err != nil {
-		return SignResult{}, ice.Errorf(ice.EINVALID, "cannot build the request to sign: %v", err)
+		return SignResult{}, ice.Invalid("cannot build the request to sign: %w", err)
 	}
 	if cl := headers.Get("Content-Length"); cl != "" {
 		n, err := strconv.ParseInt(cl, 10, 64)

@@ -228,7 +228,7 @@ var sessionNameUnsafe = regexp.MustCompile(`[^\w+=,.@-]`)
 func (v *Vendor) assume(ctx context.Context, role string, loc Location, access Access, who string) (Credential, error) {
 	policy, err := SessionPolicy(loc, access)
 	if err != nil {
-		return Credential{}, ice.Errorf(ice.EUNPROCESSABLE, "%v", err)
+		return Credential{}, ice.Errorf(ice.EUNPROCESSABLE, "%w", err)
 	}
 	// The session name shows in CloudTrail and MinIO's audit log: it says
 	// which principal the catalog vended for.

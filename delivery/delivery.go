@@ -11,15 +11,14 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"os"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/client/v3/concurrency"
 
 	ice "github.com/ice-rest-catalog/ice"
+	"github.com/ice-rest-catalog/ice/etcd"
 )
 
 // Sink is one destination.
@@ -52,11 +51,9 @@ type Config struct {
 
 // Deliverer runs the sinks while this replica leads.
 type Deliverer struct {
-	cfg Config
-	m   *metrics
-
-	mu      sync.Mutex
-	leading bool
+	cfg      Config
+	m        *metrics
+	election *etcd.Election
 }
 
 type metrics struct {
@@ -104,36 +101,24 @@ func New(cfg Config) *Deliverer {
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = 30 * time.Second
 	}
-	if cfg.TTL <= 0 {
-		cfg.TTL = 15 * time.Second
-	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	if cfg.Identity == "" {
-		host, _ := os.Hostname()
-		cfg.Identity = fmt.Sprintf("%s:%d", host, os.Getpid())
-	}
-	return &Deliverer{cfg: cfg, m: newMetrics(cfg.Registerer)}
+	d := &Deliverer{cfg: cfg, m: newMetrics(cfg.Registerer)}
+	d.election = etcd.NewElection(etcd.ElectionConfig{Client: cfg.Client, Key: cfg.ElectionKey,
+		Identity: cfg.Identity, TTL: cfg.TTL, Role: "event delivery", Log: cfg.Log,
+		OnLeading: func(v bool) {
+			if v {
+				d.m.leader.Set(1)
+			} else {
+				d.m.leader.Set(0)
+			}
+		}})
+	return d
 }
 
 // Leading reports whether this replica delivers now.
-func (d *Deliverer) Leading() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.leading
-}
-
-func (d *Deliverer) setLeading(v bool) {
-	d.mu.Lock()
-	d.leading = v
-	d.mu.Unlock()
-	if v {
-		d.m.leader.Set(1)
-	} else {
-		d.m.leader.Set(0)
-	}
-}
+func (d *Deliverer) Leading() bool { return d.election.Leading() }
 
 // Run campaigns, delivers while leading, and campaigns again when its
 // session is lost, until ctx ends. It closes the sinks when it returns.
@@ -143,56 +128,20 @@ func (d *Deliverer) Run(ctx context.Context) error {
 			_ = s.Close()
 		}
 	}()
-	for ctx.Err() == nil {
-		err := d.term(ctx)
-		if ctx.Err() != nil {
-			break
-		}
-		d.cfg.Log.WarnContext(ctx, "event delivery leadership lost or not obtained; campaigning again", "err", err)
-		if !sleep(ctx, time.Second) {
-			break
-		}
-	}
-	return nil
+	return d.election.Run(ctx, d.lead)
 }
 
-func (d *Deliverer) term(ctx context.Context) error {
-	s, err := concurrency.NewSession(d.cfg.Client, concurrency.WithTTL(int((d.cfg.TTL+time.Second-1)/time.Second)), concurrency.WithContext(ctx))
-	if err != nil {
-		return fmt.Errorf("etcd session: %w", err)
-	}
-	defer s.Close()
-	lctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-s.Done():
-			cancel()
-		case <-lctx.Done():
-		}
-	}()
-	e := concurrency.NewElection(s, d.cfg.ElectionKey)
-	if err := e.Campaign(lctx, d.cfg.Identity); err != nil {
-		return fmt.Errorf("campaign: %w", err)
-	}
-	d.setLeading(true)
-	defer d.setLeading(false)
-	d.cfg.Log.InfoContext(ctx, "elected event delivery leader", "identity", d.cfg.Identity)
+// lead runs every sink until leadership is lost.
+func (d *Deliverer) lead(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, sink := range d.cfg.Sinks {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d.runSink(lctx, sink)
+			d.runSink(ctx, sink)
 		}()
 	}
 	wg.Wait()
-	if ctx.Err() == nil {
-		rctx, rcancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_ = e.Resign(rctx)
-		rcancel()
-	}
-	return errors.New("session ended")
 }
 
 // runSink delivers to one sink until ctx ends, restarting its watch after

@@ -49,18 +49,6 @@ func (r *received) has(n int) bool {
 	return len(r.ids) >= n
 }
 
-// waitFor polls cond; the bound only stops a hang.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(120 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func as(ctx context.Context) context.Context {
 	return ice.WithAudit(ctx, ice.Audit{Principal: "token:etl", Operation: "updateTable"})
 }
@@ -162,7 +150,7 @@ func TestWebhookDeliveryAcrossLeaderChange(t *testing.T) {
 	}
 	a, stopA, doneA := start("a")
 	defer stopA()
-	waitFor(t, "a leads and saved its first cursor", func() bool {
+	testenv.Eventually(t, 120*time.Second, "a leads and saved its first cursor", func() bool {
 		_, ok, _ := store.LoadCursor(context.Background(), "hook")
 		return a.Leading() && ok
 	})
@@ -173,13 +161,13 @@ func TestWebhookDeliveryAcrossLeaderChange(t *testing.T) {
 	const n = 20
 	commit(t, store, ns, tables, n, func(i int) {
 		if i == n/2 {
-			waitFor(t, "some events delivered", func() bool { return got.has(3 * n / 4) })
+			testenv.Eventually(t, 120*time.Second, "some events delivered", func() bool { return got.has(3 * n / 4) })
 			stopA() // the leader goes away mid-stream
 			<-doneA
-			waitFor(t, "b takes over", b.Leading)
+			testenv.Eventually(t, 120*time.Second, "b takes over", b.Leading)
 		}
 	})
-	waitFor(t, "every event delivered", func() bool { return got.has(len(tables) * n) })
+	testenv.Eventually(t, 120*time.Second, "every event delivered", func() bool { return got.has(len(tables) * n) })
 	checkAll(t, got, tables, n)
 	// The cursor's own saves and the election move etcd's head on, so
 	// the cursor ends at the last event's revision, not at the head.
@@ -187,7 +175,7 @@ func TestWebhookDeliveryAcrossLeaderChange(t *testing.T) {
 	for _, ce := range got.event {
 		last = max(last, ce.Revision)
 	}
-	waitFor(t, "the cursor reaches the last event", func() bool {
+	testenv.Eventually(t, 120*time.Second, "the cursor reaches the last event", func() bool {
 		c, _, _ := store.LoadCursor(context.Background(), "hook")
 		return c == ice.Cursor{Revision: last}
 	})
@@ -242,7 +230,7 @@ func TestNATSDelivery(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { defer close(done); _ = d.Run(ctx) }()
-		waitFor(t, "the deliverer saved its cursor", func() bool {
+		testenv.Eventually(t, 120*time.Second, "the deliverer saved its cursor", func() bool {
 			_, ok, _ := store.LoadCursor(context.Background(), "nats")
 			return ok
 		})

@@ -102,7 +102,7 @@ func (s *Store) ImportCatalog(ctx context.Context, snap *ice.CatalogSnapshot, dr
 			return nil, err
 		}
 		if err := ice.ValidateNamespace(strings.Split(rel, "/")); err != nil {
-			return nil, ice.Errorf(ice.EINVALID, "namespace entry %q: %v", e.Key, err)
+			return nil, ice.Invalid("namespace entry %q: %w", e.Key, err)
 		}
 		puts = append(puts, put{s.keys.prefix + "n/" + rel, encodeProps(e.Value)})
 	}
@@ -116,7 +116,7 @@ func (s *Store) ImportCatalog(ctx context.Context, snap *ice.CatalogSnapshot, dr
 		levels := strings.Split(rel, "/")
 		id := ice.TableIdent{Namespace: levels[:len(levels)-1], Name: levels[len(levels)-1]}
 		if err := ice.ValidateTableIdent(id); err != nil {
-			return nil, ice.Errorf(ice.EINVALID, "table entry %q: %v", e.Key, err)
+			return nil, ice.Invalid("table entry %q: %w", e.Key, err)
 		}
 		if e.Value[attrMetadataLocation] == "" {
 			return nil, ice.Errorf(ice.EINVALID, "table entry %q has no %s", e.Key, attrMetadataLocation)

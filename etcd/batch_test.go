@@ -146,6 +146,8 @@ func hasPending[T any](g *readBatcher[T], key string) bool {
 	return g.keys[key] != nil && g.keys[key].pending != nil
 }
 
+// waitFor is testenv.Eventually for this package's own tests, which cannot
+// import testenv (it imports this package).
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)

@@ -45,7 +45,7 @@ func (l *CommitLocks) Lock(ctx context.Context, ids []ice.TableIdent) (func(), e
 	// cancelled request must still release its locks.
 	sess, err := concurrency.NewSession(l.Client, concurrency.WithTTL(max(ttl, 1)), concurrency.WithContext(context.WithoutCancel(ctx)))
 	if err != nil {
-		return nil, &ice.Error{Code: ice.EUNAVAILABLE, Message: "commit lock: cannot grant a lease in etcd", Err: err}
+		return nil, ice.Unavailable("commit lock: cannot grant a lease in etcd", err)
 	}
 	held := make([]*concurrency.Mutex, 0, len(ids))
 	release := func() {
@@ -69,13 +69,12 @@ func (l *CommitLocks) Lock(ctx context.Context, ids []ice.TableIdent) (func(), e
 		if err := m.Lock(actx); err != nil {
 			release()
 			if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-				return nil, &ice.Error{Code: ice.EUNAVAILABLE,
-					Message: fmt.Sprintf("commit lock on %s not acquired within %s; retry later", id, l.AcquireTimeout), Err: err}
+				return nil, ice.Unavailable(fmt.Sprintf("commit lock on %s not acquired within %s; retry later", id, l.AcquireTimeout), err)
 			}
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("commit lock on %s: %w", id, ctx.Err())
 			}
-			return nil, &ice.Error{Code: ice.EUNAVAILABLE, Message: fmt.Sprintf("commit lock on %s", id), Err: err}
+			return nil, ice.Unavailable(fmt.Sprintf("commit lock on %s", id), err)
 		}
 		held = append(held, m)
 	}

@@ -124,7 +124,7 @@ func (s *Store) Watch(ctx context.Context, after ice.Cursor, fn func(ice.Event) 
 			return &ice.CursorCompactedError{Cursor: after, Compact: resp.CompactRevision, Resync: resp.CompactRevision}
 		}
 		if err := resp.Err(); err != nil {
-			return &ice.Error{Code: ice.EUNAVAILABLE, Message: "the catalog store's watch failed; reconnect with the last cursor", Err: err}
+			return ice.Unavailable("the catalog store's watch failed; reconnect with the last cursor", err)
 		}
 		for _, rev := range groupByRevision(resp.Events) {
 			for _, e := range s.classify(rev) {
@@ -140,7 +140,7 @@ func (s *Store) Watch(ctx context.Context, after ice.Cursor, fn func(ice.Event) 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return &ice.Error{Code: ice.EUNAVAILABLE, Message: "the catalog store's watch ended; reconnect with the last cursor"}
+	return ice.Unavailable("the catalog store's watch ended; reconnect with the last cursor", nil)
 }
 
 func groupByRevision(evs []*clientv3.Event) [][]*clientv3.Event {

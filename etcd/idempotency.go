@@ -221,8 +221,7 @@ func claimLost(resp *clientv3.TxnResponse, claim *ice.IdempotencyClaim) error {
 			continue
 		}
 		if len(rr.Kvs) == 0 || rr.Kvs[0].ModRevision != claim.Revision {
-			return &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException",
-				Message: "this Idempotency-Key's record changed while the commit ran (the claim lapsed, or an earlier attempt of this commit applied); this attempt committed nothing; retry with the same key for the outcome"}
+			return ice.Unavailable("this Idempotency-Key's record changed while the commit ran (the claim lapsed, or an earlier attempt of this commit applied); this attempt committed nothing; retry with the same key for the outcome", nil)
 		}
 	}
 	return nil

@@ -55,7 +55,7 @@ func (s *Store) CreateNamespace(ctx context.Context, ns ice.Namespace, props map
 	if exists, err := s.NamespaceExists(ctx, ns); err != nil {
 		return err
 	} else if exists {
-		return &ice.Error{Code: ice.EEXISTS, Type: "AlreadyExistsException", Message: fmt.Sprintf("Namespace already exists: %s", ns)}
+		return ice.AlreadyExists("Namespace already exists: %s", ns)
 	}
 	return ice.NoSuchNamespace(ns.Parent())
 }
@@ -137,8 +137,7 @@ func (s *Store) DropNamespace(ctx context.Context, ns ice.Namespace) error {
 	} else if !ok {
 		return ice.NoSuchNamespace(ns)
 	}
-	return &ice.Error{Code: ice.ENOTEMPTY, Type: "NamespaceNotEmptyException",
-		Message: fmt.Sprintf("Namespace %s is not empty: it still holds tables, views or namespaces", ns)}
+	return ice.NotEmpty("Namespace %s is not empty: it still holds tables, views or namespaces", ns)
 }
 
 func (s *Store) LoadTable(ctx context.Context, id ice.TableIdent) (ice.TablePointer, error) {
@@ -348,7 +347,7 @@ func readError(op string, err error) error {
 	if errors.Is(err, context.Canceled) {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	return &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException", Message: "the catalog store is unavailable; retry later", Err: fmt.Errorf("etcd %s: %w", op, err)}
+	return ice.Unavailable("the catalog store is unavailable; retry later", fmt.Errorf("etcd %s: %w", op, err))
 }
 
 // writeError classifies a failed write. etcd rejects some requests before
@@ -363,10 +362,9 @@ func writeError(op string, err error) error {
 		// it sends: either way nothing was sent or applied.
 		return ice.Errorf(ice.ETOOLARGE, "%s is larger than etcd accepts in one request (etcd --max-request-bytes)", op)
 	case errors.Is(err, rpctypes.ErrLeaseNotFound): // rejected before applying anything
-		return &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException", Message: op + ": a lease it used is gone; retry", Err: err}
+		return ice.Unavailable(op+": a lease it used is gone; retry", err)
 	case errors.Is(err, rpctypes.ErrNoSpace):
-		return &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException", Message: "the catalog store is out of space (etcd alarm NOSPACE)", Err: err}
+		return ice.Unavailable("the catalog store is out of space (etcd alarm NOSPACE)", err)
 	}
-	return &ice.Error{Code: ice.EUNKNOWNSTATE, Type: "CommitStateUnknownException",
-		Message: op + ": the catalog store did not confirm the write; it may or may not have been applied", Err: fmt.Errorf("etcd %s: %w", op, err)}
+	return ice.UnknownState(op+": the catalog store did not confirm the write; it may or may not have been applied", fmt.Errorf("etcd %s: %w", op, err))
 }

@@ -2,7 +2,6 @@ package etcd
 
 import (
 	"context"
-	"fmt"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -102,7 +101,7 @@ func (s *Store) identifierTaken(ctx context.Context, id ice.TableIdent) error {
 		return readError("check table", err)
 	}
 	if resp.Count > 0 {
-		return &ice.Error{Code: ice.EEXISTS, Type: "AlreadyExistsException", Message: fmt.Sprintf("Table with same name already exists: %s", id)}
+		return ice.AlreadyExists("Table with same name already exists: %s", id)
 	}
 	return nil
 }
@@ -114,7 +113,7 @@ func (s *Store) viewExistsError(ctx context.Context, id ice.TableIdent) error {
 		return readError("check view", err)
 	}
 	if resp.Count > 0 {
-		return &ice.Error{Code: ice.EEXISTS, Type: "AlreadyExistsException", Message: fmt.Sprintf("View with same name already exists: %s", id)}
+		return ice.AlreadyExists("View with same name already exists: %s", id)
 	}
 	return nil
 }

@@ -14,18 +14,6 @@ import (
 	"github.com/ice-rest-catalog/ice/maintenance"
 )
 
-// waitFor polls cond for up to 30s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // TestLeaderFailover runs two replicas' runners on one etcd: one leads and
 // runs the jobs; when its session ends (as when it dies and its lease
 // expires) the other takes over.
@@ -57,7 +45,7 @@ func TestLeaderFailover(t *testing.T) {
 	}
 
 	leader := -1
-	waitFor(t, "a leader", func() bool {
+	testenv.Eventually(t, 30*time.Second, "a leader", func() bool {
 		for i, r := range runners {
 			if r.Leading() {
 				leader = i
@@ -67,7 +55,7 @@ func TestLeaderFailover(t *testing.T) {
 		return false
 	})
 	other := 1 - leader
-	waitFor(t, "the leader's runs", func() bool { return runs[leader].Load() >= 3 })
+	testenv.Eventually(t, 30*time.Second, "the leader's runs", func() bool { return runs[leader].Load() >= 3 })
 	if runners[other].Leading() || runs[other].Load() != 0 {
 		t.Fatalf("both replicas ran maintenance: runs %d and %d", runs[0].Load(), runs[1].Load())
 	}
@@ -75,8 +63,8 @@ func TestLeaderFailover(t *testing.T) {
 	if err := maintenance.CloseSession(runners[leader]); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the other replica to take over", func() bool { return runners[other].Leading() })
-	waitFor(t, "the new leader's runs", func() bool { return runs[other].Load() >= 3 })
+	testenv.Eventually(t, 30*time.Second, "the other replica to take over", func() bool { return runners[other].Leading() })
+	testenv.Eventually(t, 30*time.Second, "the new leader's runs", func() bool { return runs[other].Load() >= 3 })
 	if runners[leader].Leading() {
 		t.Fatal("the old leader still believes it leads")
 	}

@@ -26,7 +26,7 @@ const (
 // so a config change (a rollout) never answers 304 with stale settings.
 // A staged create has no metadata location; its metadata is fresh each time,
 // so its own bytes are hashed instead.
-func tableETag(t *service.Table, snapshots string, vended bool, cfgTag string) string {
+func tableETag(t *service.TableFile, snapshots string, vended bool, cfgTag string) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "config\x00%s\x00", cfgTag)
 	if t.Location != "" {

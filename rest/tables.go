@@ -18,7 +18,7 @@ import (
 
 // writeTable answers a LoadTableResult with its ETag; snapshots is
 // snapshotsAll or snapshotsRefs.
-func (h *Handler) writeTable(w http.ResponseWriter, r *http.Request, t *service.Table, snapshots string) {
+func (h *Handler) writeTable(w http.ResponseWriter, r *http.Request, t *service.TableFile, snapshots string) {
 	d, err := h.delegate(r, t.ID, t.Metadata.TableLocation)
 	if err != nil {
 		h.writeError(w, r, err)
@@ -27,7 +27,7 @@ func (h *Handler) writeTable(w http.ResponseWriter, r *http.Request, t *service.
 	h.writeTableWith(w, r, t, snapshots, d)
 }
 
-func (h *Handler) writeTableWith(w http.ResponseWriter, r *http.Request, t *service.Table, snapshots string, d delegation) {
+func (h *Handler) writeTableWith(w http.ResponseWriter, r *http.Request, t *service.TableFile, snapshots string, d delegation) {
 	cfg := h.tableConfigJSON(d.config)
 	md := json.RawMessage(t.Metadata.Raw)
 	if snapshots == snapshotsRefs {
@@ -140,7 +140,7 @@ func (h *Handler) createTable(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	h.writeTable(w, r, t, snapshotsAll)
+	h.writeTable(w, r, t.File(), snapshotsAll)
 }
 
 func (h *Handler) loadTable(w http.ResponseWriter, r *http.Request) {
@@ -167,7 +167,7 @@ func (h *Handler) loadTable(w http.ResponseWriter, r *http.Request) {
 			h.writeError(w, r, err)
 			return
 		}
-		if etag := tableETag(&service.Table{ID: id, Location: loc}, mode, wantsVendedCredentials(r), h.cfgTag+h.signingTag(r)); noneMatch(inm, etag) {
+		if etag := tableETag(&service.TableFile{ID: id, Location: loc}, mode, wantsVendedCredentials(r), h.cfgTag+h.signingTag(r)); noneMatch(inm, etag) {
 			setETag(w, etag)
 			w.WriteHeader(http.StatusNotModified)
 			return
@@ -247,7 +247,7 @@ func (h *Handler) commitTable(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) writeCommit(w http.ResponseWriter, r *http.Request, t *service.Table) {
 	// The ETag is the one a loadTable with the same headers would give for
 	// this metadata, so a client can send it back in If-None-Match.
-	setETag(w, tableETag(t, snapshotsAll, wantsVendedCredentials(r), h.cfgTag+h.signingTag(r)))
+	setETag(w, tableETag(t.File(), snapshotsAll, wantsVendedCredentials(r), h.cfgTag+h.signingTag(r)))
 	writeTableResult(w, &h.bufs, http.StatusOK, t.Location, t.Metadata.Raw, nil, nil)
 }
 
@@ -302,7 +302,7 @@ func (h *Handler) registerTable(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	h.writeTable(w, r, t, snapshotsAll)
+	h.writeTable(w, r, t.File(), snapshotsAll)
 }
 
 // unregisterTableResult is the spec's UnregisterTableResult.

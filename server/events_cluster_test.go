@@ -148,7 +148,7 @@ events:
 		testenv.StartServerProc(t, "b", bin, cfg),
 	}
 	var lead int
-	waitUntil(t, "a delivery leader", func() bool { lead = leaderOf(t, replicas); return lead >= 0 })
+	testenv.Eventually(t, 3*time.Minute, "a delivery leader", func() bool { lead = leaderOf(t, replicas); return lead >= 0 })
 	other := 1 - lead
 
 	ctx := context.Background()
@@ -202,8 +202,8 @@ events:
 		}
 		commitOnce(i)
 	}
-	waitUntil(t, "the webhook gets every commit", func() bool { return len(hooked.locations("ev.t")) >= len(acked) })
-	waitUntil(t, "the stream gets every commit", func() bool { return len(streamed.locations("ev.t")) >= len(acked) })
+	testenv.Eventually(t, 3*time.Minute, "the webhook gets every commit", func() bool { return len(hooked.locations("ev.t")) >= len(acked) })
+	testenv.Eventually(t, 3*time.Minute, "the stream gets every commit", func() bool { return len(streamed.locations("ev.t")) >= len(acked) })
 	stop()
 	<-done
 	if got := hooked.locations("ev.t"); fmt.Sprint(got) != fmt.Sprint(acked) {
@@ -224,15 +224,4 @@ func sum(m map[string]int) int {
 		n += v
 	}
 	return n
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(3 * time.Minute) // a bound against a hang only
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }

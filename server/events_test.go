@@ -346,7 +346,7 @@ func TestMaintenancePurgesExpiredDeletedEntries(t *testing.T) {
 		t.Fatalf("deleted after the purge: %d %v", st, body)
 	}
 	loc := strings.TrimPrefix(tbl.MetadataLocation(), "file://")
-	waitUntil(t, "the purge deletes the metadata file", func() bool { _, err := os.Stat(loc); return os.IsNotExist(err) })
+	testenv.Eventually(t, 3*time.Minute, "the purge deletes the metadata file", func() bool { _, err := os.Stat(loc); return os.IsNotExist(err) })
 	runs, _ := openStream(t, c.URL, "admin-token", "", "?after=0&type=ice.maintenance.run")
 	if run := next(t, runs, 1)[0].ce.Data.Maintenance; run == nil || run.Outcome == "" {
 		t.Fatalf("maintenance run event without its record: %+v", run)

@@ -38,18 +38,6 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// eventually polls cond every 50ms for up to 30s.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after 30s: %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func probe(url string) (int, string) {
 	resp, err := http.Get(url)
 	if err != nil {
@@ -58,16 +46,6 @@ func probe(url string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // TestShutdownDrainsInFlightRequests: after Shutdown begins, a slow request
@@ -127,7 +105,7 @@ func TestShutdownDrainsInFlightRequests(t *testing.T) {
 	}()
 
 	var readyBody string
-	eventually(t, "/readyz turns 503 while draining", func() bool {
+	testenv.Eventually(t, 30*time.Second, "/readyz turns 503 while draining", func() bool {
 		var code int
 		code, readyBody = probe(dbg + "/readyz")
 		return code == http.StatusServiceUnavailable
@@ -138,7 +116,7 @@ func TestShutdownDrainsInFlightRequests(t *testing.T) {
 	if code, _ := probe(dbg + "/livez"); code != http.StatusOK {
 		t.Errorf("/livez while draining: %d, want 200", code)
 	}
-	eventually(t, "the API refuses new connections while draining", func() bool {
+	testenv.Eventually(t, 30*time.Second, "the API refuses new connections while draining", func() bool {
 		c, err := net.DialTimeout("tcp", srv.Addr(), time.Second)
 		if err != nil {
 			return true
@@ -203,7 +181,7 @@ func TestShutdownCutsRequestsPastGracePeriod(t *testing.T) {
 // waiting, logs what it waits for, answers /livez but not /readyz, and
 // serves once etcd starts.
 func TestStartWaitsForLateEtcd(t *testing.T) {
-	etcdAddr, debugAddr := freeAddr(t), freeAddr(t)
+	etcdAddr, debugAddr := testenv.FreeAddr(t), testenv.FreeAddr(t)
 	cfg, err := config.Parse([]byte("addr: 127.0.0.1:0\ndebugAddr: "+debugAddr+
 		"\nanonymousAccess: {enabled: true, accessConfig: {readOnly: false}}\n"+
 		"uri: etcd:http://"+etcdAddr+"\nwarehouse: file://"+t.TempDir()+"\n"), func(string) string { return "" })
@@ -222,7 +200,7 @@ func TestStartWaitsForLateEtcd(t *testing.T) {
 		done <- started{srv, err}
 	}()
 
-	eventually(t, "a log line saying start-up waits for etcd", func() bool {
+	testenv.Eventually(t, 30*time.Second, "a log line saying start-up waits for etcd", func() bool {
 		return strings.Contains(logs.String(), "waiting for etcd")
 	})
 	if !strings.Contains(logs.String(), etcdAddr) {
@@ -272,7 +250,7 @@ func TestStartWaitsForLateEtcd(t *testing.T) {
 // TestStartGivesUpWhenStopped: SIGTERM while waiting for etcd ends Start
 // with an error that says what it was waiting for.
 func TestStartGivesUpWhenStopped(t *testing.T) {
-	etcdAddr := freeAddr(t)
+	etcdAddr := testenv.FreeAddr(t)
 	cfg, err := config.Parse([]byte("addr: 127.0.0.1:0\ndebugAddr: 127.0.0.1:0\nanonymousAccess: {enabled: true}\nuri: etcd:http://"+etcdAddr+
 		"\nwarehouse: file://"+t.TempDir()+"\n"), func(string) string { return "" })
 	if err != nil {

@@ -182,9 +182,9 @@ func (s *Service) stage(ctx context.Context, ch TableChange, retry bool) (staged
 		if retry {
 			// The updates applied to the client's base but not to the
 			// newer one a concurrent commit made: that is a conflict.
-			return staged{}, ice.CommitFailed("updates for %s no longer apply after a concurrent commit: %v", ch.ID, err)
+			return staged{}, ice.CommitFailed("updates for %s no longer apply after a concurrent commit: %w", ch.ID, err)
 		}
-		return staged{}, ice.Errorf(ice.EINVALID, "invalid updates for %s: %v", ch.ID, err)
+		return staged{}, ice.Invalid("invalid updates for %s: %w", ch.ID, err)
 	}
 	if ch.RepairManifests {
 		ups, changed, err := s.normalizeSnapshots(ctx, updated, ch.Updates)
@@ -196,7 +196,7 @@ func (s *Service) stage(ctx context.Context, ch TableChange, retry bool) (staged
 			// retry reuses them (stageAll keeps st.change).
 			ch.Updates, st.change.Updates = ups, ups
 			if updated, err = applyUpdates(current, base.MetadataLocation, ch.Updates); err != nil {
-				return staged{}, ice.Errorf(ice.EINVALID, "invalid updates for %s: %v", ch.ID, err)
+				return staged{}, ice.Invalid("invalid updates for %s: %w", ch.ID, err)
 			}
 		}
 	}
@@ -223,7 +223,7 @@ func (s *Service) stage(ctx context.Context, ch TableChange, retry bool) (staged
 	st.written, err = s.files.WriteMetadata(ctx, newLoc, updated, baseMd)
 	if err != nil {
 		if retry && ice.ErrorCode(err) == ice.EINVALID {
-			return staged{}, ice.CommitFailed("updates for %s no longer apply after a concurrent commit: %v", ch.ID, err)
+			return staged{}, ice.CommitFailed("updates for %s no longer apply after a concurrent commit: %w", ch.ID, err)
 		}
 		return staged{}, err
 	}
@@ -235,7 +235,7 @@ func (s *Service) stage(ctx context.Context, ch TableChange, retry bool) (staged
 func requirementsHold(ch TableChange, current table.Metadata) error {
 	for _, req := range ch.Requirements {
 		if err := req.Validate(current); err != nil {
-			return ice.CommitFailed("requirement failed for %s: %v", ch.ID, err)
+			return ice.CommitFailed("requirement failed for %s: %w", ch.ID, err)
 		}
 	}
 	return nil
@@ -246,8 +246,7 @@ func requirementsHold(ch TableChange, current table.Metadata) error {
 func (s *Service) loadBase(ctx context.Context, ch TableChange) (ice.TablePointer, *warehouse.Metadata, error) {
 	ptr, err := s.store.LoadTable(ctx, ch.ID)
 	if err != nil {
-		var e *ice.Error
-		if errors.As(err, &e) && e.Type == "NoSuchTableException" && assertsCreate(ch.Requirements) {
+		if ice.IsNoSuchTable(err) && assertsCreate(ch.Requirements) {
 			return ice.TablePointer{}, nil, ice.ValidateNewTableIdent(ch.ID)
 		}
 		return ice.TablePointer{}, nil, err

@@ -189,7 +189,7 @@ func checkUpdates(l ice.Location, updates table.Updates, metadataLoc string) err
 // refused names what broke the rule.
 func refused(what string, err error) error {
 	if e, ok := err.(*ice.Error); ok && e.Code == ice.EINVALID {
-		return &ice.Error{Code: ice.EINVALID, Type: "BadRequestException", Message: what + ": " + e.Message}
+		return ice.Invalid("%s: %s", what, e.Message)
 	}
 	return err
 }

@@ -46,7 +46,7 @@ func (s *Service) softDropFor(ctx context.Context, ns ice.Namespace) (bool, time
 	if v, ok := entry.Properties[ice.PropSoftDropRetention]; ok {
 		d, err := ParseRetention(v)
 		if err != nil {
-			return false, 0, ice.Errorf(ice.EINVALID, "namespace %s: property %s: %v", ns, ice.PropSoftDropRetention, err)
+			return false, 0, ice.Invalid("namespace %s: property %s: %w", ns, ice.PropSoftDropRetention, err)
 		}
 		retention = d
 	}
@@ -131,8 +131,7 @@ func (s *Service) Undrop(ctx context.Context, ns ice.Namespace, id, newName stri
 	}
 	err = s.deleted.Undrop(ctx, d, to)
 	if ice.ErrorCode(err) == ice.EEXISTS && newName == "" {
-		return d, to, &ice.Error{Code: ice.EEXISTS, Type: "AlreadyExistsException",
-			Message: fmt.Sprintf("%s is taken: undrop %s under a new name (\"name\" in the request body)", to, id)}
+		return d, to, ice.AlreadyExists("%s is taken: undrop %s under a new name (\"name\" in the request body)", to, id).WithCause(err)
 	}
 	return d, to, err
 }
@@ -198,6 +197,5 @@ func (s *Service) checkNotReserved(ctx context.Context, loc string) error {
 	if err != nil || r == "" {
 		return err
 	}
-	return &ice.Error{Code: ice.EEXISTS, Type: "AlreadyExistsException",
-		Message: fmt.Sprintf("location %s overlaps %s, kept for a dropped table that can still be undropped; undrop it, or wait for its purge", loc, r)}
+	return ice.AlreadyExists("location %s overlaps %s, kept for a dropped table that can still be undropped; undrop it, or wait for its purge", loc, r)
 }

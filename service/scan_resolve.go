@@ -98,7 +98,7 @@ func checkFilterSize(raw json.RawMessage, maxDepth, maxValues int) error {
 			return nil
 		}
 		if err != nil {
-			return ice.Errorf(ice.EINVALID, "invalid scan filter: %v", err)
+			return ice.Invalid("invalid scan filter: %w", err)
 		}
 		switch tok {
 		case json.Delim('}'), json.Delim(']'):
@@ -144,10 +144,10 @@ func parseFilter(schema *iceberg.Schema, spec scanSpec) (iceberg.BooleanExpressi
 	}
 	expr, err := iceberg.ParseExpr(spec.Filter, parseSchema)
 	if err != nil {
-		return nil, ice.Errorf(ice.EINVALID, "invalid scan filter: %v", err)
+		return nil, ice.Invalid("invalid scan filter: %w", err)
 	}
 	if _, err := iceberg.BindExpr(schema, expr, spec.CaseSensitive); err != nil {
-		return nil, ice.Errorf(ice.EINVALID, "invalid scan filter: %v", err)
+		return nil, ice.Invalid("invalid scan filter: %w", err)
 	}
 	return expr, nil
 }
@@ -181,7 +181,7 @@ func scanOf(id ice.TableIdent, md *warehouse.Metadata, spec scanSpec, fsF table.
 		// A branch keeps the table's current schema, as the client's own
 		// scan of that branch does.
 		if scan, err = scan.UseRef(branch); err != nil {
-			return nil, ice.Errorf(ice.EINVALID, "invalid scan: %v", err)
+			return nil, ice.Invalid("invalid scan: %w", err)
 		}
 	}
 	return planOrInvalid(func(ctx context.Context) ([]table.FileScanTask, error) {
@@ -216,7 +216,7 @@ func planOrInvalid(plan func(context.Context) ([]table.FileScanTask, error)) fun
 	return func(ctx context.Context) ([]table.FileScanTask, error) {
 		tasks, err := plan(ctx)
 		if err != nil && isInvalidScan(err) {
-			return nil, ice.Errorf(ice.EINVALID, "invalid scan: %v", err)
+			return nil, ice.Invalid("invalid scan: %w", err)
 		}
 		return tasks, err
 	}

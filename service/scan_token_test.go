@@ -65,7 +65,7 @@ func TestPlanCacheBoundsFiles(t *testing.T) {
 		}
 	}
 	c.put("huge", scan(50))
-	if _, ok := c.get("huge"); ok || c.files > 10 {
-		t.Errorf("a plan larger than the bound is not cached (files held %d)", c.files)
+	if _, ok := c.get("huge"); ok || c.lru.Stats().Weight > 10 {
+		t.Errorf("a plan larger than the bound is not cached (files held %d)", c.lru.Stats().Weight)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 
 	ice "github.com/ice-rest-catalog/ice"
-	"github.com/ice-rest-catalog/ice/warehouse"
 )
 
 // Metrics receives commit outcomes. The zero Config uses a no-op.
@@ -26,7 +25,7 @@ func (noMetrics) CommitRetry()  {}
 // Config configures a Service.
 type Config struct {
 	Store     ice.Store
-	Warehouse *warehouse.Warehouse
+	Warehouse Storage // a *warehouse.Warehouse
 	Log       *slog.Logger
 	Metrics   Metrics
 	// Retry is the policy for a table or view commit that lost its
@@ -54,7 +53,7 @@ type Config struct {
 // Service implements the catalog's operations.
 type Service struct {
 	store   ice.Store
-	files   *warehouse.Warehouse
+	files   Storage
 	log     *slog.Logger
 	metrics Metrics
 	retries int

@@ -22,6 +22,23 @@ type Table struct {
 	Metadata *warehouse.Metadata
 }
 
+// TableFile is a table as a loadTable sends it: its pointer and its
+// metadata file's bytes, unparsed (warehouse.ReadServable).
+type TableFile struct {
+	ID       ice.TableIdent
+	Location string // metadata file location; empty for a staged create
+	Metadata *warehouse.MetadataFile
+}
+
+// File is t as a loadTable sends it.
+func (t *Table) File() *TableFile {
+	f := &TableFile{ID: t.ID, Location: t.Location}
+	if t.Metadata != nil {
+		f.Metadata = &t.Metadata.MetadataFile
+	}
+	return f
+}
+
 // CreateTable describes a createTable request.
 type CreateTable struct {
 	Name        string
@@ -43,9 +60,8 @@ func (s *Service) LoadTable(ctx context.Context, id ice.TableIdent) (*Table, err
 }
 
 // LoadTableRaw is LoadTable for an answer that sends the metadata file's
-// bytes as they are: its Metadata.Parsed may be nil (see
-// warehouse.ReadServable).
-func (s *Service) LoadTableRaw(ctx context.Context, id ice.TableIdent) (*Table, error) {
+// bytes as they are (see warehouse.ReadServable).
+func (s *Service) LoadTableRaw(ctx context.Context, id ice.TableIdent) (*TableFile, error) {
 	loc, err := s.TableLocation(ctx, id)
 	if err != nil {
 		return nil, err
@@ -54,13 +70,13 @@ func (s *Service) LoadTableRaw(ctx context.Context, id ice.TableIdent) (*Table, 
 }
 
 // TableRawAt is TableAt for an answer that sends the metadata file's bytes
-// as they are: its Metadata.Parsed may be nil.
-func (s *Service) TableRawAt(ctx context.Context, id ice.TableIdent, location string) (*Table, error) {
+// as they are.
+func (s *Service) TableRawAt(ctx context.Context, id ice.TableIdent, location string) (*TableFile, error) {
 	md, err := s.files.ReadServable(ctx, location)
 	if err != nil {
 		return nil, fmt.Errorf("load table %s: %w", id, err)
 	}
-	return &Table{ID: id, Location: location, Metadata: md}, nil
+	return &TableFile{ID: id, Location: location, Metadata: md}, nil
 }
 
 // TableAt returns the table with the metadata at location: one the caller
@@ -154,7 +170,7 @@ func (s *Service) CreateTable(ctx context.Context, ns ice.Namespace, req CreateT
 	}
 	md, err := table.NewMetadata(req.Schema, spec, order, loc, req.Properties)
 	if err != nil {
-		return nil, ice.Errorf(ice.EINVALID, "invalid table definition: %v", err)
+		return nil, ice.Invalid("invalid table definition: %w", err)
 	}
 	if err := checkTableFiles(tableLoc, md, nil, ""); err != nil {
 		return nil, err
@@ -164,7 +180,7 @@ func (s *Service) CreateTable(ctx context.Context, ns ice.Namespace, req CreateT
 		if err != nil {
 			return nil, fmt.Errorf("encode staged metadata: %w", err)
 		}
-		return &Table{ID: id, Metadata: &warehouse.Metadata{Parsed: md, Raw: raw, TableLocation: md.Location()}}, nil
+		return &Table{ID: id, Metadata: &warehouse.Metadata{MetadataFile: warehouse.MetadataFile{Raw: raw, TableLocation: md.Location()}, Parsed: md}}, nil
 	}
 	newLoc, err := newMetadataLocation(md, "")
 	if err != nil {
@@ -364,8 +380,7 @@ func uniqueBeside(loc string) string {
 func (s *Service) readRegistered(ctx context.Context, id ice.TableIdent, metadataLocation string, nsProps map[string]string) (*warehouse.Metadata, ice.Location, error) {
 	refuse := func(cause string) error {
 		s.log.InfoContext(ctx, "register refused", "table", id.String(), "cause", cause)
-		return &ice.Error{Code: ice.EINVALID, Type: "BadRequestException",
-			Message: fmt.Sprintf("cannot register %s: metadata-location must name a readable Iceberg table metadata file inside the table location, in the table's namespace area or an allowed location", id)}
+		return ice.Invalid("cannot register %s: metadata-location must name a readable Iceberg table metadata file inside the table location, in the table's namespace area or an allowed location", id)
 	}
 	if _, err := s.CheckStoredLocation(metadataLocation); err != nil {
 		return nil, ice.Location{}, refuse("outside the allowed locations")
@@ -404,5 +419,5 @@ func (s *Service) failedCreate(ctx context.Context, id ice.TableIdent, newLoc st
 }
 
 func tableExists(id ice.TableIdent) error {
-	return &ice.Error{Code: ice.EEXISTS, Type: "AlreadyExistsException", Message: fmt.Sprintf("Table already exists: %s", id)}
+	return ice.AlreadyExists("Table already exists: %s", id)
 }

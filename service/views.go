@@ -102,7 +102,7 @@ func (s *Service) CreateView(ctx context.Context, ns ice.Namespace, req CreateVi
 	// as the spec asks of the server.
 	md, err := view.NewMetadata(req.Version, req.Schema, loc, req.Properties)
 	if err != nil {
-		return nil, ice.Errorf(ice.EINVALID, "invalid view definition: %v", err)
+		return nil, ice.Invalid("invalid view definition: %w", err)
 	}
 	newLoc, err := newViewMetadataLocation(md, "")
 	if err != nil {
@@ -142,8 +142,7 @@ func (s *Service) RegisterView(ctx context.Context, id ice.TableIdent, metadataL
 	}
 	refuse := func(cause string) error {
 		s.log.InfoContext(ctx, "register view refused", "view", id.String(), "cause", cause)
-		return &ice.Error{Code: ice.EINVALID, Type: "BadRequestException",
-			Message: fmt.Sprintf("cannot register view %s: metadata-location must name a readable Iceberg view metadata file inside the view location, in the view's namespace area or an allowed location", id)}
+		return ice.Invalid("cannot register view %s: metadata-location must name a readable Iceberg view metadata file inside the view location, in the view's namespace area or an allowed location", id)
 	}
 	if _, err := s.CheckStoredLocation(metadataLocation); err != nil {
 		return nil, refuse("outside the allowed locations")
@@ -201,7 +200,7 @@ func (s *Service) RenameView(ctx context.Context, from, to ice.TableIdent) error
 		} else if !ok {
 			return ice.NoSuchView(from)
 		}
-		return &ice.Error{Code: ice.EEXISTS, Type: "AlreadyExistsException", Message: fmt.Sprintf("View already exists: %s", to)}
+		return ice.AlreadyExists("View already exists: %s", to)
 	}
 	return s.store.RenameView(ctx, from, to)
 }
@@ -264,7 +263,7 @@ func (s *Service) stageView(ctx context.Context, ch ViewChange, retry bool) (bas
 	}
 	for _, req := range ch.Requirements {
 		if err := req.Validate(current.Parsed); err != nil {
-			return base, nil, nil, "", ice.CommitFailed("requirement failed for view %s: %v", ch.ID, err)
+			return base, nil, nil, "", ice.CommitFailed("requirement failed for view %s: %w", ch.ID, err)
 		}
 	}
 	if len(ch.Updates) == 0 {
@@ -273,9 +272,9 @@ func (s *Service) stageView(ctx context.Context, ch ViewChange, retry bool) (bas
 	updated, err := applyViewUpdates(current.Parsed, ch.Updates)
 	if err != nil {
 		if retry {
-			return base, nil, nil, "", ice.CommitFailed("updates for view %s no longer apply after a concurrent commit: %v", ch.ID, err)
+			return base, nil, nil, "", ice.CommitFailed("updates for view %s no longer apply after a concurrent commit: %w", ch.ID, err)
 		}
-		return base, nil, nil, "", ice.Errorf(ice.EINVALID, "invalid updates for view %s: %v", ch.ID, err)
+		return base, nil, nil, "", ice.Invalid("invalid updates for view %s: %w", ch.ID, err)
 	}
 	newLoc, err := newViewMetadataLocation(updated, base.MetadataLocation)
 	if err != nil {

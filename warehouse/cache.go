@@ -1,23 +1,27 @@
 package warehouse
 
 import (
-	"container/list"
-	"sync"
-
 	"github.com/apache/iceberg-go/table"
+
+	"github.com/ice-rest-catalog/ice/internal/lru"
 )
 
-// Metadata is one metadata file: the bytes it was read from or written as
-// and, unless it was only read to be served (ReadServable), iceberg-go's
-// parsed model of them. Raw is the uncompressed JSON; handlers can send it
-// without re-encoding.
-type Metadata struct {
+// MetadataFile is one table metadata file as bytes only: what a
+// loadTable sends as it is (ReadServable). Raw is the uncompressed JSON;
+// handlers can send it without re-encoding.
+type MetadataFile struct {
 	Location string
-	Parsed   table.Metadata // nil when only read to be served
 	Raw      []byte
 	// TableLocation is the table's root location (the file's "location"
-	// field), set even when Parsed is nil.
+	// field).
 	TableLocation string
+}
+
+// Metadata is one table metadata file parsed: its bytes and iceberg-go's
+// model of them, which is never nil (ReadMetadata, WriteMetadata).
+type Metadata struct {
+	MetadataFile
+	Parsed table.Metadata
 	// snapshots is each snapshot's JSON within Raw, when this catalog
 	// encoded the file (encodeDraft).
 	snapshots encodedSnapshots
@@ -30,14 +34,12 @@ type Metadata struct {
 // for iceberg-go's parsed model of it, which measures at one to two times
 // the JSON's size (ice-bench, docs/benchmarks.md): counting the JSON alone
 // let a 32 MiB cache hold about 96 MiB.
+//
+// An entry read only to be served holds the bytes alone (a Metadata whose
+// Parsed is nil, which never leaves the cache: ReadServable hands out its
+// MetadataFile, ReadMetadata parses it).
 type cache struct {
-	mu       sync.Mutex
-	maxBytes int64
-	bytes    int64
-	order    *list.List // front = most recently used
-	entries  map[string]*list.Element
-	// counts since start, for CacheStats
-	hits, misses, evictions uint64
+	lru *lru.Cache[string, *Metadata]
 }
 
 // CacheStats describes the metadata cache, for metrics.
@@ -51,27 +53,22 @@ type CacheStats struct {
 }
 
 func (c *cache) stats() CacheStats {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return CacheStats{Hits: c.hits, Misses: c.misses, Evictions: c.evictions, Bytes: c.bytes, MaxBytes: c.maxBytes, Entries: len(c.entries)}
+	st := c.lru.Stats()
+	return CacheStats{Hits: st.Hits, Misses: st.Misses, Evictions: st.Evictions, Bytes: st.Weight, MaxBytes: st.MaxWeight, Entries: st.Entries}
 }
 
 func newCache(maxBytes int64) *cache {
-	return &cache{maxBytes: maxBytes, order: list.New(), entries: map[string]*list.Element{}}
+	return &cache{lru: lru.New[string, *Metadata](lru.Config[*Metadata]{
+		MaxWeight: maxBytes,
+		// one huge table must not flush everything else
+		MaxEntryWeight: maxBytes / 2,
+		// The same file, now parsed too: the entry gains its model (and
+		// a parsed entry is never replaced by an unparsed one).
+		Replace: func(held, offered *Metadata) bool { return held.Parsed == nil && offered.Parsed != nil },
+	})}
 }
 
-func (c *cache) get(loc string) (*Metadata, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	el, ok := c.entries[loc]
-	if !ok {
-		c.misses++
-		return nil, false
-	}
-	c.hits++
-	c.order.MoveToFront(el)
-	return el.Value.(*Metadata), true
-}
+func (c *cache) get(loc string) (*Metadata, bool) { return c.lru.Get(loc) }
 
 // parsedFactor is the parsed model's size as a multiple of the JSON's, at
 // the top of what was measured.
@@ -86,42 +83,6 @@ func charge(md *Metadata) int64 {
 	return int64(len(md.Raw)) * (1 + parsedFactor)
 }
 
-func (c *cache) put(md *Metadata) {
-	size := charge(md)
-	if size > c.maxBytes/2 { // one huge table must not flush everything else
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.entries[md.Location]; ok {
-		old := el.Value.(*Metadata)
-		if old.Parsed != nil || md.Parsed == nil {
-			return
-		}
-		// The same file, now parsed too: the entry gains its model.
-		el.Value = md
-		c.order.MoveToFront(el)
-		c.bytes += size - charge(old)
-	} else {
-		c.entries[md.Location] = c.order.PushFront(md)
-		c.bytes += size
-	}
-	for c.bytes > c.maxBytes {
-		last := c.order.Back()
-		old := last.Value.(*Metadata)
-		c.order.Remove(last)
-		delete(c.entries, old.Location)
-		c.bytes -= charge(old)
-		c.evictions++
-	}
-}
+func (c *cache) put(md *Metadata) { c.lru.Put(md.Location, md, charge(md)) }
 
-func (c *cache) remove(loc string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if el, ok := c.entries[loc]; ok {
-		c.order.Remove(el)
-		delete(c.entries, loc)
-		c.bytes -= charge(el.Value.(*Metadata))
-	}
-}
+func (c *cache) remove(loc string) { c.lru.Remove(loc) }

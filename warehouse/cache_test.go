@@ -19,7 +19,7 @@ var parsed = func() table.Metadata {
 
 // entry is a parsed file of size JSON bytes.
 func entry(loc string, size int) *Metadata {
-	return &Metadata{Location: loc, Raw: make([]byte, size), Parsed: parsed}
+	return &Metadata{MetadataFile: MetadataFile{Location: loc, Raw: make([]byte, size)}, Parsed: parsed}
 }
 
 func TestCacheStaysWithinItsBoundAndEvictsLeastRecentlyUsed(t *testing.T) {
@@ -32,8 +32,8 @@ func TestCacheStaysWithinItsBoundAndEvictsLeastRecentlyUsed(t *testing.T) {
 	}
 	c.put(entry("4", 200))
 	c.put(entry("5", 200))
-	if c.bytes > 3000 {
-		t.Fatalf("cache charges %d bytes, bound 3000", c.bytes)
+	if c.stats().Bytes > 3000 {
+		t.Fatalf("cache charges %d bytes, bound 3000", c.stats().Bytes)
 	}
 	if _, ok := c.get("1"); ok {
 		t.Error("least recently used entry 1 survived")
@@ -48,8 +48,8 @@ func TestCacheStaysWithinItsBoundAndEvictsLeastRecentlyUsed(t *testing.T) {
 		t.Error("an entry charged over half the bound was cached")
 	}
 	c.remove("0")
-	if _, ok := c.get("0"); ok || c.bytes > 2400 {
-		t.Errorf("remove: bytes %d", c.bytes)
+	if _, ok := c.get("0"); ok || c.stats().Bytes > 2400 {
+		t.Errorf("remove: bytes %d", c.stats().Bytes)
 	}
 }
 
@@ -59,24 +59,24 @@ func TestCacheStaysWithinItsBoundAndEvictsLeastRecentlyUsed(t *testing.T) {
 // downgrades it.
 func TestCacheChargesUnparsedEntriesTheirBytesAndUpgradesThem(t *testing.T) {
 	c := newCache(3000)
-	raw := &Metadata{Location: "a", Raw: make([]byte, 200)}
+	raw := &Metadata{MetadataFile: MetadataFile{Location: "a", Raw: make([]byte, 200)}}
 	c.put(raw)
-	if c.bytes != 200 {
-		t.Fatalf("unparsed entry charged %d, want 200", c.bytes)
+	if c.stats().Bytes != 200 {
+		t.Fatalf("unparsed entry charged %d, want 200", c.stats().Bytes)
 	}
 	c.put(entry("a", 200))
-	if got, _ := c.get("a"); got.Parsed == nil || c.bytes != 600 {
-		t.Fatalf("after parsing: parsed=%v, charged %d, want 600", got.Parsed != nil, c.bytes)
+	if got, _ := c.get("a"); got.Parsed == nil || c.stats().Bytes != 600 {
+		t.Fatalf("after parsing: parsed=%v, charged %d, want 600", got.Parsed != nil, c.stats().Bytes)
 	}
 	c.put(raw)
-	if got, _ := c.get("a"); got.Parsed == nil || c.bytes != 600 {
-		t.Fatalf("an unparsed put replaced the parsed entry (charged %d)", c.bytes)
+	if got, _ := c.get("a"); got.Parsed == nil || c.stats().Bytes != 600 {
+		t.Fatalf("an unparsed put replaced the parsed entry (charged %d)", c.stats().Bytes)
 	}
 	for i := range 20 { // 20 unparsed entries of 100 fit beside it
-		c.put(&Metadata{Location: fmt.Sprint(i), Raw: make([]byte, 100)})
+		c.put(&Metadata{MetadataFile: MetadataFile{Location: fmt.Sprint(i), Raw: make([]byte, 100)}})
 	}
-	if c.bytes > 3000 {
-		t.Fatalf("cache charges %d bytes, bound 3000", c.bytes)
+	if c.stats().Bytes > 3000 {
+		t.Fatalf("cache charges %d bytes, bound 3000", c.stats().Bytes)
 	}
 	if _, ok := c.get("a"); !ok {
 		t.Error("the parsed entry was evicted although everything fits")

@@ -35,7 +35,7 @@ func commitChain(t *testing.T, v string, n int) ([]table.Metadata, []*Metadata) 
 		if err != nil {
 			t.Fatal(err)
 		}
-		base = &Metadata{Parsed: md, Raw: raw, snapshots: snaps}
+		base = &Metadata{MetadataFile: MetadataFile{Raw: raw}, Parsed: md, snapshots: snaps}
 		mds, files = append(mds, md), append(files, base)
 		if i == n {
 			return mds, files
@@ -87,7 +87,7 @@ func TestEncodeMetadataMatchesJSONMarshal(t *testing.T) {
 func TestEncodeMetadataReusesOnlyUnchangedSnapshots(t *testing.T) {
 	mds, files := commitChain(t, "2", 3)
 	base := files[2]
-	marked := &Metadata{Parsed: base.Parsed, Raw: base.Raw, snapshots: encodedSnapshots{}}
+	marked := &Metadata{MetadataFile: MetadataFile{Raw: base.Raw}, Parsed: base.Parsed, snapshots: encodedSnapshots{}}
 	for id := range base.snapshots {
 		marked.snapshots[id] = []byte(fmt.Sprintf(`{"reused":%d}`, id))
 	}

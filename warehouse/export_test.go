@@ -10,3 +10,10 @@ func (w *Warehouse) WriteFile(ctx context.Context, location string, data []byte)
 	}
 	return objs.write(ctx, key, data)
 }
+
+// CachedParsed reports whether the cache holds location's file, and
+// whether parsed.
+func (w *Warehouse) CachedParsed(location string) (held, parsed bool) {
+	md, ok := w.cache.get(location)
+	return ok, ok && md.Parsed != nil
+}

@@ -55,18 +55,18 @@ func (w *Warehouse) NormalizeSnapshot(ctx context.Context, md table.Metadata, sn
 	}
 	listRaw, err := objs.read(ctx, key, maxNormalizeBytes)
 	if err != nil {
-		return out, false, ice.Errorf(ice.EINVALID, "snapshot %d: cannot read its manifest list %s: %v", snap.SnapshotID, snap.ManifestList, err)
+		return out, false, ice.Invalid("snapshot %d: cannot read its manifest list %s: %w", snap.SnapshotID, snap.ManifestList, err)
 	}
 	if len(listRaw) > maxNormalizeBytes {
 		return out, false, nil
 	}
 	listHdr, err := readOCFHeader(listRaw)
 	if err != nil {
-		return out, false, ice.Errorf(ice.EINVALID, "snapshot %d: manifest list %s is not an Avro file: %v", snap.SnapshotID, snap.ManifestList, err)
+		return out, false, ice.Invalid("snapshot %d: manifest list %s is not an Avro file: %w", snap.SnapshotID, snap.ManifestList, err)
 	}
 	files, err := iceberg.ReadManifestList(bytes.NewReader(listRaw))
 	if err != nil {
-		return out, false, ice.Errorf(ice.EINVALID, "snapshot %d: manifest list %s: %v", snap.SnapshotID, snap.ManifestList, err)
+		return out, false, ice.Invalid("snapshot %d: manifest list %s: %w", snap.SnapshotID, snap.ManifestList, err)
 	}
 	listNeeds := !hasFieldIDs(listHdr.meta["avro.schema"])
 	metaDir := strings.TrimRight(md.Location(), "/") + "/metadata/"
@@ -95,7 +95,7 @@ func (w *Warehouse) NormalizeSnapshot(ctx context.Context, md table.Metadata, sn
 	var buf bytes.Buffer
 	seq := snap.SequenceNumber
 	if err := iceberg.WriteManifestList(2, &buf, snap.SnapshotID, snap.ParentSnapshotID, &seq, 0, files); err != nil {
-		return out, false, ice.Errorf(ice.EINVALID, "snapshot %d: rewrite its manifest list: %v", snap.SnapshotID, err)
+		return out, false, ice.Invalid("snapshot %d: rewrite its manifest list: %w", snap.SnapshotID, err)
 	}
 	newList := metaDir + "snap-" + strconv.FormatInt(snap.SnapshotID, 10) + "-n" + uuid.NewString() + ".avro"
 	if err := w.writeFile(ctx, newList, buf.Bytes()); err != nil {
@@ -111,7 +111,7 @@ func (w *Warehouse) writeFile(ctx context.Context, location string, data []byte)
 		return err
 	}
 	if err := objs.write(ctx, key, data); err != nil {
-		return &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException", Message: "cannot write a normalised manifest to storage", Err: fmt.Errorf("write %s: %w", location, err)}
+		return ice.Unavailable("cannot write a normalised manifest to storage", fmt.Errorf("write %s: %w", location, err))
 	}
 	return nil
 }
@@ -133,11 +133,11 @@ func (w *Warehouse) normalizeManifest(ctx context.Context, md table.Metadata, sn
 	}
 	raw, err := objs.read(ctx, key, maxNormalizeBytes)
 	if err != nil {
-		return nil, false, ice.Errorf(ice.EINVALID, "snapshot %d: cannot read its manifest %s: %v", snap.SnapshotID, mf.FilePath(), err)
+		return nil, false, ice.Invalid("snapshot %d: cannot read its manifest %s: %w", snap.SnapshotID, mf.FilePath(), err)
 	}
 	hdr, err := readOCFHeader(raw)
 	if err != nil {
-		return nil, false, ice.Errorf(ice.EINVALID, "snapshot %d: manifest %s is not an Avro file: %v", snap.SnapshotID, mf.FilePath(), err)
+		return nil, false, ice.Invalid("snapshot %d: manifest %s is not an Avro file: %w", snap.SnapshotID, mf.FilePath(), err)
 	}
 	var spec *iceberg.PartitionSpec
 	for _, s := range md.PartitionSpecs() {
@@ -204,11 +204,11 @@ func (w *Warehouse) normalizeManifest(ctx context.Context, md table.Metadata, sn
 	}
 	newSchema, idsAdded, err := addManifestFieldIDs(hdr.meta["avro.schema"], spec)
 	if err != nil {
-		return nil, false, ice.Errorf(ice.EINVALID, "manifest %s: its Avro schema: %v", mf.FilePath(), err)
+		return nil, false, ice.Invalid("manifest %s: its Avro schema: %w", mf.FilePath(), err)
 	}
 	recs, formatFixed, err := normalizeFileFormats(raw)
 	if err != nil {
-		return nil, false, ice.Errorf(ice.EINVALID, "manifest %s: %v", mf.FilePath(), err)
+		return nil, false, ice.Invalid("manifest %s: %w", mf.FilePath(), err)
 	}
 	if len(add) == 0 && !idsAdded && !formatFixed {
 		return nil, false, nil
@@ -232,7 +232,7 @@ func (w *Warehouse) normalizeManifest(ctx context.Context, md table.Metadata, sn
 	// A value changed: the entries are encoded again, with the same schema.
 	sc, err := avro.Parse(string(meta["avro.schema"]))
 	if err != nil {
-		return nil, false, ice.Errorf(ice.EINVALID, "manifest %s: its Avro schema: %v", mf.FilePath(), err)
+		return nil, false, ice.Invalid("manifest %s: its Avro schema: %w", mf.FilePath(), err)
 	}
 	user := map[string][]byte{}
 	for k, v := range meta {
@@ -246,7 +246,7 @@ func (w *Warehouse) normalizeManifest(ctx context.Context, md table.Metadata, sn
 	}
 	for _, r := range recs {
 		if err := ow.Encode(r); err != nil {
-			return nil, false, ice.Errorf(ice.EINVALID, "manifest %s: encode an entry: %v", mf.FilePath(), err)
+			return nil, false, ice.Invalid("manifest %s: encode an entry: %w", mf.FilePath(), err)
 		}
 	}
 	if err := ow.Close(); err != nil {

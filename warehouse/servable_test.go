@@ -42,8 +42,8 @@ func TestReadServableSendsBytesAndParsesOnDemand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if served.Parsed != nil || served.TableLocation != "s3://b/db/t" || string(served.Raw) != string(raw) {
-		t.Fatalf("served: parsed=%v location=%q, bytes equal=%v", served.Parsed != nil, served.TableLocation, string(served.Raw) == string(raw))
+	if _, parsed := wh.CachedParsed(loc); parsed || served.TableLocation != "s3://b/db/t" || string(served.Raw) != string(raw) {
+		t.Fatalf("served: parsed=%v location=%q, bytes equal=%v", parsed, served.TableLocation, string(served.Raw) == string(raw))
 	}
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
@@ -55,7 +55,9 @@ func TestReadServableSendsBytesAndParsesOnDemand(t *testing.T) {
 	if full.Parsed == nil || full.Parsed.Location() != "s3://b/db/t" || string(full.Raw) != string(raw) {
 		t.Fatal("the parsed read differs from the served one")
 	}
-	if again, _ := wh.ReadServable(ctx, loc); again.Parsed == nil {
+	if again, _ := wh.ReadServable(ctx, loc); again == nil {
+		t.Error("a served read after parsing failed")
+	} else if _, parsed := wh.CachedParsed(loc); !parsed {
 		t.Error("a served read after parsing lost the model")
 	}
 

@@ -45,7 +45,7 @@ func (w *Warehouse) WriteViewMetadata(ctx context.Context, location string, md v
 		return nil, err
 	}
 	if err := objs.write(ctx, key, raw); err != nil {
-		return nil, &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException", Message: "cannot write view metadata to storage", Err: fmt.Errorf("write %s: %w", location, err)}
+		return nil, ice.Unavailable("cannot write view metadata to storage", fmt.Errorf("write %s: %w", location, err))
 	}
 	return &ViewMetadata{Location: location, Parsed: md, Raw: raw}, nil
 }

@@ -258,7 +258,7 @@ func (w *Warehouse) parseAndCache(location string, raw []byte) (*Metadata, error
 	if err != nil {
 		return nil, fmt.Errorf("parse metadata %s: %w", location, err)
 	}
-	md := &Metadata{Location: location, Parsed: parsed, Raw: raw, TableLocation: parsed.Location()}
+	md := &Metadata{MetadataFile: MetadataFile{Location: location, Raw: raw, TableLocation: parsed.Location()}, Parsed: parsed}
 	w.cache.put(md)
 	return md, nil
 }
@@ -271,9 +271,9 @@ func (w *Warehouse) parseAndCache(location string, raw []byte) (*Metadata, error
 // most loads never need it; ReadMetadata parses it when something does.
 // Metadata files are immutable, so a file that once parsed (when this
 // catalog wrote or registered it) still does.
-func (w *Warehouse) ReadServable(ctx context.Context, location string) (*Metadata, error) {
+func (w *Warehouse) ReadServable(ctx context.Context, location string) (*MetadataFile, error) {
 	if md, ok := w.cache.get(location); ok {
-		return md, nil
+		return &md.MetadataFile, nil
 	}
 	raw, err := w.readMetadataFile(ctx, location)
 	if err != nil {
@@ -286,11 +286,15 @@ func (w *Warehouse) ReadServable(ctx context.Context, location string) (*Metadat
 	if err := json.Unmarshal(raw, &head); err != nil || head.Location == "" || head.FormatVersion < 1 {
 		// Not what a reader would accept: the full parse of the bytes
 		// just read says why.
-		return w.parseAndCache(location, raw)
+		md, err := w.parseAndCache(location, raw)
+		if err != nil {
+			return nil, err
+		}
+		return &md.MetadataFile, nil
 	}
-	md := &Metadata{Location: location, Raw: raw, TableLocation: head.Location}
-	w.cache.put(md)
-	return md, nil
+	f := MetadataFile{Location: location, Raw: raw, TableLocation: head.Location}
+	w.cache.put(&Metadata{MetadataFile: f}) // bytes only: see cache
+	return &f, nil
 }
 
 // readMetadataFile reads and decompresses a table or view metadata file.
@@ -302,16 +306,16 @@ func (w *Warehouse) readMetadataFile(ctx context.Context, location string) ([]by
 	raw, err := objs.read(ctx, key, w.maxBytes)
 	switch {
 	case errors.Is(err, errNotExist):
-		return nil, &ice.Error{Code: ice.ENOTFOUND, Type: "NotFoundException", Message: fmt.Sprintf("metadata file %s does not exist", location), Err: err}
+		return nil, ice.NotFound("metadata file %s does not exist", location).WithCause(err)
 	case errors.Is(err, errTooLarge), errors.Is(err, errNotFile):
-		return nil, &ice.Error{Code: ice.EINVALID, Message: fmt.Sprintf("metadata file %s is %v", location, err)}
+		return nil, ice.Invalid("metadata file %s is %w", location, err)
 	case errors.Is(err, fs.ErrPermission):
-		return nil, &ice.Error{Code: ice.EINVALID, Message: fmt.Sprintf("metadata file %s cannot be read", location), Err: err}
+		return nil, ice.Invalid("metadata file %s cannot be read", location).WithCause(err)
 	case err != nil:
-		return nil, &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException", Message: "cannot read metadata from storage", Err: fmt.Errorf("read %s: %w", location, err)}
+		return nil, ice.Unavailable("cannot read metadata from storage", fmt.Errorf("read %s: %w", location, err))
 	}
 	if raw, err = decompress(raw, w.maxBytes); err != nil {
-		return nil, &ice.Error{Code: ice.EINVALID, Message: fmt.Sprintf("metadata file %s cannot be decompressed: %v", location, err)}
+		return nil, ice.Invalid("metadata file %s cannot be decompressed: %w", location, err)
 	}
 	return raw, nil
 }
@@ -328,7 +332,7 @@ func (w *Warehouse) WriteMetadata(ctx context.Context, location string, md table
 	}
 	raw = WithEmptyLists(raw)
 	if err := checkReadable(d, raw); err != nil {
-		return nil, ice.Errorf(ice.EINVALID, "the updates would produce table metadata that Iceberg readers reject: %v", err)
+		return nil, ice.Invalid("the updates would produce table metadata that Iceberg readers reject: %w", err)
 	}
 	data, err := compress(location, raw)
 	if err != nil {
@@ -339,9 +343,9 @@ func (w *Warehouse) WriteMetadata(ctx context.Context, location string, md table
 		return nil, err
 	}
 	if err := objs.write(ctx, key, data); err != nil {
-		return nil, &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException", Message: "cannot write table metadata to storage", Err: fmt.Errorf("write %s: %w", location, err)}
+		return nil, ice.Unavailable("cannot write table metadata to storage", fmt.Errorf("write %s: %w", location, err))
 	}
-	out := &Metadata{Location: location, Parsed: md, Raw: raw, TableLocation: md.Location(), snapshots: snaps}
+	out := &Metadata{MetadataFile: MetadataFile{Location: location, Raw: raw, TableLocation: md.Location()}, Parsed: md, snapshots: snaps}
 	w.cache.put(out)
 	return out, nil
 }

@@ -66,7 +66,7 @@ func readDemo(t *testing.T, cat *rest.Catalog, wantPrefix string) map[string]str
 // same data directory and checks that nothing was loaded twice.
 func TestDemoCommand(t *testing.T) {
 	bin := build(t)
-	addr, dbg := freePort(t), freePort(t)
+	addr, dbg := testenv.FreeAddr(t), testenv.FreeAddr(t)
 	dir := t.TempDir()
 	args := []string{"demo", "--addr", addr, "--debug-addr", dbg, "--data-dir", filepath.Join(dir, "data")}
 	cmd := startArgs(t, bin, dir, args)
@@ -93,7 +93,7 @@ func TestDemoCommand(t *testing.T) {
 func TestDemoOnS3(t *testing.T) {
 	s3s := testenv.StartS3(t)
 	bin := build(t)
-	addr, dbg := freePort(t), freePort(t)
+	addr, dbg := testenv.FreeAddr(t), testenv.FreeAddr(t)
 	dir := t.TempDir()
 	cmd := startArgs(t, bin, dir, []string{"demo", "--addr", addr, "--debug-addr", dbg, "--data-dir", filepath.Join(dir, "data"),
 		"--s3-endpoint", s3s.Endpoint, "--s3-access-key", s3s.AccessKey, "--s3-secret-key", s3s.SecretKey})

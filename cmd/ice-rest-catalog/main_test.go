@@ -89,16 +89,6 @@ func stop(t *testing.T, cmd *exec.Cmd) time.Duration {
 	return time.Since(begin)
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 func do(t *testing.T, method, url, body string) int {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
@@ -114,7 +104,7 @@ func do(t *testing.T, method, url, body string) int {
 // environment, sends SIGTERM and checks it exits in time and frees its ports.
 func TestSIGTERMStopsAndFreesPorts(t *testing.T) {
 	bin := build(t)
-	addr, dbg := freePort(t), freePort(t)
+	addr, dbg := testenv.FreeAddr(t), testenv.FreeAddr(t)
 	yaml := "addr: " + addr + "\ndebugAddr: " + dbg + "\nanonymousAccess: {enabled: true}\ndataDir: " + t.TempDir() + "\n"
 	cmd := start(t, bin, t.TempDir(), "ICE_REST_CATALOG_CONFIG_YAML="+yaml)
 	testenv.WaitReady(t, "http://"+dbg+"/readyz")

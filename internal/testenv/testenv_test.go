@@ -48,17 +48,6 @@ func procState(t *testing.T, pid int) string {
 	return rest[:1]
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // countLines counts the lines equal to line; the log's start headers quote
 // the command, so a substring count would also match them.
 func countLines(log, line string) int {
@@ -79,16 +68,16 @@ func TestProcLifecycle(t *testing.T) {
 	}
 	// Output reaches the log file: wait for it before signalling, so the
 	// shell is not stopped before it has printed.
-	waitFor(t, "first start in the log", func() bool { return countLines(p.LogTail(), "sleeper up") == 1 })
+	Eventually(t, 10*time.Second, "first start in the log", func() bool { return countLines(p.LogTail(), "sleeper up") == 1 })
 
 	if err := p.Pause(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "stopped state", func() bool { return procState(t, pid) == "T" })
+	Eventually(t, 10*time.Second, "stopped state", func() bool { return procState(t, pid) == "T" })
 	if err := p.Resume(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "running state", func() bool { return procState(t, pid) != "T" })
+	Eventually(t, 10*time.Second, "running state", func() bool { return procState(t, pid) != "T" })
 
 	if err := p.Kill(); err != nil {
 		t.Fatal(err)
@@ -101,7 +90,7 @@ func TestProcLifecycle(t *testing.T) {
 	if p.Pid() == 0 || p.Pid() == pid {
 		t.Fatalf("restart gave pid %d (old %d)", p.Pid(), pid)
 	}
-	waitFor(t, "second start in the log", func() bool { return countLines(p.LogTail(), "sleeper up") == 2 })
+	Eventually(t, 10*time.Second, "second start in the log", func() bool { return countLines(p.LogTail(), "sleeper up") == 2 })
 	// Stop must also end a paused process: SIGTERM alone stays pending.
 	if err := p.Pause(); err != nil {
 		t.Fatal(err)
