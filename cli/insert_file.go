@@ -88,8 +88,13 @@ func (ins *inserter) processFile(ctx context.Context, tbl *table.Table, wfs iceb
 	// refused where it cannot be rewritten.
 	order := tbl.SortOrder()
 	sortOrderID := table.UnsortedSortOrderID
-	var rows arrow.RecordBatch // the file's rows in order, when they were read
+	var rows arrow.RecordBatch // the file's rows (in order), when they were read
 	resorted := false          // rows differ from the file's order
+	defer func() {
+		if rows != nil {
+			rows.Release()
+		}
+	}()
 	if !order.IsUnsorted() {
 		sortOrderID = order.OrderID()
 	}
@@ -97,7 +102,6 @@ func (ins *inserter) processFile(ctx context.Context, tbl *table.Table, wfs iceb
 		if rows, resorted, err = ins.sortedRows(ctx, tbl, p); err != nil {
 			return nil, err
 		}
-		defer rows.Release()
 	}
 	// --compression re-encodes every copy, as Java ice's copies do.
 	codec, recode := ins.codec(p)
@@ -105,7 +109,6 @@ func (ins *inserter) processFile(ctx context.Context, tbl *table.Table, wfs iceb
 		if rows, err = readAll(ctx, p); err != nil {
 			return nil, err
 		}
-		defer rows.Release()
 	}
 	rewrite := resorted || recode
 	if spec := tbl.Spec(); rewrite && spec.NumFields() == 0 {
@@ -142,6 +145,13 @@ func (ins *inserter) processFile(ctx context.Context, tbl *table.Table, wfs iceb
 		// bucket cannot be read from its stats): rewrite its rows (in
 		// order, when they were sorted) into one file per partition.
 		ins.r.log.Debug("splitting file by partition", "file", src.URI, "reason", derr, "sorted", resorted)
+		if rows == nil && !order.IsUnsorted() && !ins.args.assumeSorted {
+			// In order already: one batch keeps that order in each
+			// partition's file.
+			if rows, err = readAll(ctx, p); err != nil {
+				return nil, err
+			}
+		}
 		return ins.split(ctx, tbl, existing, p, rows, prog)
 	}
 	switch {
@@ -167,23 +177,19 @@ func (ins *inserter) sortedRows(ctx context.Context, tbl *table.Table, p *parque
 	if err != nil {
 		return nil, false, err
 	}
+	// The check streams the file; only a file out of order is read whole.
+	at, err := unsortedStream(ctx, p, keys)
+	if err != nil || at < 0 {
+		return nil, false, err
+	}
+	if ins.args.noCopy || ins.args.s3CopyObject {
+		return nil, false, fmt.Errorf("%w (row %d is out of order); --no-copy and --s3-copy-object cannot sort it (--assume-sorted takes it as it is)", errUnsorted, at)
+	}
+	ins.r.log.Warn("file not in the table's sort order; sorting it in memory", "file", p.src.URI, "firstOutOfOrderRow", at)
 	rec, err := readAll(ctx, p)
 	if err != nil {
 		return nil, false, err
 	}
-	at, err := unsortedAt(rec, keys)
-	if err != nil {
-		rec.Release()
-		return nil, false, err
-	}
-	if at < 0 {
-		return rec, false, nil
-	}
-	if ins.args.noCopy || ins.args.s3CopyObject {
-		rec.Release()
-		return nil, false, fmt.Errorf("%w (row %d is out of order); --no-copy and --s3-copy-object cannot sort it (--assume-sorted takes it as it is)", errUnsorted, at)
-	}
-	ins.r.log.Warn("file not in the table's sort order; sorting it in memory", "file", p.src.URI, "firstOutOfOrderRow", at)
 	out, err := sortRecord(ctx, rec, keys)
 	rec.Release()
 	if err != nil {

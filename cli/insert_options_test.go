@@ -302,3 +302,29 @@ func TestInsertWatchRefused(t *testing.T) {
 		t.Fatalf("--watch: %s", msg)
 	}
 }
+
+// TestInsertSortCheckAcrossBatches: the order check streams a file in
+// batches (64Ki rows); rows out of order exactly at a batch boundary are
+// found, and a file sorted across its batches is taken as it is.
+func TestInsertSortCheckAcrossBatches(t *testing.T) {
+	e := startFileCatalog(t)
+	dir := t.TempDir()
+	const first = 65536
+	var rs []row
+	for i := int64(0); i < first; i++ {
+		rs = append(rs, row{ID: 10_000 + i, Region: "eu", TS: day1})
+	}
+	for i := int64(0); i < 100; i++ { // smaller than every id before
+		rs = append(rs, row{ID: i, Region: "eu", TS: day1})
+	}
+	e.ok(t, "insert", "-p", "db.t", writeParquet(t, dir, "seed.parquet", rows(0, 1, day1, "eu")), "--sort", `[{"column":"id"}]`)
+	msg := e.fails(t, "insert", "db.t", "--no-copy", writeParquet(t, dir, "boundary.parquet", rs))
+	if !strings.Contains(msg, "row 65536 is out of order") {
+		t.Fatalf("unsorted across the batch boundary: %s", msg)
+	}
+	slices.SortFunc(rs, func(a, b row) int { return int(a.ID - b.ID) })
+	e.ok(t, "insert", "db.t", "--no-copy", writeParquet(t, dir, "sorted.parquet", rs))
+	if n := len(e.files(t, "db.t")); n != 2 {
+		t.Fatalf("%d files, want 2", n)
+	}
+}

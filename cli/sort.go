@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
@@ -174,6 +175,82 @@ func unsortedAt(rec arrow.RecordBatch, keys []sortKey) (int, error) {
 		}
 	}
 	return -1, nil
+}
+
+// unsortedStream returns the first row of the file that is out of order
+// (-1 when it is sorted by keys), reading it batch by batch: each batch
+// is checked, and so is each pair of rows across a batch boundary.
+func unsortedStream(ctx context.Context, p *parquetFile, keys []sortKey) (int64, error) {
+	rr, err := p.arrow.GetRecordReader(ctx, nil, nil)
+	if err != nil {
+		return 0, fmt.Errorf("read rows: %w", err)
+	}
+	defer rr.Release()
+	var prev arrow.RecordBatch
+	defer func() {
+		if prev != nil {
+			prev.Release()
+		}
+	}()
+	var offset int64
+	for rr.Next() {
+		rec := rr.RecordBatch()
+		if rec.NumRows() == 0 {
+			continue
+		}
+		if prev != nil {
+			pair, err := concatRows(prev.NewSlice(prev.NumRows()-1, prev.NumRows()), rec.NewSlice(0, 1))
+			if err != nil {
+				return 0, err
+			}
+			at, err := unsortedAt(pair, keys)
+			pair.Release()
+			if err != nil {
+				return 0, err
+			}
+			if at >= 0 {
+				return offset, nil
+			}
+			prev.Release()
+			prev = nil
+		}
+		at, err := unsortedAt(rec, keys)
+		if err != nil {
+			return 0, err
+		}
+		if at >= 0 {
+			return offset + int64(at), nil
+		}
+		rec.Retain()
+		prev = rec
+		offset += rec.NumRows()
+	}
+	if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
+		return 0, fmt.Errorf("read rows: %w", err)
+	}
+	return -1, nil
+}
+
+// concatRows joins two records of one schema (and releases them).
+func concatRows(a, b arrow.RecordBatch) (arrow.RecordBatch, error) {
+	defer a.Release()
+	defer b.Release()
+	cols := make([]arrow.Array, a.NumCols())
+	for i := range cols {
+		c, err := array.Concatenate([]arrow.Array{a.Column(i), b.Column(i)}, memory.DefaultAllocator)
+		if err != nil {
+			for _, done := range cols[:i] {
+				done.Release()
+			}
+			return nil, fmt.Errorf("read rows: %w", err)
+		}
+		cols[i] = c
+	}
+	out := array.NewRecordBatch(a.Schema(), cols, a.NumRows()+b.NumRows())
+	for _, c := range cols {
+		c.Release()
+	}
+	return out, nil
 }
 
 // readAll reads a whole Parquet file into one record batch.
