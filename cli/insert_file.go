@@ -169,9 +169,10 @@ func (ins *inserter) processFile(ctx context.Context, tbl *table.Table, wfs iceb
 	return []iceberg.DataFile{df}, nil
 }
 
-// sortedRows reads the whole file and returns its rows in the table's
-// sort order. A file that is not in order is refused where it cannot be
-// rewritten (--no-copy, --s3-copy-object).
+// sortedRows checks the file against the table's sort order. A file in
+// order gives no rows (it is taken as it is); any other is read whole and
+// its rows returned sorted, or refused where it cannot be rewritten
+// (--no-copy, --s3-copy-object).
 func (ins *inserter) sortedRows(ctx context.Context, tbl *table.Table, p *parquetFile) (rows arrow.RecordBatch, resorted bool, err error) {
 	keys, err := sortKeys(tbl.SortOrder(), tbl.Schema())
 	if err != nil {
