@@ -83,7 +83,8 @@ func commands() map[string]command {
 		"alter-table":       {"ns.table JSON", "apply schema and property changes to a table", cmdAlterTable},
 		"delete-table":      {"ns.table [--purge] [-p]", "delete a table (--purge: and its files)", cmdDeleteTable},
 		"insert":            {"ns.table FILE... [flags]", "add Parquet files to a table in one commit", cmdInsert},
-		"scan":              {"ns.table [--limit N] [--json]", "print rows of a table", cmdScan},
+		"scan":              {"ns.table [--limit N] [--snapshot-id ID] [--json]", "print rows of a table", cmdScan},
+		"shell":             {"", "read commands from stdin, one a line, and run them", cmdShell},
 		"delete":            {"ns.table --partition JSON [--dry-run=false] [--json]", "delete the data files of partitions", cmdDelete},
 		"catalog-export":    {"[--namespace ns] [-o FILE]", "export the catalog state (admin endpoint)", cmdCatalogExport},
 		"list-deleted":      {"NAMESPACE", "list the soft-dropped tables and views of a namespace", cmdListDeleted},
@@ -130,9 +131,13 @@ func Main(ctx context.Context, args []string, env Env) int {
 	r.name, r.usage = name, cmd.usage
 	err := cmd.run(ctx, r, rest)
 	var ue usageError
+	var ee *exitError
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &ee):
+		fmt.Fprintf(env.Stderr, "ice %s: %v\n", name, ee.err)
+		return ee.code
 	case errors.As(err, &ue):
 		if ue.err != nil && !errors.Is(ue.err, flag.ErrHelp) {
 			fmt.Fprintf(env.Stderr, "ice %s: %v\n", name, ue.err)
@@ -165,6 +170,16 @@ func usage(w io.Writer, fs *flag.FlagSet) {
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 }
+
+// exitError ends a command with a chosen exit code, which may be 0 (as
+// insert --retry-list-exit-code sets it) after printing err.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
 
 // usageError marks a wrong command line, answered with exit code 2.
 type usageError struct{ err error }

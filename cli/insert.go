@@ -30,15 +30,68 @@ type insertArgs struct {
 	skipDuplicates bool
 	threads        int
 	spec           tableSpecArgs
+
+	// The Java tool's v0.19 options; docs/cli.md says what each does.
+	noCommit        bool
+	forceDuplicates bool
+	naming          string // DEFAULT or PRESERVE_ORIGINAL
+	assumeSorted    bool
+	retryList       string
+	retryExitCode   int
+	s3CopyObject    bool
+	s3CopyThreads   int
+	watch           string
+	s3              s3InputArgs
+	compression     string
+	commitRetries   int
+	commitBudgetMs  int64
 }
 
-// commitAttempts bounds the reload-and-retry loop around a commit that
-// conflicts with another writer; the waits between attempts grow from
-// commitMinWait to commitMaxWait, with jitter so racing writers spread out.
+// Data file naming strategies (--data-file-naming-strategy).
 const (
-	commitAttempts = 10
-	commitMinWait  = 50 * time.Millisecond
-	commitMaxWait  = 2 * time.Second
+	namingDefault  = "DEFAULT"
+	namingOriginal = "PRESERVE_ORIGINAL"
+)
+
+func (a *insertArgs) check() error {
+	if err := a.s3.check(); err != nil {
+		return err
+	}
+	switch strings.ToUpper(a.naming) {
+	case namingDefault, namingOriginal:
+		a.naming = strings.ToUpper(a.naming)
+	default:
+		return usagef("--data-file-naming-strategy %q: want DEFAULT or PRESERVE_ORIGINAL", a.naming)
+	}
+	if _, ok := compressionCodecs[strings.ToLower(a.compression)]; a.compression != "" && !ok && !strings.EqualFold(a.compression, "as-source") {
+		return usagef("--compression %q: want gzip, zstd, snappy, lz4, brotli, uncompressed or as-source", a.compression)
+	}
+	switch {
+	case a.commitRetries < 0 || a.commitBudgetMs < 0:
+		return usagef("--commit-retries and --commit-retry-total-ms must not be negative")
+	case a.watch != "":
+		return errors.New("--watch (reading S3 events from an SQS queue) is not supported by this ice; run ice insert for each batch of new files instead")
+	case a.skipDuplicates && a.forceDuplicates:
+		return usagef("--skip-duplicates and --force-duplicates are mutually exclusive")
+	case a.forceDuplicates && (a.noCopy || a.forceNoCopy):
+		return usagef("--force-duplicates needs a copy: with --no-copy the table would list one file twice, which Iceberg writers refuse")
+	case a.s3CopyObject && (a.noCopy || a.forceNoCopy):
+		return usagef("--s3-copy-object and --no-copy are mutually exclusive")
+	case a.s3CopyObject && a.s3.noSign:
+		return usagef("--s3-no-sign-request and --s3-copy-object cannot go together: S3 does not copy objects for anonymous requests")
+	case a.s3CopyThreads < 1:
+		return usagef("--s3-multipart-upload-thread-count must be at least 1")
+	}
+	return nil
+}
+
+// The waits between the attempts of a commit that conflicts with another
+// writer grow from commitMinWait to commitMaxWait, with jitter so racing
+// writers spread out; --commit-retries and --commit-retry-total-ms bound
+// them.
+const (
+	commitMinWait = 50 * time.Millisecond
+	commitMaxWait = 2 * time.Second
 )
 
 func cmdInsert(ctx context.Context, r *run, args []string) error {
@@ -51,9 +104,25 @@ func cmdInsert(ctx context.Context, r *run, args []string) error {
 	fs.BoolVar(&a.forceNoCopy, "force-no-copy", false, "--no-copy even for files outside the table's storage")
 	fs.BoolVar(&a.skipDuplicates, "skip-duplicates", false, "skip files the table already references")
 	fs.IntVar(&a.threads, "thread-count", 0, "files processed in parallel (default: max(4, CPUs))")
+	fs.BoolVar(&a.noCommit, "no-commit", false, "write the data files but do not commit them to the table")
+	fs.BoolVar(&a.forceDuplicates, "force-duplicates", false, "insert files the table already references again (their rows then appear twice)")
+	fs.StringVar(&a.naming, "data-file-naming-strategy", namingDefault, "name of the copies: DEFAULT (<hash>-<name>) or PRESERVE_ORIGINAL (<name>)")
+	fs.BoolVar(&a.assumeSorted, "assume-sorted", false, "do not check or sort the rows by the table's sort order; take the files as sorted")
+	fs.StringVar(&a.retryList, "retry-list", "", "on a file's failure, list it in `file` and insert the others (retry with: ice insert T - --retry-list=file < file)")
+	fs.IntVar(&a.retryExitCode, "retry-list-exit-code", 0, "exit `code` when --retry-list lists failed files")
+	fs.BoolVar(&a.s3CopyObject, "s3-copy-object", false, "copy s3:// inputs with S3 server-side copies instead of reading and writing them")
+	fs.IntVar(&a.s3CopyThreads, "s3-multipart-upload-thread-count", 4, "parts copied in parallel by an --s3-copy-object multipart copy")
+	fs.StringVar(&a.compression, "compression", "", "re-encode copies with this Parquet `codec`: gzip, zstd, snappy, lz4, brotli, uncompressed or as-source (default: copy the bytes)")
+	fs.IntVar(&a.commitRetries, "commit-retries", 10, "commit again this many times after a conflict with another writer (0: never)")
+	fs.Int64Var(&a.commitBudgetMs, "commit-retry-total-ms", 300000, "stop retrying a conflicting commit after this many `ms` in all")
+	fs.StringVar(&a.watch, "watch", "", "(Java ice: an SQS queue of S3 events; not supported)")
 	a.spec.register(fs)
+	a.s3.register(fs)
 	pos, err := r.parse(fs, args, 1, -1)
 	if err != nil {
+		return err
+	}
+	if err := a.check(); err != nil {
 		return err
 	}
 	files := pos[1:]
@@ -85,7 +154,13 @@ func cmdInsert(ctx context.Context, r *run, args []string) error {
 		return err
 	}
 	in := r.newInputs()
+	in.s3Args = a.s3
 	defer in.Close()
+	if a.s3.vended {
+		if err := in.useTableCredentials(ctx, ident); err != nil {
+			return err
+		}
+	}
 	srcs, err := in.resolve(ctx, files)
 	if err != nil {
 		return err
@@ -107,7 +182,7 @@ func cmdInsert(ctx context.Context, r *run, args []string) error {
 	if tbl, err = r.syncSpec(ctx, tbl, a.spec); err != nil {
 		return err
 	}
-	ins := &inserter{r: r, args: a, name: pos[0]}
+	ins := &inserter{r: r, args: a, name: pos[0], in: in}
 	return ins.run(ctx, cat, ident, tbl, srcs)
 }
 
@@ -211,9 +286,10 @@ type inserter struct {
 	r    *run
 	args insertArgs
 	name string
+	in   *inputs
 
 	mu      sync.Mutex
-	written []string // files copied so far, removed if the insert fails
+	written []writtenFile // files copied so far, removed if the insert fails
 	// keepFiles is set when a commit failed in a way that leaves its
 	// outcome unknown (the catalog may have applied it): the copies may
 	// then be referenced and must stay.
@@ -245,16 +321,31 @@ func (ins *inserter) run(ctx context.Context, cat *rest.Catalog, ident table.Ide
 		}
 	}()
 
+	if err := ins.checkNames(tbl, srcs); err != nil {
+		return err
+	}
 	results := make([][]iceberg.DataFile, len(srcs))
+	failed := make([]error, len(srcs))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(ins.args.threads)
 	for i, src := range srcs {
 		g.Go(func() error {
 			dfs, err := ins.processFile(gctx, tbl, wfs, existing, src, prog)
 			if fe := (*fileError)(nil); errors.As(err, &fe) && fe.uri == src.URI {
-				return err // it names the file already
+				// it names the file already
 			} else if err != nil {
-				return fmt.Errorf("%s: %w", src.URI, err)
+				err = fmt.Errorf("%s: %w", src.URI, err)
+			}
+			if err != nil && ins.args.retryList != "" && ctx.Err() == nil {
+				// Java ice's --retry-list: note the file, drop what it
+				// wrote, and go on with the others.
+				ins.r.log.Error("file failed; listed for a retry", "file", src.URI, "err", err, "retryList", ins.args.retryList)
+				ins.forget(wfs, src.URI)
+				failed[i] = err
+				return nil
+			}
+			if err != nil {
+				return err
 			}
 			results[i] = dfs
 			prog.fileDone()
@@ -269,11 +360,21 @@ func (ins *inserter) run(ctx context.Context, cat *rest.Catalog, ident table.Ide
 		all = append(all, dfs...)
 	}
 	prog.stop()
-	if len(all) == 0 {
-		ins.r.log.Info("nothing to insert: every file is already in the table", "table", ins.name)
-		return nil
+	switch {
+	case len(all) == 0:
+		ins.r.log.Info("nothing to insert: no file is left to add", "table", ins.name)
+	case ins.args.noCommit:
+		for _, df := range all {
+			ins.r.log.Info("written, not committed", "file", df.FilePath(), "rows", df.Count())
+		}
+		ins.r.log.Warn("table commit skipped (--no-commit): the files above are not part of the table", "table", ins.name, "dataFiles", len(all))
+	default:
+		if err := ins.commit(ctx, cat, ident, tbl, all); err != nil {
+			return err
+		}
 	}
-	return ins.commit(ctx, cat, ident, tbl, all)
+	ins.keepFiles = true // committed (or kept on purpose with --no-commit)
+	return ins.writeRetryList(srcs, failed)
 }
 
 // commit appends all data files in one snapshot. When another writer
@@ -284,8 +385,12 @@ func (ins *inserter) run(ctx context.Context, cat *rest.Catalog, ident table.Ide
 func (ins *inserter) commit(ctx context.Context, cat *rest.Catalog, ident table.Identifier, tbl *table.Table, files []iceberg.DataFile) error {
 	props := iceberg.Properties{"ice.insert.files": fmt.Sprint(len(files))}
 	wait := commitMinWait
+	deadline := time.Now().Add(time.Duration(ins.args.commitBudgetMs) * time.Millisecond)
 	for attempt := 1; ; attempt++ {
 		txn := tbl.NewTransaction()
+		if err := setDistributionMode(txn, tbl); err != nil {
+			return fmt.Errorf("nothing was committed: %w", err)
+		}
 		if err := txn.AddDataFiles(ctx, files, props); err != nil {
 			return fmt.Errorf("nothing was committed: %w", err)
 		}
@@ -302,8 +407,9 @@ func (ins *inserter) commit(ctx context.Context, cat *rest.Catalog, ident table.
 			ins.keepFiles = true
 			return fmt.Errorf("commit outcome unknown, check the table (its copied files are kept): %w", err)
 		}
-		if attempt == commitAttempts {
-			return fmt.Errorf("nothing was committed: still conflicting after %d attempts: %w", attempt, err)
+		if attempt > ins.args.commitRetries || time.Now().After(deadline) {
+			return fmt.Errorf("nothing was committed: still conflicting after %d attempt(s) (--commit-retries %d, --commit-retry-total-ms %d): %w",
+				attempt, ins.args.commitRetries, ins.args.commitBudgetMs, err)
 		}
 		ins.r.log.Info("commit conflict; retrying on the new table state", "attempt", attempt, "err", err)
 		select {
@@ -316,6 +422,49 @@ func (ins *inserter) commit(ctx context.Context, cat *rest.Catalog, ident table.
 			return fmt.Errorf("nothing was committed: reload table after a conflict: %w", err)
 		}
 	}
+}
+
+// setDistributionMode sets write.distribution-mode to range on a
+// partitioned or sorted table that does not set it, in the insert's own
+// commit, as Java ice does: engines that write to the table later then
+// cluster their rows the same way.
+func setDistributionMode(txn *table.Transaction, tbl *table.Table) error {
+	spec := tbl.Spec()
+	if _, ok := tbl.Properties()[distributionModeKey]; ok || (spec.NumFields() == 0 && tbl.SortOrder().IsUnsorted()) {
+		return nil
+	}
+	return txn.SetProperties(iceberg.Properties{distributionModeKey: "range"})
+}
+
+const distributionModeKey = "write.distribution-mode"
+
+// writeRetryList writes the inputs that failed, one a line, to
+// --retry-list (through a temporary file renamed into place, so a reader
+// never sees half a list). With no failure the list is empty. The command
+// then ends with --retry-list-exit-code when a file failed.
+func (ins *inserter) writeRetryList(srcs []*source, failed []error) error {
+	if ins.args.retryList == "" {
+		return nil
+	}
+	var b strings.Builder
+	n := 0
+	for i, err := range failed {
+		if err != nil {
+			b.WriteString(srcs[i].URI + "\n")
+			n++
+		}
+	}
+	tmp := ins.args.retryList + "~"
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
+		return fmt.Errorf("--retry-list: %w", err)
+	}
+	if err := os.Rename(tmp, ins.args.retryList); err != nil {
+		return fmt.Errorf("--retry-list: %w", err)
+	}
+	if n == 0 {
+		return nil
+	}
+	return &exitError{code: ins.args.retryExitCode, err: fmt.Errorf("%d of %d file(s) failed to insert; they are listed in %s", n, len(srcs), ins.args.retryList)}
 }
 
 func (ins *inserter) existingFiles(ctx context.Context, tbl *table.Table) (map[string]bool, error) {

@@ -124,11 +124,14 @@ func cmdDescribeParquet(ctx context.Context, r *run, args []string) error {
 	cols := fs.Bool("columns", false, "show columns")
 	groups := fs.Bool("r", false, "show row groups")
 	fs.BoolVar(groups, "row-groups", false, "same as -r")
+	var s3a s3InputArgs
+	s3a.registerUnsigned(fs)
 	pos, err := r.parse(fs, args, 1, 1)
 	if err != nil {
 		return err
 	}
 	in := r.newInputs()
+	in.s3Args = s3a
 	defer in.Close()
 	srcs, err := in.resolve(ctx, pos)
 	if err != nil {

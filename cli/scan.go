@@ -13,6 +13,7 @@ func cmdScan(ctx context.Context, r *run, args []string) error {
 	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
 	limit := fs.Int64("limit", 10, "number of rows to print")
 	asJSON := fs.Bool("json", false, "print JSON instead of YAML")
+	snapshot := fs.Int64("snapshot-id", 0, "read this snapshot instead of the current one (time travel)")
 	pos, err := r.parse(fs, args, 1, 1)
 	if err != nil {
 		return err
@@ -24,9 +25,16 @@ func cmdScan(ctx context.Context, r *run, args []string) error {
 	if err != nil {
 		return err
 	}
+	opts := []table.ScanOption{table.WithLimit(*limit)}
+	if *snapshot != 0 {
+		if tbl.SnapshotByID(*snapshot) == nil {
+			return fmt.Errorf("scan %s: no snapshot %d (see ice list-snapshots %s)", pos[0], *snapshot, pos[0])
+		}
+		opts = append(opts, table.WithSnapshotID(*snapshot))
+	}
 	rows := []json.RawMessage{}
-	if tbl.CurrentSnapshot() != nil && *limit > 0 {
-		_, recs, err := tbl.Scan(table.WithLimit(*limit)).ToArrowRecords(ctx)
+	if (tbl.CurrentSnapshot() != nil || *snapshot != 0) && *limit > 0 {
+		_, recs, err := tbl.Scan(opts...).ToArrowRecords(ctx)
 		if err != nil {
 			return fmt.Errorf("scan %s: %w", pos[0], err)
 		}

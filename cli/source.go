@@ -2,11 +2,14 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -41,6 +44,8 @@ func (s *source) Open(ctx context.Context) (readerAt, error) { return s.open(ctx
 // http(s):// URLs, and s3:// URIs whose key may hold wildcards.
 type inputs struct {
 	r        *run
+	s3Args   s3InputArgs
+	vended   map[string]string // the table's S3 keys, with --use-vended-credentials
 	s3       *s3.Client
 	tmpDir   string
 	tmpFiles []string
@@ -179,10 +184,21 @@ func (in *inputs) s3Client(ctx context.Context) (*s3.Client, error) {
 	}
 	c := in.r.cfg.S3
 	var opts []func(*awsconfig.LoadOptions) error
-	if c.Region != "" {
+	switch {
+	case in.s3Args.region != "":
+		opts = append(opts, awsconfig.WithRegion(in.s3Args.region))
+	case in.vended["s3.region"] != "":
+		opts = append(opts, awsconfig.WithRegion(in.vended["s3.region"]))
+	case c.Region != "":
 		opts = append(opts, awsconfig.WithRegion(c.Region))
 	}
-	if c.AccessKeyID != "" {
+	switch {
+	case in.s3Args.noSign:
+		opts = append(opts, awsconfig.WithCredentialsProvider(aws.AnonymousCredentials{}))
+	case in.vended != nil:
+		opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(
+			in.vended["s3.access-key-id"], in.vended["s3.secret-access-key"], in.vended["s3.session-token"])))
+	case c.AccessKeyID != "":
 		opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, "")))
 	}
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
@@ -192,11 +208,15 @@ func (in *inputs) s3Client(ctx context.Context) (*s3.Client, error) {
 	if awsCfg.Region == "" {
 		awsCfg.Region = "us-east-1"
 	}
+	endpoint, pathStyle := c.Endpoint, c.PathStyleAccess
+	if in.vended != nil && c.Endpoint == "" && in.vended["s3.endpoint"] != "" {
+		endpoint, pathStyle = in.vended["s3.endpoint"], in.vended["s3.path-style-access"] == "true"
+	}
 	in.s3 = s3.NewFromConfig(awsCfg, func(o *s3.Options) {
-		if c.Endpoint != "" {
-			o.BaseEndpoint = aws.String(c.Endpoint)
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
 		}
-		o.UsePathStyle = c.PathStyleAccess
+		o.UsePathStyle = pathStyle
 	})
 	return in.s3, nil
 }
@@ -314,3 +334,96 @@ func (i staticInfo) Mode() fs.FileMode  { return 0o444 }
 func (i staticInfo) ModTime() time.Time { return time.Time{} }
 func (i staticInfo) IsDir() bool        { return false }
 func (i staticInfo) Sys() any           { return nil }
+
+// s3InputArgs are the flags that say how s3:// input files are read.
+type s3InputArgs struct {
+	region string
+	noSign bool
+	vended bool
+}
+
+func (a *s3InputArgs) register(fs *flag.FlagSet) {
+	a.registerUnsigned(fs)
+	fs.BoolVar(&a.vended, "use-vended-credentials", false, "read s3:// input files with the credentials the catalog vends for the table")
+	fs.BoolVar(&a.vended, "force-table-auth", false, "same as --use-vended-credentials (deprecated name)")
+}
+
+// registerUnsigned registers --s3-region and --s3-no-sign-request, for
+// commands that read a file without a table (create-table,
+// describe-parquet).
+func (a *s3InputArgs) registerUnsigned(fs *flag.FlagSet) {
+	fs.StringVar(&a.region, "s3-region", "", "AWS `region` of the s3:// input files (default: s3.region, the AWS SDK's, us-east-1)")
+	fs.BoolVar(&a.noSign, "s3-no-sign-request", false, "read s3:// input files without credentials (public buckets)")
+}
+
+func (a s3InputArgs) check() error {
+	if a.noSign && a.vended {
+		return usagef("--s3-no-sign-request and --use-vended-credentials are mutually exclusive")
+	}
+	return nil
+}
+
+// useTableCredentials makes the S3 client of the inputs use the keys the
+// catalog vends for table ident (its loadCredentials endpoint), as Java
+// ice's --use-vended-credentials reads inputs with the table's S3 client.
+func (in *inputs) useTableCredentials(ctx context.Context, ident []string) error {
+	client, err := in.r.httpClient()
+	if err != nil {
+		return err
+	}
+	get := func(u string, v any) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("X-Iceberg-Access-Delegation", "vended-credentials")
+		in.r.authorize(req)
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET %s: HTTP %s: %s", u, resp.Status, strings.TrimSpace(string(body)))
+		}
+		return json.Unmarshal(body, v)
+	}
+	base := strings.TrimSuffix(in.r.cfg.URI, "/")
+	var cfg struct {
+		Defaults  map[string]string `json:"defaults"`
+		Overrides map[string]string `json:"overrides"`
+	}
+	if err := get(base+"/v1/config", &cfg); err != nil {
+		return fmt.Errorf("--use-vended-credentials: catalog config: %w", err)
+	}
+	prefix := cfg.Overrides["prefix"]
+	if prefix == "" {
+		prefix = cfg.Defaults["prefix"]
+	}
+	u := base + "/v1/"
+	if prefix != "" {
+		u += url.PathEscape(prefix) + "/"
+	}
+	u += "namespaces/" + url.PathEscape(strings.Join(ident[:len(ident)-1], "\x1f")) + "/tables/" + url.PathEscape(ident[len(ident)-1]) + "/credentials"
+	var creds struct {
+		StorageCredentials []struct {
+			Prefix string            `json:"prefix"`
+			Config map[string]string `json:"config"`
+		} `json:"storage-credentials"`
+	}
+	if err := get(u, &creds); err != nil {
+		return fmt.Errorf("--use-vended-credentials: table credentials (the table must exist): %w", err)
+	}
+	for _, c := range creds.StorageCredentials {
+		if id := c.Config["s3.access-key-id"]; id != "" {
+			in.vended = c.Config
+			in.r.log.Debug("reading inputs with the table's vended credentials", "prefix", c.Prefix)
+			return nil
+		}
+	}
+	return fmt.Errorf("--use-vended-credentials: the catalog vends no S3 credentials for %s", strings.Join(ident, "."))
+}

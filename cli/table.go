@@ -38,6 +38,8 @@ func cmdCreateTable(ctx context.Context, r *run, args []string) error {
 	fs.StringVar(&spec.location, "location", "", "table location (default: chosen by the catalog)")
 	schemaFrom := fs.String("schema-from-parquet", "", "Parquet `file` (path, http(s):// or s3://) whose schema the table gets")
 	ifNotExists := fs.Bool("p", false, "no error if the table exists")
+	var s3a s3InputArgs
+	s3a.registerUnsigned(fs)
 	pos, err := r.parse(fs, args, 1, 1)
 	if err != nil {
 		return err
@@ -54,6 +56,7 @@ func cmdCreateTable(ctx context.Context, r *run, args []string) error {
 		return err
 	}
 	in := r.newInputs()
+	in.s3Args = s3a
 	defer in.Close()
 	srcs, err := in.resolve(ctx, []string{*schemaFrom})
 	if err != nil {

@@ -166,6 +166,7 @@ func (j *Jobs) planDataCompaction(ctx context.Context, tbl *table.Table, target 
 	if err != nil {
 		return compaction.Plan{}, fmt.Errorf("plan files: %w", err)
 	}
+	tasks = wholeFiles(tasks)
 	if j.cfg.CandidateMinAge > 0 {
 		added, err := addedAt(ctx, tbl)
 		if err != nil {
@@ -191,6 +192,22 @@ func (j *Jobs) planDataCompaction(ctx context.Context, tbl *table.Table, target 
 		PackingLookback:     compaction.DefaultPackingLookback,
 	}
 	return cfg.PlanCompaction(tasks)
+}
+
+// wholeFiles turns the ranges of a file larger than read.split.target-size,
+// which the scan plan returns as several tasks, back into one task of the
+// whole file: the rewrite replaces files, each exactly once.
+func wholeFiles(tasks []table.FileScanTask) []table.FileScanTask {
+	seen := make(map[string]bool, len(tasks))
+	out := tasks[:0]
+	for _, task := range tasks {
+		if p := task.File.FilePath(); !seen[p] {
+			seen[p] = true
+			task.Start, task.Length = 0, task.File.FileSizeBytes()
+			out = append(out, task)
+		}
+	}
+	return out
 }
 
 // addedAt maps each live data file of the current snapshot to the time of
