@@ -164,7 +164,8 @@ func New(cfg Config) *Handler {
 }
 
 // handler is a route's handler: it writes its answer, or returns the error
-// to answer with. in is the request's body, read at most once.
+// to answer with. in holds the request's body, read at most once, and an
+// Idempotency-Key's claim.
 type handler func(w http.ResponseWriter, r *http.Request, in *input) error
 
 // serve adapts fn to net/http: the request's body is read on first use.
@@ -371,8 +372,8 @@ func (in *input) decodeOptional(v any) error {
 	return unmarshal(body, v)
 }
 
-// peek decodes the body into v for the guard, which reads only part of
-// it; an empty body decodes to nothing there, and the handler refuses it.
+// peek decodes the body into v for the guard, which needs only the
+// namespaces it names; the handler decodes the same bytes into its request.
 func (in *input) peek(v any) error {
 	body, err := in.bytes()
 	if err != nil {
