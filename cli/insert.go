@@ -40,7 +40,7 @@ type insertArgs struct {
 	retryExitCode   int
 	s3CopyObject    bool
 	s3CopyThreads   int
-	watch           string
+	watch           watchArgs
 	s3              s3InputArgs
 	compression     string
 	commitRetries   int
@@ -57,6 +57,9 @@ func (a *insertArgs) check() error {
 	if err := a.s3.check(); err != nil {
 		return err
 	}
+	if err := a.watch.check(); err != nil {
+		return err
+	}
 	switch strings.ToUpper(a.naming) {
 	case namingDefault, namingOriginal:
 		a.naming = strings.ToUpper(a.naming)
@@ -69,8 +72,6 @@ func (a *insertArgs) check() error {
 	switch {
 	case a.commitRetries < 0 || a.commitBudgetMs < 0:
 		return usagef("--commit-retries and --commit-retry-total-ms must not be negative")
-	case a.watch != "":
-		return errors.New("--watch (reading S3 events from an SQS queue) is not supported by this ice; run ice insert for each batch of new files instead")
 	case a.skipDuplicates && a.forceDuplicates:
 		return usagef("--skip-duplicates and --force-duplicates are mutually exclusive")
 	case a.forceDuplicates && (a.noCopy || a.forceNoCopy):
@@ -115,7 +116,7 @@ func cmdInsert(ctx context.Context, r *run, args []string) error {
 	fs.StringVar(&a.compression, "compression", "", "re-encode copies with this Parquet `codec`: gzip, zstd, snappy, lz4, brotli, uncompressed or as-source (default: copy the bytes)")
 	fs.IntVar(&a.commitRetries, "commit-retries", 10, "commit again this many times after a conflict with another writer (0: never)")
 	fs.Int64Var(&a.commitBudgetMs, "commit-retry-total-ms", 300000, "stop retrying a conflicting commit after this many `ms` in all")
-	fs.StringVar(&a.watch, "watch", "", "(Java ice: an SQS queue of S3 events; not supported)")
+	a.watch.register(fs)
 	a.spec.register(fs)
 	a.s3.register(fs)
 	pos, err := r.parse(fs, args, 1, -1)

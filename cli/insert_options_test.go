@@ -293,13 +293,37 @@ func TestInsertRetryList(t *testing.T) {
 	}
 }
 
-// TestInsertWatchRefused: --watch (SQS in Java ice) is refused with a
-// reason, not ignored.
+// TestInsertWatchRefused: --watch (SQS in Java ice) and each of its
+// companion flags, given alone as a Java command line would, are refused
+// with the reason rather than ignored or failing as unknown flags, and
+// nothing is inserted.
 func TestInsertWatchRefused(t *testing.T) {
 	e := startFileCatalog(t)
-	msg := e.fails(t, "insert", "db.t", "--watch", "https://sqs.us-east-1.amazonaws.com/1/q", "x.parquet")
-	if !strings.Contains(msg, "--watch") || !strings.Contains(msg, "not supported") {
-		t.Fatalf("--watch: %s", msg)
+	dir := t.TempDir()
+	file := writeParquet(t, dir, "a.parquet", rows(0, 3, day1, "eu"))
+	for _, flags := range [][]string{
+		{"--watch", "https://sqs.us-east-1.amazonaws.com/1/q"},
+		{"--watch=https://sqs.us-east-1.amazonaws.com/1/q", "--watch-endpoint", "http://127.0.0.1:9324", "--watch-fire-once"},
+		{"--watch-endpoint", "http://127.0.0.1:9324"},
+		{"--watch-fire-once"},
+		{"--watch-debug-addr", "127.0.0.1:5005"},
+	} {
+		args := append([]string{"insert", "-p", "--no-copy", "--skip-duplicates", "db.t", file}, flags...)
+		msg := e.fails(t, args...)
+		if !strings.Contains(msg, "--watch") || !strings.Contains(msg, "not supported") || !strings.Contains(msg, "SQS") {
+			t.Fatalf("%v: %s", flags, msg)
+		}
+		if strings.Contains(msg, "not defined") {
+			t.Fatalf("%v: refused as an unknown flag: %s", flags, msg)
+		}
+	}
+	// No table was created by any of them.
+	if msg := e.fails(t, "describe", "db.t"); msg == "" {
+		t.Fatal("describe db.t: no error")
+	}
+	e.ok(t, "insert", "-p", "--no-copy", "--skip-duplicates", "db.t", file)
+	if ids := e.scanIDs(t, "db.t"); len(ids) != 3 {
+		t.Fatalf("rows after the plain insert = %v", ids)
 	}
 }
 

@@ -17,18 +17,11 @@ import (
 
 var _ ice.DeletedStore = (*Store)(nil)
 
-func (s *Store) entryKey(kind string, id ice.TableIdent) string {
-	if kind == ice.KindView {
-		return s.keys.view(id)
-	}
-	return s.keys.table(id)
-}
-
 // SoftDrop deletes the entry at revision and writes its deleted record, in
 // one Txn. The entry's location claim (loc/) is kept, so no new table can
 // take the location until the record is purged.
 func (s *Store) SoftDrop(ctx context.Context, d ice.DeletedEntry, revision int64) error {
-	key := s.entryKey(d.Kind, d.Ident())
+	key := s.keys.entry(kindOf(d.Kind), d.Ident())
 	b, err := json.Marshal(d)
 	if err != nil {
 		return fmt.Errorf("encode deleted entry: %w", err)
@@ -95,10 +88,8 @@ func (s *Store) LoadDeleted(ctx context.Context, ns ice.Namespace, id string) (i
 // to's namespace present.
 func (s *Store) Undrop(ctx context.Context, d ice.DeletedEntry, to ice.TableIdent) error {
 	rec := s.keys.deletedEntry(d)
-	key, other := s.keys.table(to), s.keys.view(to)
-	if d.Kind == ice.KindView {
-		key, other = other, key
-	}
+	k := kindOf(d.Kind)
+	key, other := s.keys.entry(k, to), s.keys.entry(k.other(), to)
 	entry := encodeProps(d.Entry)
 	// The entry's location claim (loc/) stayed while it was deleted; it
 	// now names the restored key.
@@ -121,10 +112,10 @@ func (s *Store) Undrop(ctx context.Context, d ice.DeletedEntry, to ice.TableIden
 	if _, err := s.LoadDeleted(ctx, d.Namespace, d.ID); err != nil {
 		return err // restored or purged meanwhile
 	}
-	if err := s.identifierTaken(ctx, to); err != nil {
+	if err := s.identifierTaken(ctx, to, viewKind, tableKind); err != nil {
 		return err
 	}
-	return ice.Errorf(ice.ECONFLICT, "deleted entry %s changed concurrently; retry", d.ID)
+	return ice.Conflict("deleted entry %s changed concurrently; retry", d.ID)
 }
 
 // ForgetDeleted removes the record if unchanged.

@@ -42,19 +42,92 @@ func (k keys) namespaceChildren(ns ice.Namespace) string {
 	return k.namespace(ns) + "/"
 }
 
-func (k keys) table(id ice.TableIdent) string {
-	return k.prefix + "t/" + id.Namespace.Path() + "/" + id.Name
+// kind tells a table's entry from a view's. Both have the same value shape
+// and the same operations; a kind says where its entries live, which
+// attribute names their type and how their absence or presence reads.
+// Tables live under t/ and views under v/; a table and a view never share
+// an identifier (see Store.swapOps and Store.rename).
+type kind uint8
+
+const (
+	tableKind kind = iota
+	viewKind
+)
+
+// kindOf is the kind of a deleted entry's Kind (ice.KindTable, ice.KindView).
+func kindOf(name string) kind {
+	if name == ice.KindView {
+		return viewKind
+	}
+	return tableKind
 }
 
-// tablesIn is the prefix under which ns's tables (and its children's) live.
-func (k keys) tablesIn(ns ice.Namespace) string { return k.prefix + "t/" + ns.Path() + "/" }
-
-func (k keys) view(id ice.TableIdent) string {
-	return k.prefix + "v/" + id.Namespace.Path() + "/" + id.Name
+func (k kind) String() string {
+	if k == viewKind {
+		return ice.KindView
+	}
+	return ice.KindTable
 }
 
-// viewsIn is the prefix under which ns's views (and its children's) live.
-func (k keys) viewsIn(ns ice.Namespace) string { return k.prefix + "v/" + ns.Path() + "/" }
+// other is the kind whose key a create or rename of k also checks.
+func (k kind) other() kind { return 1 - k }
+
+func (k kind) dir() string {
+	if k == viewKind {
+		return "v/"
+	}
+	return "t/"
+}
+
+// typeKey is the value attribute that names the entry's type.
+func (k kind) typeKey() string {
+	if k == viewKind {
+		return attrViewType
+	}
+	return attrTableType
+}
+
+// noSuch reports id missing.
+func (k kind) noSuch(id ice.TableIdent) *ice.Error {
+	if k == viewKind {
+		return ice.NoSuchView(id)
+	}
+	return ice.NoSuchTable(id)
+}
+
+// exists reports id held by an entry of this kind.
+func (k kind) exists(id ice.TableIdent) *ice.Error {
+	if k == viewKind {
+		return ice.AlreadyExists("View with same name already exists: %s", id)
+	}
+	return ice.AlreadyExists("Table with same name already exists: %s", id)
+}
+
+// refusesCreate lists the kinds whose entry at a create's identifier the
+// store reports as AlreadyExists when the create is refused. A table found
+// by a table create is not one of them: that create lost a race, which the
+// commit path retries (and reports as CommitFailed) from a fresh base.
+func (k kind) refusesCreate() []kind {
+	if k == viewKind {
+		return []kind{viewKind, tableKind}
+	}
+	return []kind{viewKind}
+}
+
+// entry is the key of id's entry of kind kd.
+func (k keys) entry(kd kind, id ice.TableIdent) string {
+	return k.prefix + kd.dir() + id.Namespace.Path() + "/" + id.Name
+}
+
+// entriesIn is the prefix under which ns's entries of kind kd (and its
+// children's) live.
+func (k keys) entriesIn(kd kind, ns ice.Namespace) string {
+	return k.prefix + kd.dir() + ns.Path() + "/"
+}
+
+func (k keys) table(id ice.TableIdent) string   { return k.entry(tableKind, id) }
+func (k keys) view(id ice.TableIdent) string    { return k.entry(viewKind, id) }
+func (k keys) tablesIn(ns ice.Namespace) string { return k.entriesIn(tableKind, ns) }
 
 // idempotency is the key of an Idempotency-Key's record.
 func (k keys) idempotency(key string) string { return k.prefix + "idempotency/" + key }
@@ -104,13 +177,10 @@ func decodePointer(b []byte, revision int64) (ice.TablePointer, error) {
 	}, nil
 }
 
-// encodeSwap is the entry after a swap: the base's keys are kept, the new
+// encodeEntry is the entry after a swap: the base's keys are kept, the new
 // location is current and the base's location becomes the previous one. A
-// new table's entry has no previous location.
-func encodeSwap(s ice.TableSwap) string { return encodeEntry(attrTableType, s) }
-
-// encodeEntry is encodeSwap for either kind: typeKey names the entry's
-// type attribute (table_type or view_type).
+// new entry has no previous location. typeKey names the entry's type
+// attribute (table_type or view_type).
 func encodeEntry(typeKey string, s ice.TableSwap) string {
 	attrs := make(map[string]string, len(s.Base.Attrs)+3)
 	for k, v := range s.Base.Attrs {

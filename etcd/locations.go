@@ -156,10 +156,11 @@ func (s *Store) LocationOwner(ctx context.Context, locKey string) (string, error
 // backfill for entries the Java server wrote. An overlap is refused as a
 // create's would be.
 func (s *Store) IndexLocation(ctx context.Context, id ice.TableIdent, view bool, ptr ice.TablePointer, locKey string) error {
-	key, typeKey := s.keys.table(id), attrTableType
+	k := tableKind
 	if view {
-		key, typeKey = s.keys.view(id), attrViewType
+		k = viewKind
 	}
+	key, typeKey := s.keys.entry(k, id), k.typeKey()
 	if ptr.Attrs[attrLocationKey] != "" {
 		return nil
 	}

@@ -25,15 +25,16 @@ type Store struct {
 	// Idempotency-Key records (idempotency.go).
 	claims       claimSession
 	recordLeases recordLeases
-	// tableReads batches concurrent reads of one table's entry (batch.go).
-	tableReads *readBatcher[ice.TablePointer]
+	// entryReads batches concurrent reads of one table's or view's entry
+	// (batch.go).
+	entryReads *readBatcher[ice.TablePointer]
 }
 
 var _ ice.Store = (*Store)(nil)
 
 // NewStore returns the Store of the catalog named catalogName.
 func NewStore(cli *clientv3.Client, catalogName string) *Store {
-	return &Store{cli: cli, keys: newKeys(catalogName), tableReads: newReadBatcher[ice.TablePointer]()}
+	return &Store{cli: cli, keys: newKeys(catalogName), entryReads: newReadBatcher[ice.TablePointer]()}
 }
 
 // Client returns the etcd client, for health checks.
@@ -111,7 +112,7 @@ func (s *Store) ReplaceNamespaceProperties(ctx context.Context, ns ice.Namespace
 		return writeError("update namespace properties", err)
 	}
 	if !resp.Succeeded {
-		return ice.Errorf(ice.ECONFLICT, "namespace %s changed concurrently", ns)
+		return ice.Conflict("namespace %s changed concurrently", ns)
 	}
 	return nil
 }
@@ -123,8 +124,8 @@ func (s *Store) DropNamespace(ctx context.Context, ns ice.Namespace) error {
 	resp, err := s.cli.Txn(ctx).If(
 		clientv3.Compare(clientv3.CreateRevision(key), ">", 0),
 		clientv3.Compare(clientv3.CreateRevision(s.keys.namespaceChildren(ns)), "=", 0).WithPrefix(),
-		clientv3.Compare(clientv3.CreateRevision(s.keys.tablesIn(ns)), "=", 0).WithPrefix(),
-		clientv3.Compare(clientv3.CreateRevision(s.keys.viewsIn(ns)), "=", 0).WithPrefix(),
+		clientv3.Compare(clientv3.CreateRevision(s.keys.entriesIn(tableKind, ns)), "=", 0).WithPrefix(),
+		clientv3.Compare(clientv3.CreateRevision(s.keys.entriesIn(viewKind, ns)), "=", 0).WithPrefix(),
 	).Then(s.withAudit(ctx, clientv3.OpDelete(key))...).Commit()
 	if err != nil {
 		return writeError("drop namespace", err)
@@ -140,63 +141,50 @@ func (s *Store) DropNamespace(ctx context.Context, ns ice.Namespace) error {
 	return ice.NotEmpty("Namespace %s is not empty: it still holds tables, views or namespaces", ns)
 }
 
+// Tables and views share one path below: each Store method of a kind is
+// the kind-parameterised method for it.
+
 func (s *Store) LoadTable(ctx context.Context, id ice.TableIdent) (ice.TablePointer, error) {
-	key := s.keys.table(id)
-	// Requests sharing a read share its decoded pointer too; its Attrs
-	// are only ever read.
-	return s.tableReads.read(ctx, key, func(ctx context.Context) (ice.TablePointer, error) {
-		resp, err := s.cli.Get(ctx, key)
-		if err != nil {
-			return ice.TablePointer{}, readError("load table", err)
-		}
-		if len(resp.Kvs) == 0 {
-			// Also in a missing namespace: what the client asked for is a
-			// table, and Iceberg's clients and reference catalog answer
-			// NoSuchTableException for it (a client seeing
-			// NoSuchNamespaceException from loadTable raises that instead
-			// of "table not found").
-			return ice.TablePointer{}, ice.NoSuchTable(id)
-		}
-		return decodePointer(resp.Kvs[0].Value, resp.Kvs[0].ModRevision)
-	})
+	return s.load(ctx, tableKind, id)
+}
+
+func (s *Store) LoadView(ctx context.Context, id ice.TableIdent) (ice.ViewPointer, error) {
+	return s.load(ctx, viewKind, id)
 }
 
 func (s *Store) ListTables(ctx context.Context, ns ice.Namespace, page ice.Page) ([]ice.TableIdent, string, error) {
-	if ok, err := s.NamespaceExists(ctx, ns); err != nil {
-		return nil, "", err
-	} else if !ok {
-		return nil, "", ice.NoSuchNamespace(ns)
-	}
-	names, next, err := s.listChildren(ctx, s.keys.tablesIn(ns), page)
-	if err != nil {
-		return nil, "", err
-	}
-	out := make([]ice.TableIdent, len(names))
-	for i, n := range names {
-		out[i] = ice.TableIdent{Namespace: ns, Name: n}
-	}
-	return out, next, nil
+	return s.list(ctx, tableKind, ns, page)
+}
+
+func (s *Store) ListViews(ctx context.Context, ns ice.Namespace, page ice.Page) ([]ice.TableIdent, string, error) {
+	return s.list(ctx, viewKind, ns, page)
+}
+
+func (s *Store) DropTable(ctx context.Context, id ice.TableIdent, base ice.TablePointer) error {
+	return s.drop(ctx, tableKind, id, base)
+}
+
+func (s *Store) DropView(ctx context.Context, id ice.TableIdent, base ice.ViewPointer) error {
+	return s.drop(ctx, viewKind, id, base)
+}
+
+func (s *Store) RenameTable(ctx context.Context, from, to ice.TableIdent) error {
+	return s.rename(ctx, tableKind, from, to)
+}
+
+func (s *Store) RenameView(ctx context.Context, from, to ice.TableIdent) error {
+	return s.rename(ctx, viewKind, from, to)
 }
 
 func (s *Store) SwapTables(ctx context.Context, swaps []ice.TableSwap, claim *ice.IdempotencyClaim) error {
 	cmps := make([]clientv3.Cmp, 0, len(swaps)*2)
 	ops := make([]clientv3.Op, 0, len(swaps))
 	for _, sw := range swaps {
-		key := s.keys.table(sw.ID)
-		if sw.Base.Revision == 0 {
-			cmps = append(cmps,
-				clientv3.Compare(clientv3.CreateRevision(key), "=", 0),
-				clientv3.Compare(clientv3.CreateRevision(s.keys.view(sw.ID)), "=", 0),
-				clientv3.Compare(clientv3.CreateRevision(s.keys.namespace(sw.ID.Namespace)), ">", 0))
-		} else {
-			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(key), "=", sw.Base.Revision))
-		}
-		ic, io, err := s.indexOps(key, sw)
+		c, o, err := s.swapOps(tableKind, sw)
 		if err != nil {
 			return err
 		}
-		cmps, ops = append(cmps, ic...), append(ops, io...)
-		ops = append(ops, clientv3.OpPut(key, encodeSwap(sw)))
+		cmps, ops = append(cmps, c...), append(ops, o...)
 	}
 	var (
 		lease   clientv3.LeaseID
@@ -226,38 +214,152 @@ func (s *Store) SwapTables(ctx context.Context, swaps []ice.TableSwap, claim *ic
 				return err
 			}
 		}
-		if err := s.viewInTheWay(ctx, swaps); err != nil {
-			return err
-		}
-		for _, sw := range swaps {
-			if sw.ClaimLocation != "" && sw.ClaimLocation != sw.Base.Attrs[attrLocationKey] {
-				if err := s.locationTaken(ctx, sw.ID, sw.ClaimLocation, sw.Base.Attrs[attrLocationKey]); err != nil {
-					return err
-				}
-			}
-		}
-		return ice.CommitFailed("a concurrent commit changed the table first")
+		return s.swapRefused(ctx, tableKind, swaps)
 	}
 	return nil
 }
 
-func (s *Store) DropTable(ctx context.Context, id ice.TableIdent, base ice.TablePointer) error {
-	key := s.keys.table(id)
+// SwapView creates (zero Base.Revision) or repoints one view, as SwapTables
+// does a table.
+func (s *Store) SwapView(ctx context.Context, sw ice.ViewSwap) error {
+	cmps, ops, err := s.swapOps(viewKind, sw)
+	if err != nil {
+		return err
+	}
+	resp, err := s.cli.Txn(ctx).If(cmps...).Then(s.withAudit(ctx, ops...)...).Commit()
+	if err != nil {
+		return writeError("commit view", err)
+	}
+	if !resp.Succeeded {
+		return s.swapRefused(ctx, viewKind, []ice.TableSwap{sw})
+	}
+	return nil
+}
+
+// load reads id's entry of kind k. Concurrent reads of one entry share one
+// read and its decoded pointer, whose Attrs are only ever read.
+func (s *Store) load(ctx context.Context, k kind, id ice.TableIdent) (ice.TablePointer, error) {
+	key := s.keys.entry(k, id)
+	return s.entryReads.read(ctx, key, func(ctx context.Context) (ice.TablePointer, error) {
+		resp, err := s.cli.Get(ctx, key)
+		if err != nil {
+			return ice.TablePointer{}, readError("load "+k.String(), err)
+		}
+		if len(resp.Kvs) == 0 {
+			// Also in a missing namespace: what the client asked for is a
+			// table (or view), and Iceberg's clients and reference catalog
+			// answer NoSuchTableException for it (a client seeing
+			// NoSuchNamespaceException from loadTable raises that instead
+			// of "table not found").
+			return ice.TablePointer{}, k.noSuch(id)
+		}
+		return decodePointer(resp.Kvs[0].Value, resp.Kvs[0].ModRevision)
+	})
+}
+
+// list lists ns's entries of kind k.
+func (s *Store) list(ctx context.Context, k kind, ns ice.Namespace, page ice.Page) ([]ice.TableIdent, string, error) {
+	if ok, err := s.NamespaceExists(ctx, ns); err != nil {
+		return nil, "", err
+	} else if !ok {
+		return nil, "", ice.NoSuchNamespace(ns)
+	}
+	names, next, err := s.listChildren(ctx, s.keys.entriesIn(k, ns), page)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]ice.TableIdent, len(names))
+	for i, n := range names {
+		out[i] = ice.TableIdent{Namespace: ns, Name: n}
+	}
+	return out, next, nil
+}
+
+// swapOps are the comparisons and operations of one entry's swap. A create
+// (zero Base.Revision) requires the key free for both kinds and the
+// namespace present, so two concurrent creates of a table and a view of one
+// name cannot both succeed; any other swap requires the base's revision.
+func (s *Store) swapOps(k kind, sw ice.TableSwap) ([]clientv3.Cmp, []clientv3.Op, error) {
+	key := s.keys.entry(k, sw.ID)
+	var cmps []clientv3.Cmp
+	if sw.Base.Revision == 0 {
+		cmps = []clientv3.Cmp{
+			clientv3.Compare(clientv3.CreateRevision(key), "=", 0),
+			clientv3.Compare(clientv3.CreateRevision(s.keys.entry(k.other(), sw.ID)), "=", 0),
+			clientv3.Compare(clientv3.CreateRevision(s.keys.namespace(sw.ID.Namespace)), ">", 0),
+		}
+	} else {
+		cmps = []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(key), "=", sw.Base.Revision)}
+	}
+	ic, ops, err := s.indexOps(key, sw)
+	if err != nil {
+		return nil, nil, err
+	}
+	return append(cmps, ic...), append(ops, clientv3.OpPut(key, encodeEntry(k.typeKey(), sw))), nil
+}
+
+// swapRefused explains a refused swap. What a retry cannot fix comes first:
+// a create whose namespace is missing (a commit with assert-create reaches
+// the swap without a namespace check of its own) or whose identifier an
+// entry holds (kind.refusesCreate), a location another entry claims. Else
+// a concurrent commit won: CommitFailed. A failed read while explaining
+// falls back to CommitFailed too: the swap certainly failed either way.
+func (s *Store) swapRefused(ctx context.Context, k kind, swaps []ice.TableSwap) error {
+	for _, sw := range swaps {
+		if sw.Base.Revision != 0 {
+			continue
+		}
+		switch err := s.identifierTaken(ctx, sw.ID, k.refusesCreate()...); ice.ErrorCode(err) {
+		case ice.ENOTFOUND, ice.EEXISTS:
+			return err
+		}
+	}
+	for _, sw := range swaps {
+		if sw.ClaimLocation != "" && sw.ClaimLocation != sw.Base.Attrs[attrLocationKey] {
+			if err := s.locationTaken(ctx, sw.ID, sw.ClaimLocation, sw.Base.Attrs[attrLocationKey]); err != nil {
+				return err
+			}
+		}
+	}
+	return ice.CommitFailed("a concurrent commit changed the %s first", k)
+}
+
+// identifierTaken explains why an entry could not be created at id: a
+// missing namespace, or an entry of one of kinds already there. It returns
+// nil when none of these holds any more (the conflicting entry went away
+// meanwhile).
+func (s *Store) identifierTaken(ctx context.Context, id ice.TableIdent, kinds ...kind) error {
+	if ok, err := s.NamespaceExists(ctx, id.Namespace); err != nil {
+		return err
+	} else if !ok {
+		return ice.NoSuchNamespace(id.Namespace)
+	}
+	for _, k := range kinds {
+		resp, err := s.cli.Get(ctx, s.keys.entry(k, id), clientv3.WithCountOnly())
+		if err != nil {
+			return readError("check "+k.String(), err)
+		}
+		if resp.Count > 0 {
+			return k.exists(id)
+		}
+	}
+	return nil
+}
+
+// drop deletes id's entry of kind k, and its location claim, if it is still
+// at base's revision.
+func (s *Store) drop(ctx context.Context, k kind, id ice.TableIdent, base ice.TablePointer) error {
+	key := s.keys.entry(k, id)
 	resp, err := s.cli.Txn(ctx).
 		If(clientv3.Compare(clientv3.ModRevision(key), "=", base.Revision)).
 		Then(s.withAudit(ctx, append(s.releaseOps(base.Attrs), clientv3.OpDelete(key))...)...).Commit()
 	if err != nil {
-		return writeError("drop table", err)
+		return writeError("drop "+k.String(), err)
 	}
 	if !resp.Succeeded {
-		return ice.Errorf(ice.ECONFLICT, "table %s changed concurrently", id)
+		return ice.Conflict("%s %s changed concurrently", k, id)
 	}
 	return nil
-}
-
-func (s *Store) RenameTable(ctx context.Context, from, to ice.TableIdent) error {
-	return s.rename(ctx, "table", s.keys.table(from), s.keys.table(to), s.keys.view(to), to,
-		func() error { return ice.NoSuchTable(from) })
 }
 
 // rename moves a table's or a view's entry in one transaction that checks the
@@ -265,14 +367,15 @@ func (s *Store) RenameTable(ctx context.Context, from, to ice.TableIdent) error 
 // namespace exists. A commit may land on the source between our read and the
 // transaction; it retries a few times with the fresh entry so the rename
 // carries it.
-func (s *Store) rename(ctx context.Context, kind, fromKey, toKey, otherKindKey string, to ice.TableIdent, missing func() error) error {
+func (s *Store) rename(ctx context.Context, k kind, from, to ice.TableIdent) error {
+	fromKey, toKey := s.keys.entry(k, from), s.keys.entry(k, to)
 	for attempt := 0; attempt < 5; attempt++ {
 		resp, err := s.cli.Get(ctx, fromKey)
 		if err != nil {
-			return readError("rename "+kind, err)
+			return readError("rename "+k.String(), err)
 		}
 		if len(resp.Kvs) == 0 {
-			return missing()
+			return k.noSuch(from)
 		}
 		src := resp.Kvs[0]
 		moveIndex, err := s.renameOps(src.Value, toKey)
@@ -282,20 +385,20 @@ func (s *Store) rename(ctx context.Context, kind, fromKey, toKey, otherKindKey s
 		txn, err := s.cli.Txn(ctx).If(
 			clientv3.Compare(clientv3.ModRevision(fromKey), "=", src.ModRevision),
 			clientv3.Compare(clientv3.CreateRevision(toKey), "=", 0),
-			clientv3.Compare(clientv3.CreateRevision(otherKindKey), "=", 0),
+			clientv3.Compare(clientv3.CreateRevision(s.keys.entry(k.other(), to)), "=", 0),
 			clientv3.Compare(clientv3.CreateRevision(s.keys.namespace(to.Namespace)), ">", 0),
 		).Then(s.withAudit(ctx, append(moveIndex, clientv3.OpDelete(fromKey), clientv3.OpPut(toKey, string(src.Value)))...)...).Commit()
 		if err != nil {
-			return writeError("rename "+kind, err)
+			return writeError("rename "+k.String(), err)
 		}
 		if txn.Succeeded {
 			return nil
 		}
-		if err := s.identifierTaken(ctx, to); err != nil {
+		if err := s.identifierTaken(ctx, to, viewKind, tableKind); err != nil {
 			return err
 		}
 	}
-	return ice.Errorf(ice.ECONFLICT, "%s kept changing during the rename; retry", strings.TrimPrefix(fromKey, s.keys.prefix))
+	return ice.Conflict("%s kept changing during the rename; retry", strings.TrimPrefix(fromKey, s.keys.prefix))
 }
 
 // listChildren pages through the keys under prefix and returns the names of

@@ -4,9 +4,7 @@ import (
 	"context"
 	"io/fs"
 	"path"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/apache/iceberg-go/table"
@@ -15,10 +13,6 @@ import (
 
 	ice "github.com/ice-rest-catalog/ice"
 )
-
-// metadataName matches the metadata files of a table: <version>-<uuid> or
-// v<version>, then an optional codec, then .metadata.json.
-var metadataName = regexp.MustCompile(`^v?(\d+)[-.].*\.metadata\.json$`)
 
 // DeleteOldMetadata deletes the table's metadata files that have left its
 // metadata log, when the table sets write.metadata.delete-after-commit.enabled.
@@ -91,13 +85,11 @@ func (j *Jobs) DeleteOldMetadata(ctx context.Context, id ice.TableIdent) (TableR
 	return res, err
 }
 
+// metadataVersion is the version of a table's metadata file: <version>-<uuid>
+// or v<version>, then an optional codec, then .metadata.json.
 func metadataVersion(location string) (int, bool) {
-	m := metadataName.FindStringSubmatch(path.Base(location))
-	if m == nil {
-		return 0, false
-	}
-	v, err := strconv.Atoi(m[1])
-	return v, err == nil
+	v, rest, ok := ice.MetadataFileVersion(location)
+	return v, ok && strings.HasSuffix(rest, ".metadata.json")
 }
 
 // listMetadataFiles lists the metadata files directly in dir that match.

@@ -4,15 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"path"
-	"regexp"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/apache/iceberg-go/table"
 
@@ -75,7 +68,7 @@ func (s *Service) CommitTransaction(ctx context.Context, changes []TableChange, 
 // iceberg-go, write the new metadata files, then swap every pointer in one
 // etcd transaction that succeeds only if no revision moved. A lost race is
 // retried from a fresh base, where the requirements are checked again, so a
-// commit that landed in between is never overwritten. With an
+// commit that landed in between is never overwritten (retryCommit). With an
 // Idempotency-Key's claim (nil for none), the swap's transaction also
 // stores the committed outcome under the key; settled reports that it did,
 // and that the caller has nothing left to record.
@@ -91,56 +84,65 @@ func (s *Service) commit(ctx context.Context, changes []TableChange, claim *ice.
 		return nil, false, err
 	}
 	defer unlock()
-	started := time.Now()
-	for attempt := 0; ; attempt++ {
-		stages, err := s.stageAll(ctx, changes, attempt > 0)
-		if err != nil {
-			s.metrics.Commit(outcome(err))
-			return nil, false, err
-		}
-		swaps := make([]ice.TableSwap, 0, len(stages))
-		for _, st := range stages {
-			if st.written != nil {
-				swaps = append(swaps, ice.TableSwap{ID: st.change.ID, Base: st.base, NewLocation: st.written.Location, ClaimLocation: st.claim})
-			}
-		}
-		settled := false
-		if len(swaps) > 0 {
-			err = s.store.SwapTables(ctx, swaps, claim)
-			settled = claim != nil && err == nil
-		}
-		if ice.ErrorCode(err) == ice.EUNKNOWNSTATE {
-			err = s.resolveUnknown(ctx, swaps, err)
-		}
-		switch {
-		case err == nil:
-			s.metrics.Commit("ok")
-			for _, st := range stages {
-				s.deleteRemovedMetadata(ctx, st)
-			}
-			return results(stages), settled, nil
-		case ice.ErrorCode(err) == ice.ECONFLICT && s.retry.allows(attempt, started):
-			s.discardAll(ctx, stages)
-			s.metrics.CommitRetry()
-			if err := s.waitToRetry(ctx, changes, attempt); err != nil {
-				s.metrics.Commit(outcome(err))
-				return nil, false, err
-			}
-			continue
-		case ice.ErrorCode(err) == ice.EUNKNOWNSTATE:
-			// The new files may be referenced: they stay.
-			s.log.ErrorContext(ctx, "commit outcome unknown", "tables", len(swaps), "err", err)
-			s.metrics.Commit("unknown")
-			return nil, false, err
-		default:
-			s.discardAll(ctx, stages)
-			s.metrics.Commit(outcome(err))
-			if ice.ErrorCode(err) == ice.ECONFLICT {
-				return nil, false, ice.CommitFailed("the table kept changing concurrently; gave up after %d attempts", attempt+1)
-			}
-			return nil, false, err
+	c, err := retryCommit(ctx, s, s.tables(), func(retry bool) (*tableCommit, error) {
+		stages, err := s.stageAll(ctx, changes, retry)
+		return &tableCommit{s: s, stages: stages, claim: claim}, err
+	}, func(attempt int) error {
+		s.metrics.CommitRetry()
+		return s.waitToRetry(ctx, changes, attempt)
+	})
+	s.metrics.Commit(outcome(err))
+	if err != nil {
+		return nil, false, err
+	}
+	for _, st := range c.stages {
+		s.deleteRemovedMetadata(ctx, st)
+	}
+	return results(c.stages), c.settled, nil
+}
+
+// tableCommit is one attempt of a commit of tables.
+type tableCommit struct {
+	s      *Service
+	stages []staged
+	swaps  []ice.TableSwap
+	// claim is the Idempotency-Key's claim the swap settles (nil: none);
+	// settled reports that the swap stored the outcome under it.
+	claim   *ice.IdempotencyClaim
+	settled bool
+}
+
+// swap swaps the pointer of every table the attempt wrote in one
+// transaction; so when its answer is lost, the first table tells for all
+// (resolveUnknown).
+func (c *tableCommit) swap(ctx context.Context) error {
+	s := c.s
+	c.swaps = make([]ice.TableSwap, 0, len(c.stages))
+	for _, st := range c.stages {
+		if st.written != nil {
+			c.swaps = append(c.swaps, ice.TableSwap{ID: st.change.ID, Base: st.base, NewLocation: st.written.Location, ClaimLocation: st.claim})
 		}
 	}
+	swaps := c.swaps
+	if len(swaps) == 0 {
+		return nil // nothing to write: the result is the current state
+	}
+	err := s.store.SwapTables(ctx, swaps, c.claim)
+	c.settled = c.claim != nil && err == nil
+	if ice.ErrorCode(err) == ice.EUNKNOWNSTATE {
+		err = s.resolveUnknown(ctx, s.tables(), swaps[0], err)
+	}
+	return err
+}
+
+func (c *tableCommit) discard(ctx context.Context) { c.s.discardAll(ctx, c.stages) }
+
+func (c *tableCommit) entries() []string {
+	out := make([]string, len(c.swaps))
+	for i, sw := range c.swaps {
+		out[i] = sw.ID.String()
+	}
+	return out
 }
 
 // stageAll stages every change; on failure it discards what it wrote.
@@ -289,15 +291,7 @@ func applyUpdates(base table.Metadata, baseLocation string, updates table.Update
 		return table.UpdateTableMetadata(base, updates, baseLocation)
 	}
 	b, err := table.NewMetadataBuilder(requestedFormatVersion(updates))
-	if err != nil {
-		return nil, err
-	}
-	for _, u := range updates {
-		if err := u.Apply(b); err != nil {
-			return nil, err
-		}
-	}
-	md, err := b.Build()
+	md, err := build[table.Metadata](b, err, updates)
 	if err != nil {
 		return nil, err
 	}
@@ -322,31 +316,13 @@ func requestedFormatVersion(updates table.Updates) int {
 	return 2
 }
 
-var metadataVersion = regexp.MustCompile(`^v?(\d+)[-.]`)
-
-// newMetadataLocation names the next metadata file
-// <metadata dir>/<version>-<uuid>.metadata.json (.gz. or .zstd. before
-// metadata.json as write.metadata.compression-codec asks), where the
-// directory is write.metadata.path or <location>/metadata. Names are joined
-// literally: iceberg-go's location provider would %-escape a name with a
-// space, '%' or non-ASCII characters in the metadata file's location but
-// not in the table's, and unescape "%41" to "A", so two tables could share
-// a directory (issue 14).
+// newMetadataLocation names the table's next metadata file
+// (nextMetadataFile), with .gz. or .zstd. before metadata.json as
+// write.metadata.compression-codec asks. A base whose name holds no version
+// is followed by the length of its metadata log.
 func newMetadataLocation(md table.Metadata, baseLocation string) (string, error) {
-	version := 0
-	if baseLocation != "" {
-		for range md.PreviousFiles() { // a fallback for unusual names
-			version++
-		}
-		if m := metadataVersion.FindStringSubmatch(path.Base(baseLocation)); m != nil {
-			if v, err := strconv.Atoi(m[1]); err == nil {
-				version = v + 1
-			}
-		}
-	}
-	props := md.Properties()
 	var ext string
-	switch codec := props.Get(table.MetadataCompressionKey, table.MetadataCompressionDefault); codec {
+	switch codec := md.Properties().Get(table.MetadataCompressionKey, table.MetadataCompressionDefault); codec {
 	case table.MetadataCompressionCodecNone:
 		ext = ".metadata.json"
 	case table.MetadataCompressionCodecGzip:
@@ -356,41 +332,11 @@ func newMetadataLocation(md table.Metadata, baseLocation string) (string, error)
 	default:
 		return "", ice.Errorf(ice.EINVALID, "unsupported %s %q", table.MetadataCompressionKey, codec)
 	}
-	dir := strings.TrimRight(props[table.WriteMetadataPathKey], "/")
-	if dir == "" {
-		if md.Location() == "" {
-			return "", ice.Errorf(ice.EINVALID, "table has no location")
-		}
-		dir = strings.TrimRight(md.Location(), "/") + "/metadata"
+	logged := 0
+	for range md.PreviousFiles() {
+		logged++
 	}
-	id, err := uuid.NewRandom()
-	if err != nil {
-		return "", fmt.Errorf("metadata file name: %w", err)
-	}
-	return fmt.Sprintf("%s/%05d-%s%s", dir, version, id, ext), nil
-}
-
-// resolveUnknown decides, where it can, whether a swap whose answer was lost
-// was applied. Swaps are one transaction, so the first table tells for all.
-// If the pointer still shows the base, the transaction may yet apply: the
-// state stays unknown. If it moved, the transaction can never apply any
-// more, but it may already have, with other commits landing on top of it:
-// the metadata log, which names each file the pointer held in order, tells
-// which file followed the base.
-func (s *Service) resolveUnknown(ctx context.Context, swaps []ice.TableSwap, cause error) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	sw := swaps[0]
-	cur, err := s.store.LoadTable(ctx, sw.ID)
-	switch {
-	case err == nil && cur.MetadataLocation == sw.NewLocation:
-		return nil
-	case err == nil && cur.Revision != sw.Base.Revision:
-		return s.resolveMoved(ctx, sw, cur, cause)
-	}
-	// Unreadable, or dropped (whether our commit came before the drop is
-	// lost with the entry), or unmoved.
-	return ice.CommitStateUnknown(cause)
+	return nextMetadataFile(ice.KindTable, md.Properties(), md.Location(), baseLocation, logged, ext)
 }
 
 // resolveMoved finds the file that followed the base in cur's history: ours
@@ -454,6 +400,9 @@ func results(stages []staged) []*Table {
 }
 
 func outcome(err error) string {
+	if err == nil {
+		return "ok"
+	}
 	switch ice.ErrorCode(err) {
 	case ice.ECONFLICT:
 		return "conflict"

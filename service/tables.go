@@ -106,22 +106,12 @@ func (s *Service) TableLocation(ctx context.Context, id ice.TableIdent) (string,
 
 // TableExists reports whether the table has an entry; it reads no metadata.
 func (s *Service) TableExists(ctx context.Context, id ice.TableIdent) (bool, error) {
-	if err := ice.ValidateTableIdent(id); err != nil {
-		return false, err
-	}
-	_, err := s.store.LoadTable(ctx, id)
-	if ice.ErrorCode(err) == ice.ENOTFOUND {
-		return false, nil
-	}
-	return err == nil, err
+	return s.entryExists(ctx, s.tables(), id)
 }
 
 // ListTables lists the tables of ns.
 func (s *Service) ListTables(ctx context.Context, ns ice.Namespace, page ice.Page) ([]ice.TableIdent, string, error) {
-	if err := ice.ValidateNamespace(ns); err != nil {
-		return nil, "", err
-	}
-	return s.store.ListTables(ctx, ns, page)
+	return s.listEntries(ctx, s.tables(), ns, page)
 }
 
 // CreateTable creates a table, or with StageCreate only returns the metadata
@@ -345,23 +335,7 @@ func (s *Service) purge(ctx context.Context, id ice.TableIdent, metadataLocation
 
 // RenameTable moves a table to a new identifier.
 func (s *Service) RenameTable(ctx context.Context, from, to ice.TableIdent) error {
-	if err := ice.ValidateTableIdent(from); err != nil {
-		return err
-	}
-	if err := ice.ValidateNewTableIdent(to); err != nil {
-		return err
-	}
-	if from.String() == to.String() { // levels hold no '.', so the text form is the identifier
-		// The destination exists: it is the source. etcd would refuse
-		// the move as a Txn that deletes and puts one key.
-		if ok, err := s.TableExists(ctx, from); err != nil {
-			return err
-		} else if !ok {
-			return ice.NoSuchTable(from)
-		}
-		return tableExists(to)
-	}
-	return s.store.RenameTable(ctx, from, to)
+	return s.renameEntry(ctx, s.tables(), from, to)
 }
 
 // uniqueBeside is loc with a random suffix, for a default location that
@@ -416,8 +390,4 @@ func (s *Service) failedCreate(ctx context.Context, id ice.TableIdent, newLoc st
 		return ice.NoSuchNamespace(id.Namespace)
 	}
 	return tableExists(id)
-}
-
-func tableExists(id ice.TableIdent) error {
-	return ice.AlreadyExists("Table already exists: %s", id)
 }

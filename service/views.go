@@ -3,14 +3,10 @@ package service
 import (
 	"context"
 	"fmt"
-	"path"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/view"
-	"github.com/google/uuid"
 
 	ice "github.com/ice-rest-catalog/ice"
 	"github.com/ice-rest-catalog/ice/warehouse"
@@ -58,22 +54,12 @@ func (s *Service) LoadView(ctx context.Context, id ice.TableIdent) (*View, error
 
 // ViewExists reports whether the view has an entry; it reads no metadata.
 func (s *Service) ViewExists(ctx context.Context, id ice.TableIdent) (bool, error) {
-	if err := ice.ValidateTableIdent(id); err != nil {
-		return false, err
-	}
-	_, err := s.store.LoadView(ctx, id)
-	if ice.ErrorCode(err) == ice.ENOTFOUND {
-		return false, nil
-	}
-	return err == nil, err
+	return s.entryExists(ctx, s.views(), id)
 }
 
 // ListViews lists the views of ns.
 func (s *Service) ListViews(ctx context.Context, ns ice.Namespace, page ice.Page) ([]ice.TableIdent, string, error) {
-	if err := ice.ValidateNamespace(ns); err != nil {
-		return nil, "", err
-	}
-	return s.store.ListViews(ctx, ns, page)
+	return s.listEntries(ctx, s.views(), ns, page)
 }
 
 // CreateView writes the view's first metadata file and creates its entry.
@@ -188,155 +174,124 @@ func (s *Service) DropView(ctx context.Context, id ice.TableIdent) error {
 
 // RenameView moves a view to a new identifier.
 func (s *Service) RenameView(ctx context.Context, from, to ice.TableIdent) error {
-	if err := ice.ValidateTableIdent(from); err != nil {
-		return err
-	}
-	if err := ice.ValidateNewTableIdent(to); err != nil {
-		return err
-	}
-	if from.String() == to.String() { // see RenameTable
-		if ok, err := s.ViewExists(ctx, from); err != nil {
-			return err
-		} else if !ok {
-			return ice.NoSuchView(from)
-		}
-		return ice.AlreadyExists("View already exists: %s", to)
-	}
-	return s.store.RenameView(ctx, from, to)
+	return s.renameEntry(ctx, s.views(), from, to)
 }
 
-// ReplaceView commits a view change as CommitTable does a table's: read the
-// pointer and metadata, check the requirements, apply the updates, write a
-// new metadata file and swap the pointer if its revision did not move. A
-// lost race is retried from a fresh base, where the requirements are
-// checked again.
+// ReplaceView commits a view change as CommitTable does a table's (the same
+// retryCommit): read the pointer and metadata, check the requirements,
+// apply the updates, write a new metadata file and swap the pointer if its
+// revision did not move. A lost race is retried from a fresh base, where
+// the requirements are checked again.
 func (s *Service) ReplaceView(ctx context.Context, ch ViewChange) (*View, error) {
 	if err := ice.ValidateTableIdent(ch.ID); err != nil {
 		return nil, err
 	}
-	started := time.Now()
-	for attempt := 0; ; attempt++ {
-		base, current, written, claim, err := s.stageView(ctx, ch, attempt > 0)
-		if err != nil {
-			return nil, err
-		}
-		if written == nil {
-			return &View{ID: ch.ID, Location: current.Location, Metadata: current}, nil
-		}
-		swap := ice.ViewSwap{ID: ch.ID, Base: base, NewLocation: written.Location, ClaimLocation: claim}
-		err = s.store.SwapView(ctx, swap)
-		if ice.ErrorCode(err) == ice.EUNKNOWNSTATE {
-			err = s.resolveUnknownView(ctx, swap, err)
-		}
-		switch {
-		case err == nil:
-			return &View{ID: ch.ID, Location: written.Location, Metadata: written}, nil
-		case ice.ErrorCode(err) == ice.ECONFLICT && s.retry.allows(attempt, started):
-			s.discard(ctx, written.Location)
-			if err := s.retry.wait(ctx, attempt); err != nil {
-				return nil, err
-			}
-		case ice.ErrorCode(err) == ice.EUNKNOWNSTATE:
-			// The new file may be referenced: it stays.
-			s.log.ErrorContext(ctx, "view commit outcome unknown", "view", ch.ID.String(), "err", err)
-			return nil, err
-		default:
-			s.discard(ctx, written.Location)
-			if ice.ErrorCode(err) == ice.ECONFLICT {
-				return nil, ice.CommitFailed("the view kept changing concurrently; gave up after %d attempts", attempt+1)
-			}
-			return nil, err
-		}
+	c, err := retryCommit(ctx, s, s.views(), func(retry bool) (*viewCommit, error) {
+		return s.stageView(ctx, ch, retry)
+	}, func(attempt int) error { return s.retry.wait(ctx, attempt) })
+	if err != nil {
+		return nil, err
+	}
+	if c.written == nil {
+		return &View{ID: ch.ID, Location: c.current.Location, Metadata: c.current}, nil
+	}
+	return &View{ID: ch.ID, Location: c.written.Location, Metadata: c.written}, nil
+}
+
+// viewCommit is one attempt of a view's commit: the base, its metadata and
+// the metadata written from it (nil when there are no updates: current is
+// the result).
+type viewCommit struct {
+	s                *Service
+	id               ice.TableIdent
+	base             ice.ViewPointer
+	current, written *warehouse.ViewMetadata
+	claim            string // the view location's key, when it is new
+}
+
+func (c *viewCommit) swap(ctx context.Context) error {
+	if c.written == nil {
+		return nil
+	}
+	sw := ice.ViewSwap{ID: c.id, Base: c.base, NewLocation: c.written.Location, ClaimLocation: c.claim}
+	err := c.s.store.SwapView(ctx, sw)
+	if ice.ErrorCode(err) == ice.EUNKNOWNSTATE {
+		err = c.s.resolveUnknown(ctx, c.s.views(), sw, err)
+	}
+	return err
+}
+
+func (c *viewCommit) discard(ctx context.Context) {
+	if c.written != nil {
+		c.s.discard(ctx, c.written.Location)
 	}
 }
 
+func (c *viewCommit) entries() []string { return []string{c.id.String()} }
+
 // stageView reads the base, checks the requirements and writes the updated
-// metadata. written is nil when there are no updates: current is the result.
-func (s *Service) stageView(ctx context.Context, ch ViewChange, retry bool) (base ice.ViewPointer, current, written *warehouse.ViewMetadata, claim string, err error) {
-	base, err = s.store.LoadView(ctx, ch.ID)
+// metadata.
+func (s *Service) stageView(ctx context.Context, ch ViewChange, retry bool) (*viewCommit, error) {
+	base, err := s.store.LoadView(ctx, ch.ID)
 	if err != nil {
-		return base, nil, nil, "", err
+		return nil, err
 	}
-	current, err = s.files.ReadViewMetadata(ctx, base.MetadataLocation)
+	c := &viewCommit{s: s, id: ch.ID, base: base}
+	c.current, err = s.files.ReadViewMetadata(ctx, base.MetadataLocation)
 	if err != nil {
-		return base, nil, nil, "", fmt.Errorf("load view %s: %w", ch.ID, err)
+		return nil, fmt.Errorf("load view %s: %w", ch.ID, err)
 	}
 	for _, req := range ch.Requirements {
-		if err := req.Validate(current.Parsed); err != nil {
-			return base, nil, nil, "", ice.CommitFailed("requirement failed for view %s: %w", ch.ID, err)
+		if err := req.Validate(c.current.Parsed); err != nil {
+			return nil, ice.CommitFailed("requirement failed for view %s: %w", ch.ID, err)
 		}
 	}
 	if len(ch.Updates) == 0 {
-		return base, current, nil, "", nil
+		return c, nil
 	}
-	updated, err := applyViewUpdates(current.Parsed, ch.Updates)
+	updated, err := applyViewUpdates(c.current.Parsed, ch.Updates)
 	if err != nil {
 		if retry {
-			return base, nil, nil, "", ice.CommitFailed("updates for view %s no longer apply after a concurrent commit: %w", ch.ID, err)
+			return nil, ice.CommitFailed("updates for view %s no longer apply after a concurrent commit: %w", ch.ID, err)
 		}
-		return base, nil, nil, "", ice.Invalid("invalid updates for view %s: %w", ch.ID, err)
+		return nil, ice.Invalid("invalid updates for view %s: %w", ch.ID, err)
 	}
 	newLoc, err := newViewMetadataLocation(updated, base.MetadataLocation)
 	if err != nil {
-		return base, nil, nil, "", err
+		return nil, err
 	}
 	var viewLoc ice.Location
-	if updated.Location() != current.Parsed.Location() {
+	if updated.Location() != c.current.Parsed.Location() {
 		if viewLoc, err = s.newTableLocation(ctx, ch.ID, nil, updated.Location()); err != nil {
-			return base, nil, nil, "", err
+			return nil, err
 		}
-		claim = viewLoc.Key()
+		c.claim = viewLoc.Key()
 	} else if viewLoc, err = ice.ParseLocation(updated.Location()); err != nil {
-		return base, nil, nil, "", err
+		return nil, err
 	}
 	if err := checkViewFiles(viewLoc, updated, newLoc); err != nil {
-		return base, nil, nil, "", err
+		return nil, err
 	}
-	written, err = s.files.WriteViewMetadata(ctx, newLoc, updated)
-	return base, current, written, claim, err
+	c.written, err = s.files.WriteViewMetadata(ctx, newLoc, updated)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 func applyViewUpdates(base view.Metadata, updates view.Updates) (view.Metadata, error) {
 	b, err := view.MetadataBuilderFromBase(base)
-	if err != nil {
-		return nil, err
-	}
-	for _, u := range updates {
-		if err := u.Apply(b); err != nil {
-			return nil, err
-		}
-	}
-	res, err := b.Build()
+	res, err := build[*view.MetadataBuildResult](b, err, updates)
 	if err != nil {
 		return nil, err
 	}
 	return res.Metadata, nil
 }
 
-// newViewMetadataLocation names the next view metadata file
-// <metadata dir>/<version>-<uuid>.metadata.json, the version one more than
-// the base file's (0 for a new view). The directory is the view's
-// write.metadata.path property if set (as for tables), else
-// <view location>/metadata.
+// newViewMetadataLocation names the view's next metadata file
+// (nextMetadataFile); a view's metadata is never compressed.
 func newViewMetadataLocation(md view.Metadata, baseLocation string) (string, error) {
-	dir := strings.TrimSuffix(md.Properties()[viewMetadataPathKey], "/")
-	if dir == "" {
-		if md.Location() == "" {
-			return "", ice.Errorf(ice.EINVALID, "view has no location")
-		}
-		dir = strings.TrimSuffix(md.Location(), "/") + "/metadata"
-	}
-	version := 0
-	if m := metadataVersion.FindStringSubmatch(path.Base(baseLocation)); baseLocation != "" && m != nil {
-		if v, err := strconv.Atoi(m[1]); err == nil {
-			version = v + 1
-		}
-	}
-	id, err := uuid.NewRandom()
-	if err != nil {
-		return "", fmt.Errorf("view metadata file name: %w", err)
-	}
-	return fmt.Sprintf("%s/%05d-%s.metadata.json", dir, version, id), nil
+	return nextMetadataFile(ice.KindView, md.Properties(), md.Location(), baseLocation, 0, ".metadata.json")
 }
 
 // checkViewFiles checks that a view's metadata file and its
@@ -345,33 +300,12 @@ func checkViewFiles(l ice.Location, md view.Metadata, metadataLoc string) error 
 	if err := ice.CheckPath(l, metadataLoc); err != nil {
 		return refused("metadata file", err)
 	}
-	if p, ok := md.Properties()[viewMetadataPathKey]; ok {
+	if p, ok := md.Properties()[metadataPathKey]; ok {
 		if err := ice.CheckPath(l, strings.TrimRight(p, "/")); err != nil {
-			return refused("property "+viewMetadataPathKey, err)
+			return refused("property "+metadataPathKey, err)
 		}
 	}
 	return nil
-}
-
-// viewMetadataPathKey is Iceberg's property for where a view's metadata
-// files go (ViewProperties.WRITE_METADATA_LOCATION), as for tables.
-const viewMetadataPathKey = "write.metadata.path"
-
-// resolveUnknownView is resolveUnknown for a view's swap: if the pointer
-// moved elsewhere, the lost transaction can never apply any more.
-func (s *Service) resolveUnknownView(ctx context.Context, sw ice.ViewSwap, cause error) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	cur, err := s.store.LoadView(ctx, sw.ID)
-	switch {
-	case err == nil && cur.MetadataLocation == sw.NewLocation:
-		return nil
-	case err == nil && cur.Revision != sw.Base.Revision:
-		return ice.CommitFailed("a concurrent commit changed view %s first", sw.ID)
-	case ice.ErrorCode(err) == ice.ENOTFOUND:
-		return ice.CommitFailed("view %s was dropped concurrently", sw.ID)
-	}
-	return ice.CommitStateUnknown(cause)
 }
 
 // dropViewEntry deletes the entry, or with soft drop on for its namespace

@@ -120,3 +120,69 @@ func TestCreateViewOverTableDiscardsItsFile(t *testing.T) {
 		t.Fatalf("metadata files %v, before %v", after, before)
 	}
 }
+
+// lossyViewStore loses the answer of the next lose view swaps, applying
+// each first when apply is set, as a timeout after etcd applied it would.
+type lossyViewStore struct {
+	*faultyStore
+	apply bool
+	lose  int
+}
+
+func (l *lossyViewStore) SwapView(ctx context.Context, sw ice.ViewSwap) error {
+	if l.lose == 0 {
+		return l.faultyStore.SwapView(ctx, sw)
+	}
+	l.lose--
+	if l.apply {
+		if err := l.faultyStore.SwapView(ctx, sw); err != nil {
+			return err
+		}
+	}
+	return &ice.Error{Code: ice.EUNKNOWNSTATE, Message: "injected: answer lost", Err: context.DeadlineExceeded}
+}
+
+// A view replace that etcd applied but whose answer was lost is answered as
+// applied (the pointer shows its file), once: no retry writes it again.
+// One that was not applied, with the pointer unmoved, stays unknown, and its
+// file stays (the transaction may yet apply). Tables and views share this
+// path (retryCommit, resolveUnknown).
+func TestReplaceViewLostAnswer(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		apply   bool
+		code    ice.Code
+		files   int
+		applied bool
+	}{
+		{"applied", true, "", 2, true},
+		{"not applied", false, ice.EUNKNOWNSTATE, 2, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			f := newFixture(t)
+			lossy := &lossyViewStore{faultyStore: f.store}
+			svc := service.New(service.Config{Store: lossy, Warehouse: mustWarehouse(t, f.dir), Log: testenv.DiscardLogger()})
+			id := ice.TableIdent{Namespace: ice.Namespace{"db"}, Name: "v"}
+			created, err := svc.CreateView(ctx, id.Namespace, service.CreateView{Name: "v", Schema: viewSchema, Version: newViewVersion(t, "select 1")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			lossy.apply, lossy.lose = c.apply, 1
+			_, err = svc.ReplaceView(ctx, setViewProp(id, created.Metadata.Parsed.ViewUUID(), "k", "v"))
+			if c.code == "" && err != nil || c.code != "" && ice.ErrorCode(err) != c.code {
+				t.Fatalf("replace answered %v (code %s), want code %q", err, ice.ErrorCode(err), c.code)
+			}
+			cur, err := svc.LoadView(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cur.Metadata.Parsed.Properties()["k"] == "v"; got != c.applied {
+				t.Fatalf("property set = %v, want %v", got, c.applied)
+			}
+			if files := viewFiles(t, f.dir, "v"); len(files) != c.files {
+				t.Fatalf("metadata files = %v, want %d", files, c.files)
+			}
+		})
+	}
+}
