@@ -89,7 +89,7 @@ func (j *Jobs) CompactData(ctx context.Context, id ice.TableIdent) (TableResult,
 }
 
 // dataCompaction plans CompactData on the table as loaded.
-func (j *Jobs) dataCompaction(ctx context.Context, tbl *table.Table, cr *CompactionResult) (*compactStep, error) {
+func (j *Jobs) dataCompaction(ctx context.Context, _ ice.TableIdent, tbl *table.Table, cr *CompactionResult) (*compactStep, error) {
 	target := j.targetFileSize(tbl.Metadata().Properties())
 	cr.TargetBytes, cr.MinAge = target, j.cfg.CandidateMinAge.String()
 	plan, err := j.planDataCompaction(ctx, tbl, target)
@@ -149,7 +149,7 @@ type compactStep struct {
 // on top of it; if it still conflicts, the job plans again from the new
 // state, and gives up after maxCompactionAttempts.
 func (j *Jobs) compactLoop(ctx context.Context, id ice.TableIdent, job string,
-	plan func(ctx context.Context, tbl *table.Table, cr *CompactionResult) (*compactStep, error)) (TableResult, error) {
+	plan func(ctx context.Context, id ice.TableIdent, tbl *table.Table, cr *CompactionResult) (*compactStep, error)) (TableResult, error) {
 	res := TableResult{Job: job, Table: id.String()}
 	cr := &CompactionResult{}
 	for attempt := 1; ; attempt++ {
@@ -166,7 +166,7 @@ func (j *Jobs) compactLoop(ctx context.Context, id ice.TableIdent, job string,
 			return res, nil
 		}
 		committer := &replayCommitter{serviceCommitter: serviceCommitter{svc: j.svc, id: id}, jobs: j}
-		step, err := plan(ctx, j.tableFor(t, committer), cr)
+		step, err := plan(ctx, id, j.tableFor(t, committer), cr)
 		if err != nil || step == nil {
 			return res, err
 		}
@@ -235,18 +235,28 @@ func (j *Jobs) planDataCompaction(ctx context.Context, tbl *table.Table, target 
 	return cfg.PlanCompaction(tasks)
 }
 
+// currentManifests reads the manifest list of the table's current
+// snapshot, with the FileIO it read it with.
+func currentManifests(ctx context.Context, tbl *table.Table) (icebergio.IO, []iceberg.ManifestFile, error) {
+	fio, err := tbl.FS(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	manifests, err := tbl.Metadata().CurrentSnapshot().Manifests(fio)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read manifest list: %w", err)
+	}
+	return fio, manifests, nil
+}
+
 // addedAt maps each live data file of the current snapshot to the time of
 // the snapshot that added it. A file whose snapshot has expired is older
 // than every retained snapshot: it maps to 0.
 func addedAt(ctx context.Context, tbl *table.Table) (map[string]int64, error) {
 	md := tbl.Metadata()
-	fio, err := tbl.FS(ctx)
+	fio, manifests, err := currentManifests(ctx, tbl)
 	if err != nil {
 		return nil, err
-	}
-	manifests, err := md.CurrentSnapshot().Manifests(fio)
-	if err != nil {
-		return nil, fmt.Errorf("read manifest list: %w", err)
 	}
 	out := map[string]int64{}
 	for _, mf := range manifests {

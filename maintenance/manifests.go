@@ -23,9 +23,7 @@ const defaultManifestTargetSize = 8 << 20
 // CompactData (replay on top of them, else plan again, else give up). The
 // replaced manifests stay until expiry and orphan cleanup remove them.
 func (j *Jobs) CompactManifests(ctx context.Context, id ice.TableIdent) (TableResult, error) {
-	return j.compactLoop(ctx, id, JobManifestCompaction, func(ctx context.Context, tbl *table.Table, cr *CompactionResult) (*compactStep, error) {
-		return j.manifestCompaction(ctx, id, tbl, cr)
-	})
+	return j.compactLoop(ctx, id, JobManifestCompaction, j.manifestCompaction)
 }
 
 // manifestCompaction plans CompactManifests on the table as loaded.
@@ -36,13 +34,9 @@ func (j *Jobs) manifestCompaction(ctx context.Context, id ice.TableIdent, tbl *t
 		target = v
 	}
 	cr.TargetBytes = target
-	fio, err := tbl.FS(ctx)
+	_, manifests, err := currentManifests(ctx, tbl)
 	if err != nil {
 		return nil, err
-	}
-	manifests, err := md.CurrentSnapshot().Manifests(fio)
-	if err != nil {
-		return nil, fmt.Errorf("read manifest list: %w", err)
 	}
 	small := func(m iceberg.ManifestFile) bool {
 		return m.ManifestContent() == iceberg.ManifestContentData && m.Length() < target
