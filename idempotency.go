@@ -15,9 +15,6 @@ type IdempotencyClaim struct {
 	Fingerprint string        // method, path, principal and body hash of the request
 	Revision    int64         // the store's revision of the claim
 	Lifetime    time.Duration // how long the stored outcome is kept
-	// Settled is set by Store.SwapTables when it stored the outcome in the
-	// same transaction as the pointer swaps; nothing is left to record.
-	Settled bool
 }
 
 // IdempotencyRecord is what the store holds for a key: a request still
@@ -71,18 +68,4 @@ type IdempotencyStore interface {
 type IdempotencyQuota struct {
 	Owner string // the principal's name
 	Max   int
-}
-
-type claimKey struct{}
-
-// WithIdempotencyClaim returns ctx carrying the request's claim, so that the
-// commit path can store the outcome atomically with its swap.
-func WithIdempotencyClaim(ctx context.Context, c *IdempotencyClaim) context.Context {
-	return context.WithValue(ctx, claimKey{}, c)
-}
-
-// IdempotencyClaimFrom returns the request's claim, or nil.
-func IdempotencyClaimFrom(ctx context.Context) *IdempotencyClaim {
-	c, _ := ctx.Value(claimKey{}).(*IdempotencyClaim)
-	return c
 }

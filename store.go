@@ -75,10 +75,11 @@ type Store interface {
 
 	LoadTable(ctx context.Context, id TableIdent) (TablePointer, error)
 	ListTables(ctx context.Context, ns Namespace, page Page) (tables []TableIdent, next string, err error)
-	// SwapTables applies every swap in one transaction, or none.
-	// With a claim, the transaction also requires the claim to be current
-	// and stores the committed outcome under its key, then sets Settled.
-	SwapTables(ctx context.Context, swaps []TableSwap, claim ...*IdempotencyClaim) error
+	// SwapTables applies every swap in one transaction, or none. With a
+	// claim (nil for none), the transaction also requires the claim to be
+	// current and stores the committed outcome under its key: a nil error
+	// means the outcome is stored, and nothing is left to record.
+	SwapTables(ctx context.Context, swaps []TableSwap, claim *IdempotencyClaim) error
 	// DropTable deletes the table's entry, and its location claim, if it is
 	// still at base's revision.
 	DropTable(ctx context.Context, id TableIdent, base TablePointer) error

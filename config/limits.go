@@ -11,6 +11,11 @@ type Limits struct {
 	// MaxRequestsInFlight is how many API requests one replica serves at
 	// once; one more gets 503 with Retry-After. Default 256; -1: no limit.
 	MaxRequestsInFlight int `yaml:"maxRequestsInFlight"`
+	// MaxEventStreams is how many change-feed streams (GET
+	// /management/v1/events) one replica holds open at once; they do not
+	// count against MaxRequestsInFlight. One more gets 503 with
+	// Retry-After. Default 64; -1: no limit.
+	MaxEventStreams int `yaml:"maxEventStreams"`
 	// MaxNamespacePropertiesBytes bounds a namespace's properties, as
 	// stored (JSON); more get 413. Default 1 MiB, under etcd's default
 	// 1.5 MiB request limit.
@@ -41,6 +46,7 @@ type Limits struct {
 // The defaults of Limits.
 const (
 	DefaultMaxRequestsInFlight         = 256
+	DefaultMaxEventStreams             = 64
 	DefaultMaxNamespacePropertiesBytes = 1 << 20
 	DefaultMaxScanFilterDepth          = 64
 	DefaultMaxScanFilterValues         = 100000
@@ -62,6 +68,7 @@ func (l Limits) WithDefaults() Limits {
 		}
 	}
 	orDefault(&l.MaxRequestsInFlight, DefaultMaxRequestsInFlight)
+	orDefault(&l.MaxEventStreams, DefaultMaxEventStreams)
 	orDefault(&l.MaxNamespacePropertiesBytes, DefaultMaxNamespacePropertiesBytes)
 	orDefault(&l.MaxScanFilterDepth, DefaultMaxScanFilterDepth)
 	orDefault(&l.MaxScanFilterValues, DefaultMaxScanFilterValues)
@@ -83,6 +90,7 @@ func (l Limits) check() error {
 		v   int
 	}{
 		{"maxRequestsInFlight", l.MaxRequestsInFlight},
+		{"maxEventStreams", l.MaxEventStreams},
 		{"idempotencyKeysPerPrincipal", l.IdempotencyKeysPerPrincipal},
 	} {
 		if c.v < -1 {

@@ -68,7 +68,7 @@ func commit(t *testing.T, s *etcd.Store, ns ice.Namespace, tables []string, n in
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := s.SwapTables(ctx, []ice.TableSwap{{ID: id, Base: ptr, NewLocation: fmt.Sprintf("file:///w/%s/%d.json", name, i)}}); err != nil {
+			if err := s.SwapTables(ctx, []ice.TableSwap{{ID: id, Base: ptr, NewLocation: fmt.Sprintf("file:///w/%s/%d.json", name, i)}}, nil); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -25,13 +25,13 @@ func TestImportMovesKeysToTheImportingCatalog(t *testing.T) {
 	for i := 0; i < 1500; i++ { // more than one listing page
 		swaps = append(swaps, ice.TableSwap{ID: ice.TableIdent{Namespace: ice.Namespace{"a", "b"}, Name: "t" + strconv.Itoa(i)}, NewLocation: "s3://w/m.json"})
 		if len(swaps) == 20 {
-			if err := src.SwapTables(ctx, swaps); err != nil {
+			if err := src.SwapTables(ctx, swaps, nil); err != nil {
 				t.Fatal(err)
 			}
 			swaps = nil
 		}
 	}
-	if err := src.SwapTables(ctx, []ice.TableSwap{{ID: ice.TableIdent{Namespace: ice.Namespace{"ab"}, Name: "x"}, NewLocation: "s3://w/x.json"}}); err != nil {
+	if err := src.SwapTables(ctx, []ice.TableSwap{{ID: ice.TableIdent{Namespace: ice.Namespace{"ab"}, Name: "x"}, NewLocation: "s3://w/x.json"}}, nil); err != nil {
 		t.Fatal(err)
 	}
 

@@ -30,7 +30,7 @@ func BenchmarkCommitAudit(b *testing.B) {
 			b.ResetTimer()
 			for i := range b.N {
 				loc := fmt.Sprintf("s3://b/w/b/t/metadata/%05d.metadata.json", i)
-				if err := s.SwapTables(ctx, []ice.TableSwap{{ID: id, Base: ptr, NewLocation: loc}}); err != nil {
+				if err := s.SwapTables(ctx, []ice.TableSwap{{ID: id, Base: ptr, NewLocation: loc}}, nil); err != nil {
 					b.Fatal(err)
 				}
 				b.StopTimer() // the next base's read is not part of the commit

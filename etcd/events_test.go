@@ -63,10 +63,10 @@ func TestFeedClassifiesEveryChange(t *testing.T) {
 			must(s.CreateNamespace(as(ctx, "token:admin", "createNamespace"), ns, map[string]string{"owner": "bi"}))
 			// Another catalog on the same etcd: not in this feed.
 			must(other.CreateNamespace(ctx, ice.Namespace{"elsewhere"}, nil))
-			must(s.SwapTables(as(ctx, "token:etl", "createTable"), []ice.TableSwap{{ID: id, NewLocation: "s3://b/w/sales/orders/metadata/0.json"}}))
+			must(s.SwapTables(as(ctx, "token:etl", "createTable"), []ice.TableSwap{{ID: id, NewLocation: "s3://b/w/sales/orders/metadata/0.json"}}, nil))
 			ptr, err := s.LoadTable(ctx, id)
 			must(err)
-			must(s.SwapTables(as(ctx, "token:etl", "updateTable"), []ice.TableSwap{{ID: id, Base: ptr, NewLocation: "s3://b/w/sales/orders/metadata/1.json"}}))
+			must(s.SwapTables(as(ctx, "token:etl", "updateTable"), []ice.TableSwap{{ID: id, Base: ptr, NewLocation: "s3://b/w/sales/orders/metadata/1.json"}}, nil))
 			must(s.RenameTable(as(ctx, "token:etl", "renameTable"), id, renamed))
 			ptr, err = s.LoadTable(ctx, renamed)
 			must(err)
@@ -80,7 +80,7 @@ func TestFeedClassifiesEveryChange(t *testing.T) {
 			must(err)
 			must(s.DropTable(as(ctx, "token:etl", "dropTable"), id, ptr))
 			must(s.SwapView(as(ctx, "token:bi", "createView"), ice.ViewSwap{ID: ice.TableIdent{Namespace: ns, Name: "v"}, NewLocation: "s3://b/w/sales/v/metadata/0.json"}))
-			must(s.SwapTables(as(ctx, "token:etl", "registerTable"), []ice.TableSwap{{ID: ice.TableIdent{Namespace: ns, Name: "r"}, NewLocation: "s3://b/w/sales/r/metadata/0.json"}}))
+			must(s.SwapTables(as(ctx, "token:etl", "registerTable"), []ice.TableSwap{{ID: ice.TableIdent{Namespace: ns, Name: "r"}, NewLocation: "s3://b/w/sales/r/metadata/0.json"}}, nil))
 			must(s.ReplaceNamespaceProperties(as(ctx, "token:admin", "updateNamespaceProperties"), ns, map[string]string{"owner": "ops"}, mustNS(t, s, ns).Revision))
 
 			want := []struct{ typ, ns, name, who string }{
@@ -169,7 +169,7 @@ func TestFeedMaintenanceAndPurge(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := ice.TableIdent{Namespace: ns, Name: "t"}
-	if err := s.SwapTables(ctx, []ice.TableSwap{{ID: id, NewLocation: "file:///w/m/t/0.json"}}); err != nil {
+	if err := s.SwapTables(ctx, []ice.TableSwap{{ID: id, NewLocation: "file:///w/m/t/0.json"}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	ptr, _ := s.LoadTable(ctx, id)
@@ -209,7 +209,7 @@ func TestFeedCursorInsideARevision(t *testing.T) {
 	for i := range 3 {
 		swaps = append(swaps, ice.TableSwap{ID: ice.TableIdent{Namespace: ns, Name: fmt.Sprintf("t%d", i)}, NewLocation: fmt.Sprintf("file:///w/a/t%d/m.json", i)})
 	}
-	if err := s.SwapTables(as(ctx, "p", "commitTransaction"), swaps); err != nil {
+	if err := s.SwapTables(as(ctx, "p", "commitTransaction"), swaps, nil); err != nil {
 		t.Fatal(err)
 	}
 	all := collect(t, s, ice.Cursor{Revision: head}, 3)
@@ -284,7 +284,7 @@ func TestConcurrentDropUndropCreate(t *testing.T) {
 				switch (w + i) % 3 {
 				case 0: // create
 					loc := fmt.Sprintf("file:///w/race/t/%d-%d.json", w, i)
-					if s.SwapTables(ctx, []ice.TableSwap{{ID: id, NewLocation: loc}}) == nil {
+					if s.SwapTables(ctx, []ice.TableSwap{{ID: id, NewLocation: loc}}, nil) == nil {
 						mu.Lock()
 						created[loc] = true
 						mu.Unlock()

@@ -34,7 +34,8 @@ func TestLocationClaimsUnderConcurrency(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			errs[i] = s.SwapTables(ctx, []ice.TableSwap{{ID: ice.TableIdent{Namespace: ns, Name: fmt.Sprint("t", i)},
-				NewLocation: l + "metadata/0.metadata.json", ClaimLocation: l}})
+				NewLocation: l + "metadata/0.metadata.json", ClaimLocation: l}}, nil)
+
 		}()
 	}
 	wg.Wait()
@@ -52,7 +53,7 @@ func TestLocationClaimsUnderConcurrency(t *testing.T) {
 	}
 	// A sibling does not overlap.
 	if err := s.SwapTables(ctx, []ice.TableSwap{{ID: ice.TableIdent{Namespace: ns, Name: "sib"},
-		NewLocation: "s3://lake/wh/a/t2/metadata/0.metadata.json", ClaimLocation: "s3://lake/wh/a/t2/"}}); err != nil {
+		NewLocation: "s3://lake/wh/a/t2/metadata/0.metadata.json", ClaimLocation: "s3://lake/wh/a/t2/"}}, nil); err != nil {
 		t.Fatalf("sibling: %v", err)
 	}
 }

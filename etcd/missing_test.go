@@ -25,6 +25,6 @@ func TestMissingNamespaceErrors(t *testing.T) {
 	wantErrType(t, "rename a table", s.RenameTable(ctx, id, to), ice.ENOTFOUND, "NoSuchTableException")
 	wantErrType(t, "rename a view", s.RenameView(ctx, id, to), ice.ENOTFOUND, "NoSuchViewException")
 
-	wantErrType(t, "create a table", s.SwapTables(ctx, []ice.TableSwap{{ID: id, NewLocation: "x"}}), ice.ENOTFOUND, "NoSuchNamespaceException")
+	wantErrType(t, "create a table", s.SwapTables(ctx, []ice.TableSwap{{ID: id, NewLocation: "x"}}, nil), ice.ENOTFOUND, "NoSuchNamespaceException")
 	wantErrType(t, "create a view", s.SwapView(ctx, ice.ViewSwap{ID: id, NewLocation: "x"}), ice.ENOTFOUND, "NoSuchNamespaceException")
 }

@@ -176,7 +176,7 @@ func (s *Store) RenameView(ctx context.Context, from, to ice.TableIdent) error {
 	return s.rename(ctx, viewKind, from, to)
 }
 
-func (s *Store) SwapTables(ctx context.Context, swaps []ice.TableSwap, claims ...*ice.IdempotencyClaim) error {
+func (s *Store) SwapTables(ctx context.Context, swaps []ice.TableSwap, claim *ice.IdempotencyClaim) error {
 	cmps := make([]clientv3.Cmp, 0, len(swaps)*2)
 	ops := make([]clientv3.Op, 0, len(swaps))
 	for _, sw := range swaps {
@@ -187,15 +187,13 @@ func (s *Store) SwapTables(ctx context.Context, swaps []ice.TableSwap, claims ..
 		cmps, ops = append(cmps, c...), append(ops, o...)
 	}
 	var (
-		claim   *ice.IdempotencyClaim
 		lease   clientv3.LeaseID
 		elseOps []clientv3.Op
 	)
-	if len(claims) > 0 && claims[0] != nil {
+	if claim != nil {
 		// The outcome of a keyed commit is recorded in this same Txn, so
 		// a retry of a commit whose answer was lost replays it instead of
 		// applying it twice.
-		claim = claims[0]
 		cmp, put, l, err := s.settle(ctx, claim, swaps)
 		if err != nil {
 			return err
@@ -217,9 +215,6 @@ func (s *Store) SwapTables(ctx context.Context, swaps []ice.TableSwap, claims ..
 			}
 		}
 		return s.swapRefused(ctx, tableKind, swaps)
-	}
-	if claim != nil {
-		claim.Settled = true
 	}
 	return nil
 }

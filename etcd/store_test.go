@@ -60,7 +60,7 @@ func TestKeyLayout(t *testing.T) {
 			must(t, s.CreateNamespace(ctx, ice.Namespace{"a"}, map[string]string{"k": "v"}))
 			must(t, s.CreateNamespace(ctx, ice.Namespace{"a", "b"}, nil))
 			id := ice.TableIdent{Namespace: ice.Namespace{"a", "b"}, Name: "t-1"}
-			must(t, s.SwapTables(ctx, []ice.TableSwap{{ID: id, NewLocation: "s3://w/a/b/t-1/metadata/00000-x.metadata.json"}}))
+			must(t, s.SwapTables(ctx, []ice.TableSwap{{ID: id, NewLocation: "s3://w/a/b/t-1/metadata/00000-x.metadata.json"}}, nil))
 
 			if props, _ := get(t, cli, tc.prefix+"n/a"); props["k"] != "v" || len(props) != 1 {
 				t.Errorf("n/a = %v", props)
@@ -76,7 +76,7 @@ func TestKeyLayout(t *testing.T) {
 
 			ptr, err := s.LoadTable(ctx, id)
 			must(t, err)
-			must(t, s.SwapTables(ctx, []ice.TableSwap{{ID: id, Base: ptr, NewLocation: "s3://w/a/b/t-1/metadata/00001-y.metadata.json"}}))
+			must(t, s.SwapTables(ctx, []ice.TableSwap{{ID: id, Base: ptr, NewLocation: "s3://w/a/b/t-1/metadata/00001-y.metadata.json"}}, nil))
 			entry, _ = get(t, cli, tc.prefix+"t/a/b/t-1")
 			if entry["metadata_location"] != "s3://w/a/b/t-1/metadata/00001-y.metadata.json" ||
 				entry["previous_metadata_location"] != "s3://w/a/b/t-1/metadata/00000-x.metadata.json" {
@@ -131,7 +131,7 @@ func TestServesJavaWrittenEntries(t *testing.T) {
 	if ptr.MetadataLocation != "file://w/1.metadata.json" || ptr.PreviousMetadataLocation != "file://w/0.metadata.json" {
 		t.Errorf("pointer = %+v", ptr)
 	}
-	must(t, s.SwapTables(ctx, []ice.TableSwap{{ID: id, Base: ptr, NewLocation: "file://w/2.metadata.json"}}))
+	must(t, s.SwapTables(ctx, []ice.TableSwap{{ID: id, Base: ptr, NewLocation: "file://w/2.metadata.json"}}, nil))
 	entry, _ := get(t, cli, "t/legacy/child/t1")
 	if entry["custom"] != "kept" || entry["previous_metadata_location"] != "file://w/1.metadata.json" {
 		t.Errorf("rewritten entry = %v", entry)
@@ -143,14 +143,14 @@ func TestSwapComparesRevision(t *testing.T) {
 	s := etcd.NewStore(newClient(t), "default")
 	must(t, s.CreateNamespace(ctx, ice.Namespace{"n"}, nil))
 	id := ice.TableIdent{Namespace: ice.Namespace{"n"}, Name: "t"}
-	must(t, s.SwapTables(ctx, []ice.TableSwap{{ID: id, NewLocation: "file:///0"}}))
-	if err := s.SwapTables(ctx, []ice.TableSwap{{ID: id, NewLocation: "file:///dup"}}); ice.ErrorCode(err) != ice.ECONFLICT {
+	must(t, s.SwapTables(ctx, []ice.TableSwap{{ID: id, NewLocation: "file:///0"}}, nil))
+	if err := s.SwapTables(ctx, []ice.TableSwap{{ID: id, NewLocation: "file:///dup"}}, nil); ice.ErrorCode(err) != ice.ECONFLICT {
 		t.Fatalf("second create: %v, want conflict", err)
 	}
 	stale, err := s.LoadTable(ctx, id)
 	must(t, err)
-	must(t, s.SwapTables(ctx, []ice.TableSwap{{ID: id, Base: stale, NewLocation: "file:///1"}}))
-	if err := s.SwapTables(ctx, []ice.TableSwap{{ID: id, Base: stale, NewLocation: "file:///lost"}}); ice.ErrorCode(err) != ice.ECONFLICT {
+	must(t, s.SwapTables(ctx, []ice.TableSwap{{ID: id, Base: stale, NewLocation: "file:///1"}}, nil))
+	if err := s.SwapTables(ctx, []ice.TableSwap{{ID: id, Base: stale, NewLocation: "file:///lost"}}, nil); ice.ErrorCode(err) != ice.ECONFLICT {
 		t.Fatalf("swap from a stale base: %v, want conflict", err)
 	}
 	cur, err := s.LoadTable(ctx, id)
@@ -160,7 +160,7 @@ func TestSwapComparesRevision(t *testing.T) {
 	}
 	// Multi-table: one stale table fails the whole transaction.
 	other := ice.TableIdent{Namespace: ice.Namespace{"n"}, Name: "u"}
-	err = s.SwapTables(ctx, []ice.TableSwap{{ID: other, NewLocation: "file:///u0"}, {ID: id, Base: stale, NewLocation: "file:///x"}})
+	err = s.SwapTables(ctx, []ice.TableSwap{{ID: other, NewLocation: "file:///u0"}, {ID: id, Base: stale, NewLocation: "file:///x"}}, nil)
 	if ice.ErrorCode(err) != ice.ECONFLICT {
 		t.Fatalf("multi-table swap with a stale member: %v", err)
 	}
@@ -183,7 +183,7 @@ func TestNamespaceRules(t *testing.T) {
 	if err := s.DropNamespace(ctx, ice.Namespace{"x"}); ice.ErrorCode(err) != ice.ENOTEMPTY {
 		t.Errorf("drop with a child namespace: %v", err)
 	}
-	must(t, s.SwapTables(ctx, []ice.TableSwap{{ID: ice.TableIdent{Namespace: ice.Namespace{"x", "y"}, Name: "t"}, NewLocation: "file:///t"}}))
+	must(t, s.SwapTables(ctx, []ice.TableSwap{{ID: ice.TableIdent{Namespace: ice.Namespace{"x", "y"}, Name: "t"}, NewLocation: "file:///t"}}, nil))
 	if err := s.DropNamespace(ctx, ice.Namespace{"x", "y"}); ice.ErrorCode(err) != ice.ENOTEMPTY {
 		t.Errorf("drop with a table: %v", err)
 	}
@@ -202,10 +202,10 @@ func TestListPagination(t *testing.T) {
 	must(t, s.CreateNamespace(ctx, ice.Namespace{"p", "deep"}, nil))
 	for i := 0; i < 25; i++ {
 		id := ice.TableIdent{Namespace: ice.Namespace{"p"}, Name: fmt.Sprintf("t%02d", i)}
-		must(t, s.SwapTables(ctx, []ice.TableSwap{{ID: id, NewLocation: "file:///x"}}))
+		must(t, s.SwapTables(ctx, []ice.TableSwap{{ID: id, NewLocation: "file:///x"}}, nil))
 	}
 	// A table of the child namespace must not show up in p's listing.
-	must(t, s.SwapTables(ctx, []ice.TableSwap{{ID: ice.TableIdent{Namespace: ice.Namespace{"p", "deep"}, Name: "hidden"}, NewLocation: "file:///x"}}))
+	must(t, s.SwapTables(ctx, []ice.TableSwap{{ID: ice.TableIdent{Namespace: ice.Namespace{"p", "deep"}, Name: "hidden"}, NewLocation: "file:///x"}}, nil))
 	var all []string
 	page := ice.Page{Size: 10}
 	for pages := 0; ; pages++ {
@@ -245,7 +245,7 @@ func TestLoadTableReadsItsOwnWritesUnderBatching(t *testing.T) {
 	s := etcd.NewStore(newClient(t), "default")
 	must(t, s.CreateNamespace(ctx, ice.Namespace{"db"}, nil))
 	id := ice.TableIdent{Namespace: ice.Namespace{"db"}, Name: "t"}
-	must(t, s.SwapTables(ctx, []ice.TableSwap{{ID: id, NewLocation: "file:///w/0.metadata.json"}}))
+	must(t, s.SwapTables(ctx, []ice.TableSwap{{ID: id, NewLocation: "file:///w/0.metadata.json"}}, nil))
 	base, err := s.LoadTable(ctx, id)
 	must(t, err)
 	var committed atomic.Int64 // the revision of the last acknowledged commit
@@ -260,7 +260,7 @@ func TestLoadTableReadsItsOwnWritesUnderBatching(t *testing.T) {
 				return
 			default:
 			}
-			if err := s.SwapTables(ctx, []ice.TableSwap{{ID: id, Base: base, NewLocation: fmt.Sprintf("file:///w/%d.metadata.json", i)}}); err != nil {
+			if err := s.SwapTables(ctx, []ice.TableSwap{{ID: id, Base: base, NewLocation: fmt.Sprintf("file:///w/%d.metadata.json", i)}}, nil); err != nil {
 				writerDone <- err
 				return
 			}

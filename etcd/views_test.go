@@ -74,11 +74,11 @@ func TestViewAndTableShareNoIdentifier(t *testing.T) {
 	must(t, s.CreateNamespace(ctx, ns, nil))
 	tbl := ice.TableIdent{Namespace: ns, Name: "t"}
 	vw := ice.TableIdent{Namespace: ns, Name: "v"}
-	must(t, s.SwapTables(ctx, []ice.TableSwap{{ID: tbl, NewLocation: "file:///t.json"}}))
+	must(t, s.SwapTables(ctx, []ice.TableSwap{{ID: tbl, NewLocation: "file:///t.json"}}, nil))
 	must(t, s.SwapView(ctx, ice.ViewSwap{ID: vw, NewLocation: "file:///v.json"}))
 
 	wantErrType(t, "view over a table", s.SwapView(ctx, ice.ViewSwap{ID: tbl, NewLocation: "x"}), ice.EEXISTS, "AlreadyExistsException")
-	wantErrType(t, "table over a view", s.SwapTables(ctx, []ice.TableSwap{{ID: vw, NewLocation: "x"}}), ice.EEXISTS, "AlreadyExistsException")
+	wantErrType(t, "table over a view", s.SwapTables(ctx, []ice.TableSwap{{ID: vw, NewLocation: "x"}}, nil), ice.EEXISTS, "AlreadyExistsException")
 	wantErrType(t, "view over a view", s.SwapView(ctx, ice.ViewSwap{ID: vw, NewLocation: "x"}), ice.EEXISTS, "AlreadyExistsException")
 	wantErrType(t, "rename a view onto a table", s.RenameView(ctx, vw, tbl), ice.EEXISTS, "AlreadyExistsException")
 	wantErrType(t, "rename a table onto a view", s.RenameTable(ctx, tbl, vw), ice.EEXISTS, "AlreadyExistsException")

@@ -344,7 +344,7 @@ func (c *serviceCommitter) LoadTable(ctx context.Context, _ table.Identifier) (*
 }
 
 func (c *serviceCommitter) CommitTable(ctx context.Context, _ table.Identifier, reqs []table.Requirement, updates []table.Update) (table.Metadata, string, error) {
-	t, err := c.svc.CommitTable(ctx, service.TableChange{ID: c.id, Requirements: reqs, Updates: updates})
+	t, _, err := c.svc.CommitTable(ctx, service.TableChange{ID: c.id, Requirements: reqs, Updates: updates}, nil)
 	c.err = err
 	if err != nil {
 		// Not wrapped as table.ErrCommitFailed: iceberg-go must not replay

@@ -256,8 +256,8 @@ func TestDeleteOldMetadataHonoursTableProperties(t *testing.T) {
 	}
 	// A commit through the server (iceberg-go's client would delete the
 	// trimmed metadata file itself) makes the pre-expiry metadata leave the log.
-	if _, err := f.svc.CommitTable(ctx, service.TableChange{ID: ident("trimmed"),
-		Updates: table.Updates{table.NewSetPropertiesUpdate(iceberg.Properties{"owner": "ops"})}}); err != nil {
+	if _, _, err := f.svc.CommitTable(ctx, service.TableChange{ID: ident("trimmed"),
+		Updates: table.Updates{table.NewSetPropertiesUpdate(iceberg.Properties{"owner": "ops"})}}, nil); err != nil {
 		t.Fatal(err)
 	}
 

@@ -19,7 +19,7 @@ func (h *Handler) adminRoutes(a ice.CatalogAdmin) {
 	if a == nil {
 		return
 	}
-	h.mux.HandleFunc("GET /admin/v1/catalog-export", h.admin(func(w http.ResponseWriter, r *http.Request) error {
+	h.mux.HandleFunc("GET /admin/v1/catalog-export", h.serve(h.admin(func(w http.ResponseWriter, r *http.Request, _ *input) error {
 		var ns ice.Namespace
 		if f := r.URL.Query().Get("namespace"); f != "" {
 			// Levels may be joined by ".", "/" or the spec's 0x1F; a level
@@ -36,8 +36,8 @@ func (h *Handler) adminRoutes(a ice.CatalogAdmin) {
 		w.Header().Set("Content-Disposition", `attachment; filename="catalog-export.json"`)
 		writeJSON(w, http.StatusOK, snap)
 		return nil
-	}))
-	h.mux.HandleFunc("POST /admin/v1/catalog-import", h.admin(func(w http.ResponseWriter, r *http.Request) error {
+	})))
+	h.mux.HandleFunc("POST /admin/v1/catalog-import", h.serve(h.admin(func(w http.ResponseWriter, r *http.Request, in *input) error {
 		dryRun, err := boolParam(r, "dry-run")
 		if err != nil {
 			return err
@@ -49,7 +49,7 @@ func (h *Handler) adminRoutes(a ice.CatalogAdmin) {
 		who, _ := auth.FromContext(r.Context())
 		acc := access{op: "catalogImport", level: auth.Admin}
 		var snap ice.CatalogSnapshot
-		err = decode(r, &snap)
+		err = in.decode(&snap)
 		if err == nil {
 			err = h.checkImport(&snap)
 		}
@@ -75,7 +75,7 @@ func (h *Handler) adminRoutes(a ice.CatalogAdmin) {
 			"locationsClaimed", claimed.Indexed, "locationsRefused", claimed.Refused)
 		writeJSON(w, http.StatusOK, res)
 		return nil
-	}))
+	})))
 }
 
 // checkImport applies the location rule to every table entry's
@@ -101,17 +101,14 @@ func (h *Handler) checkImport(snap *ice.CatalogSnapshot) error {
 	return nil
 }
 
-// admin checks isAdmin before fn and writes fn's error.
-func (h *Handler) admin(fn func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+// admin refuses, before fn runs, whoever may not use the admin API.
+func (h *Handler) admin(fn handler) handler {
+	return func(w http.ResponseWriter, r *http.Request, in *input) error {
 		who, ok := auth.FromContext(r.Context())
 		if !h.isAdmin(who, ok) {
-			h.writeError(w, r, &ice.Error{Code: ice.EFORBIDDEN, Message: fmt.Sprintf("%s may not use the admin API: it needs catalog-wide admin access and a bearer token", who.Name)})
-			return
+			return &ice.Error{Code: ice.EFORBIDDEN, Message: fmt.Sprintf("%s may not use the admin API: it needs catalog-wide admin access and a bearer token", who.Name)}
 		}
-		if err := fn(w, r); err != nil {
-			h.writeError(w, r, err)
-		}
+		return fn(w, r, in)
 	}
 }
 

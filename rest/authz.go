@@ -1,11 +1,8 @@
 package rest
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path"
@@ -23,20 +20,18 @@ const oauthTokensPath = "/v1/oauth/tokens"
 // It also refuses paths that are not in canonical form: ServeMux would
 // answer them with a redirect to the cleaned path, which for "a/../b"
 // points a write at a namespace the client did not name.
-func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
+func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*http.Request, error) {
 	if p := r.URL.Path; p != path.Clean(p) || strings.ContainsAny(p, "\\") {
-		h.writeError(w, r, ice.Errorf(ice.EINVALID, "request path %q is not in canonical form", p))
-		return r, false
+		return r, ice.Errorf(ice.EINVALID, "request path %q is not in canonical form", p)
 	}
 	if r.URL.Path == oauthTokensPath {
-		return r, true
+		return r, nil
 	}
 	who, err := h.auth.Authenticate(r.Context(), r.Header.Get("Authorization"))
 	if err != nil {
 		if errors.Is(err, auth.ErrUnavailable) {
 			h.log.WarnContext(r.Context(), "token verification unavailable", "err", err)
-			h.writeError(w, r, ice.Errorf(ice.EUNAVAILABLE, "%v", err))
-			return r, false
+			return r, ice.Errorf(ice.EUNAVAILABLE, "%v", err)
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			// No route has matched yet, so the operation is the request line.
@@ -44,10 +39,9 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*http.Re
 				"identifier", "", "outcome", "unauthenticated", "reason", err.Error())
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="ice-rest-catalog"`)
-		h.writeError(w, r, ice.Errorf(ice.EUNAUTHORIZED, "%v", err))
-		return r, false
+		return r, ice.Errorf(ice.EUNAUTHORIZED, "%v", err)
 	}
-	return r.WithContext(auth.WithPrincipal(r.Context(), who)), true
+	return r.WithContext(auth.WithPrincipal(r.Context(), who)), nil
 }
 
 // target says where a route's namespaces come from.
@@ -157,7 +151,7 @@ func defaultAccess(pattern string) access {
 // principal is known to be allowed, where the path names the namespace,
 // or could be allowed somewhere, where the body names it; an oversized
 // body is refused by its Content-Length before it is read.
-func (h *Handler) guard(pattern string, next http.HandlerFunc) http.HandlerFunc {
+func (h *Handler) guard(pattern string, next handler) handler {
 	acc, ok := routeAccess[pattern]
 	if !ok {
 		acc = defaultAccess(pattern)
@@ -165,46 +159,44 @@ func (h *Handler) guard(pattern string, next http.HandlerFunc) http.HandlerFunc 
 	return h.guardAccess(acc, next)
 }
 
-// guardAccess is guard for a route whose access is known.
-func (h *Handler) guardAccess(acc access, next http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+// guardAccess is guard for a route whose access is known. Its own refusals
+// are returned; the route's answer, errors included, goes through the
+// status writer that the audit line reads.
+func (h *Handler) guardAccess(acc access, next handler) handler {
+	return func(w http.ResponseWriter, r *http.Request, in *input) error {
 		if acc.target == public {
-			if h.bodyTooLarge(w, r) {
-				return
+			if err := h.bodyTooLarge(r); err != nil {
+				writeJSON(w, http.StatusRequestEntityTooLarge, oauthError{"invalid_request", err.Message})
+				return nil
 			}
-			next(w, r)
-			return
+			return next(w, r, in)
 		}
 		who, ok := auth.FromContext(r.Context())
 		if !ok {
-			h.writeError(w, r, ice.Errorf(ice.EUNAUTHORIZED, "no principal"))
-			return
+			return ice.Errorf(ice.EUNAUTHORIZED, "no principal")
 		}
 		if acc.inBody() && h.authz.Highest(who) < acc.level {
 			err := &ice.Error{Code: ice.EFORBIDDEN, Message: fmt.Sprintf("%s may not %s: it needs %s access, and has it nowhere", who.Name, acc.op, acc.level)}
 			h.auditAlways(r, who, acc, "", "denied", err)
-			h.writeError(w, r, err)
-			return
+			return err
 		}
-		if acc.inBody() && h.bodyTooLarge(w, r) {
-			return
+		if err := h.bodyTooLarge(r); acc.inBody() && err != nil {
+			return err
 		}
-		checks, ident, err := h.resolve(r, acc)
+		checks, ident, err := h.resolve(r, in, acc)
 		if err != nil {
 			h.audit(r, who, acc, ident, "invalid", err)
-			h.writeError(w, r, err)
-			return
+			return err
 		}
 		for _, c := range checks {
 			if !h.allowed(who, c.level, c.ns, c.anyGrant) {
 				err := &ice.Error{Code: ice.EFORBIDDEN, Message: fmt.Sprintf("%s may not %s %s: it needs %s access", who.Name, acc.op, c.what(), c.level)}
 				h.auditAlways(r, who, acc, ident, "denied", err)
-				h.writeError(w, r, err)
-				return
+				return err
 			}
 		}
-		if !acc.inBody() && h.bodyTooLarge(w, r) { // inBody routes checked it before resolve
-			return
+		if err := h.bodyTooLarge(r); !acc.inBody() && err != nil { // inBody routes checked it before resolve
+			return err
 		}
 		if acc.audited() {
 			// The store records who made the change in the change's own
@@ -213,9 +205,9 @@ func (h *Handler) guardAccess(acc access, next http.HandlerFunc) http.HandlerFun
 		}
 		sw := &statusWriter{ResponseWriter: w}
 		if acc.recorded() && h.idem != nil && r.Header.Get(headerIdempotencyKey) != "" {
-			h.serveKeyed(sw, r, who, next)
+			h.answer(h.keyed(who, next), sw, r, in)
 		} else {
-			next(sw, r)
+			h.answer(next, sw, r, in)
 		}
 		if acc.audited() {
 			outcome := "ok"
@@ -227,6 +219,7 @@ func (h *Handler) guardAccess(acc access, next http.HandlerFunc) http.HandlerFun
 			}
 			h.audit(r, who, acc, ident, outcome, nil, "status", sw.status)
 		}
+		return nil
 	}
 }
 
@@ -267,7 +260,7 @@ func (h *Handler) accessLevel(r *http.Request, ns ice.Namespace) auth.Level {
 // resolve finds the namespaces a request touches and the identifier its
 // audit line names. Malformed input is reported as the handler would: the
 // handler's own validation runs after the guard.
-func (h *Handler) resolve(r *http.Request, acc access) ([]check, string, error) {
+func (h *Handler) resolve(r *http.Request, in *input, acc access) ([]check, string, error) {
 	switch acc.target {
 	case onCatalog:
 		return []check{{level: acc.level}}, "", nil
@@ -298,7 +291,7 @@ func (h *Handler) resolve(r *http.Request, acc access) ([]check, string, error) 
 		var req struct {
 			Namespace []string `json:"namespace"`
 		}
-		if err := peekBody(r, &req); err != nil {
+		if err := in.peek(&req); err != nil {
 			return nil, "", err
 		}
 		ns := ice.NamespaceFromClient(req.Namespace)
@@ -311,7 +304,7 @@ func (h *Handler) resolve(r *http.Request, acc access) ([]check, string, error) 
 		var req struct {
 			Source, Destination *tableIdentifier
 		}
-		if err := peekBody(r, &req); err != nil {
+		if err := in.peek(&req); err != nil {
 			return nil, "", err
 		}
 		if req.Source == nil || req.Destination == nil {
@@ -326,7 +319,7 @@ func (h *Handler) resolve(r *http.Request, acc access) ([]check, string, error) 
 				Identifier *tableIdentifier `json:"identifier"`
 			} `json:"table-changes"`
 		}
-		if err := peekBody(r, &req); err != nil {
+		if err := in.peek(&req); err != nil {
 			return nil, "", err
 		}
 		var checks []check
@@ -344,19 +337,6 @@ func (h *Handler) resolve(r *http.Request, acc access) ([]check, string, error) 
 	return nil, "", fmt.Errorf("route %s has no access target", acc.op)
 }
 
-// peekBody decodes the body into v and puts it back for the handler.
-func peekBody(r *http.Request, v any) error {
-	body, err := io.ReadAll(r.Body)
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	if err != nil {
-		return bodyReadError(err)
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return ice.Errorf(ice.EINVALID, "malformed request body: %v", err)
-	}
-	return nil
-}
-
 // audit writes the audit line of a write.
 func (h *Handler) audit(r *http.Request, who auth.Principal, acc access, ident, outcome string, err error, extra ...any) {
 	if acc.audited() {
@@ -372,20 +352,14 @@ func (h *Handler) auditAlways(r *http.Request, who auth.Principal, acc access, i
 	h.log.InfoContext(r.Context(), "audit", append(args, extra...)...)
 }
 
-// bodyTooLarge answers 413 to a request whose Content-Length is over the
-// body limit, without reading the body. A body without a length is cut at
-// the limit by the MaxBytesReader that ServeHTTP puts in front of it.
-func (h *Handler) bodyTooLarge(w http.ResponseWriter, r *http.Request) bool {
+// bodyTooLarge refuses, with 413, a request whose Content-Length is over
+// the body limit, without reading the body. A body without a length is cut
+// at the limit by the MaxBytesReader that ServeHTTP puts in front of it.
+func (h *Handler) bodyTooLarge(r *http.Request) *ice.Error {
 	if r.ContentLength <= h.maxBody {
-		return false
+		return nil
 	}
-	err := ice.Errorf(ice.ETOOLARGE, "request body is larger than the limit of %d bytes", h.maxBody)
-	if r.URL.Path == oauthTokensPath {
-		writeJSON(w, http.StatusRequestEntityTooLarge, oauthError{"invalid_request", err.Message})
-		return true
-	}
-	h.writeError(w, r, err)
-	return true
+	return ice.Errorf(ice.ETOOLARGE, "request body is larger than the limit of %d bytes", h.maxBody)
 }
 
 // bodyReadError classifies a failed body read: over the size limit (413),

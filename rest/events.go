@@ -24,21 +24,47 @@ const (
 // keep it open and a dead client is noticed.
 const heartbeat = 15 * time.Second
 
+// eventFeed is what the change feed's stream needs besides the Handler.
+type eventFeed struct {
+	feed    ice.ChangeFeed // nil: the stream is unrouted
+	source  string         // the CloudEvents "source"
+	closing <-chan struct{}
+	// streams holds a slot per open stream (nil: no limit).
+	streams chan struct{}
+}
+
+// open takes a stream's slot, and returns the function that gives it back.
+func (f *eventFeed) open(w http.ResponseWriter) (func(), error) {
+	if f.streams == nil {
+		return func() {}, nil
+	}
+	select {
+	case f.streams <- struct{}{}:
+		return func() { <-f.streams }, nil
+	default:
+		// A stream lasts as long as its consumer: a slot may be long in
+		// coming, so the client retries later, here or on another replica.
+		w.Header().Set("Retry-After", "5")
+		return nil, ice.Errorf(ice.EUNAVAILABLE,
+			"this replica holds its limit of %d event streams (limits.maxEventStreams); retry later", cap(f.streams))
+	}
+}
+
 func (h *Handler) managementRoutes() []route {
 	var rts []route
-	if h.feed != nil {
-		rts = append(rts, route{"GET " + eventsPath, h.streamEvents, ""})
+	if h.events.feed != nil {
+		rts = append(rts, route{"GET " + eventsPath, h.streamEvents, false})
 	}
 	rts = append(rts,
-		route{"GET " + deletedPath, h.listDeleted, ""},
-		route{"POST " + deletedPath + "/{id}/undrop", h.undrop, ""})
+		route{"GET " + deletedPath, h.listDeleted, false},
+		route{"POST " + deletedPath + "/{id}/undrop", h.undrop, false})
 	return rts
 }
 
 // streamEvents serves GET /management/v1/events: the events after the
 // cursor (Last-Event-ID, else ?after=, else now), filtered, and only those
 // of namespaces the principal may read.
-func (h *Handler) streamEvents(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) streamEvents(w http.ResponseWriter, r *http.Request, _ *input) error {
 	q := r.URL.Query()
 	ctx := r.Context()
 	var after ice.Cursor
@@ -48,31 +74,33 @@ func (h *Handler) streamEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	switch cur {
 	case "", "now":
-		head, err := h.feed.Head(ctx)
+		head, err := h.events.feed.Head(ctx)
 		if err != nil {
-			h.writeError(w, r, err)
-			return
+			return err
 		}
 		after = ice.Cursor{Revision: head}
 	default:
 		c, err := ice.ParseCursor(cur)
 		if err != nil {
-			h.writeError(w, r, err)
-			return
+			return err
 		}
 		after = c
 	}
 	filter, err := h.eventFilter(r)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
-	if err := h.feed.Check(ctx, after); err != nil {
-		h.writeError(w, r, err)
-		return
+	if err := h.events.feed.Check(ctx, after); err != nil {
+		return err
 	}
+	closeStream, err := h.events.open(w)
+	if err != nil {
+		return err
+	}
+	defer closeStream()
 	// A stream lasts as long as its consumer: it must not hold one of the
-	// slots of limits.maxRequestsInFlight, which bound requests in progress.
+	// slots of limits.maxRequestsInFlight, which bound requests in progress;
+	// limits.maxEventStreams bounds the streams instead.
 	if release, ok := ctx.Value(inFlightSlot{}).(func()); ok {
 		release()
 	}
@@ -94,7 +122,7 @@ func (h *Handler) streamEvents(w http.ResponseWriter, r *http.Request) {
 	errc := make(chan error, 1)
 	go func() {
 		defer close(events)
-		errc <- h.feed.Watch(ctx, after, func(e ice.Event) error {
+		errc <- h.events.feed.Watch(ctx, after, func(e ice.Event) error {
 			select {
 			case events <- e:
 				return nil
@@ -121,31 +149,31 @@ func (h *Handler) streamEvents(w http.ResponseWriter, r *http.Request) {
 					}
 					_ = rc.Flush()
 				}
-				return
+				return nil
 			}
 			if !filter.Match(e) {
 				continue
 			}
-			body, err := json.Marshal(e.CloudEvent(h.eventSource))
+			body, err := json.Marshal(e.CloudEvent(h.events.source))
 			if err != nil {
 				h.log.ErrorContext(ctx, "encode event", "err", err)
-				return
+				return nil
 			}
 			if _, err := fmt.Fprintf(w, "id: %s\ndata: %s\n\n", e.Cursor(), body); err != nil {
-				return
+				return nil
 			}
 			if len(events) == 0 {
 				_ = rc.Flush()
 			}
 		case <-tick.C:
 			if _, err := fmt.Fprint(w, ": heartbeat\n\n"); err != nil {
-				return
+				return nil
 			}
 			_ = rc.Flush()
 		case <-ctx.Done():
-			return
-		case <-h.closing: // nil unless set: never ready
-			return
+			return nil
+		case <-h.events.closing: // nil unless set: never ready
+			return nil
 		}
 	}
 }
@@ -207,40 +235,37 @@ func isEventType(t string) bool {
 }
 
 // listDeleted serves GET .../namespaces/{ns}/deleted.
-func (h *Handler) listDeleted(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) listDeleted(w http.ResponseWriter, r *http.Request, _ *input) error {
 	ns, err := namespaceParam(r)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	list, err := h.svc.ListDeleted(r.Context(), ns)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"deleted": list})
+	return nil
 }
 
 // undrop serves POST .../deleted/{id}/undrop with an optional body
 // {"name": "new_name"}.
-func (h *Handler) undrop(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) undrop(w http.ResponseWriter, r *http.Request, in *input) error {
 	ns, err := namespaceParam(r)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	var req struct {
 		Name string `json:"name"`
 	}
-	if err := decodeOptional(r, &req); err != nil {
-		h.writeError(w, r, err)
-		return
+	if err := in.decodeOptional(&req); err != nil {
+		return err
 	}
 	d, to, err := h.svc.Undrop(r.Context(), ns, r.PathValue("id"), req.Name)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"id": d.ID, "kind": d.Kind,
 		"identifier": tableIdentifier{Namespace: to.Namespace, Name: to.Name}, "metadata-location": d.MetadataLocation})
+	return nil
 }

@@ -27,11 +27,9 @@ func (h *Handler) handleExtra(rt Route) {
 	if strings.Contains(rt.Pattern, "{namespace}") {
 		acc.target = onPath
 	}
-	h.mux.HandleFunc(rt.Pattern, h.guardAccess(acc, func(w http.ResponseWriter, r *http.Request) {
-		if err := rt.Handler(w, r); err != nil {
-			h.writeError(w, r, err)
-		}
-	}))
+	h.mux.HandleFunc(rt.Pattern, h.serve(h.guardAccess(acc, func(w http.ResponseWriter, r *http.Request, _ *input) error {
+		return rt.Handler(w, r)
+	})))
 }
 
 // WriteJSON answers v as JSON with status, as the API's own answers are.

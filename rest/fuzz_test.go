@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/iceberg-go/table"
+	"github.com/apache/iceberg-go/view"
+
 	ice "github.com/ice-rest-catalog/ice"
 )
 
@@ -58,19 +61,18 @@ func FuzzDecodeRequests(f *testing.F) {
 		func() any { return &createNamespaceRequest{} },
 		func() any { return &updateNamespacePropertiesRequest{} },
 		func() any { return &createTableRequest{} },
-		func() any { return &commitTableRequest{} },
-		func() any { return &registerTableRequest{} },
-		func() any { return &renameTableRequest{} },
+		func() any { return &commitRequest[table.Requirements, table.Updates]{} },
+		func() any { return &registerRequest{} },
+		func() any { return &renameRequest{} },
 		func() any { return &commitTransactionRequest{} },
 		func() any { return &createViewRequest{} },
-		func() any { return &commitViewRequest{} },
-		func() any { return &registerViewRequest{} },
+		func() any { return &commitRequest[view.Requirements, view.Updates]{} },
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, target := range targets {
 			r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
 			v := target()
-			if err := decode(r, v); err != nil && ice.ErrorCode(err) != ice.EINVALID {
+			if err := (&input{src: r.Body}).decode(v); err != nil && ice.ErrorCode(err) != ice.EINVALID {
 				t.Fatalf("decode(%T) of %q: %v, want EINVALID", v, body, err)
 			}
 		}

@@ -6,9 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
+	"log/slog"
 	"maps"
 	"net/http"
 	"strings"
@@ -40,102 +39,126 @@ const (
 	maxRecordedBody = 512 << 10
 )
 
-// serveKeyed runs an authorized write that carries an Idempotency-Key:
-// it replays the key's answer, or claims the key, runs next and records
-// its answer.
-func (h *Handler) serveKeyed(w http.ResponseWriter, r *http.Request, who auth.Principal, next http.HandlerFunc) {
+// idempotency serves the Idempotency-Key header: it replays a key's
+// recorded answer, or claims the key, runs the request and records its
+// answer. The Handler composes it; nil turns the header off.
+type idempotency struct {
+	store    ice.IdempotencyStore
+	lifetime time.Duration // how long an outcome is kept
+	// wait bounds how long a duplicate waits for the first request.
+	wait             time.Duration
+	maxRecord        int // the largest answer recorded, in recordSize's bytes
+	keysPerPrincipal int
+	log              *slog.Logger
+}
+
+func newIdempotency(store ice.IdempotencyStore, lifetime time.Duration, limits Limits, log *slog.Logger) *idempotency {
+	k := &idempotency{store: store, lifetime: lifetime, wait: pendingWait, maxRecord: limits.IdempotencyMaxRecordBytes,
+		keysPerPrincipal: limits.IdempotencyKeysPerPrincipal, log: log}
+	if k.lifetime <= 0 {
+		k.lifetime = defaultIdempotencyKeyLifetime
+	}
+	if k.maxRecord <= 0 {
+		k.maxRecord = maxRecordedBody
+	}
+	return k
+}
+
+// keyed is next for an authorized write that carries an Idempotency-Key.
+func (h *Handler) keyed(who auth.Principal, next handler) handler {
+	return func(w http.ResponseWriter, r *http.Request, in *input) error {
+		run := func(w http.ResponseWriter, r *http.Request, claim *ice.IdempotencyClaim) (settled bool) {
+			in.claim = claim
+			h.answer(next, w, r, in)
+			return in.settled
+		}
+		return h.idem.serve(w, r, who, in, run, h.replay)
+	}
+}
+
+// serve replays the key's answer, or claims the key, runs the request and
+// records its answer. The body, read once, is part of the fingerprint.
+func (k *idempotency) serve(w http.ResponseWriter, r *http.Request, who auth.Principal, in *input,
+	run claimedRun, replay func(http.ResponseWriter, *http.Request, *ice.IdempotencyRecord) error) error {
 	raw := r.Header.Get(headerIdempotencyKey)
 	id, err := uuid.Parse(raw)
 	if err != nil || len(raw) != 36 {
-		h.writeError(w, r, ice.Errorf(ice.EINVALID, "%s must be a UUID in its 36-character form, got %q", headerIdempotencyKey, raw))
-		return
+		return ice.Errorf(ice.EINVALID, "%s must be a UUID in its 36-character form, got %q", headerIdempotencyKey, raw)
 	}
 	key := id.String() // lower case: one record whatever the client's case
-	body, err := io.ReadAll(r.Body)
+	body, err := in.bytes()
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			h.writeError(w, r, ice.Errorf(ice.ETOOLARGE, "request body is larger than the limit of %d bytes", tooLarge.Limit))
-			return
-		}
-		h.writeError(w, r, ice.Errorf(ice.EINVALID, "cannot read request body: %v", err))
-		return
+		return err
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
 	fp := fingerprint(r, body)
 
-	wait := pendingWait
-	if h.idemWait > 0 {
-		wait = h.idemWait
-	}
-	deadline := time.Now().Add(wait)
+	deadline := time.Now().Add(k.wait)
 	for attempt := 0; attempt < 8; attempt++ {
-		quota := ice.IdempotencyQuota{Owner: who.Name, Max: h.limits.IdempotencyKeysPerPrincipal}
-		claim, rec, err := h.idem.ClaimIdempotencyKey(r.Context(), key, fp, h.idemLifetime, quota)
+		quota := ice.IdempotencyQuota{Owner: who.Name, Max: k.keysPerPrincipal}
+		claim, rec, err := k.store.ClaimIdempotencyKey(r.Context(), key, fp, k.lifetime, quota)
 		switch {
 		case err != nil:
 			if ice.ErrorCode(err) == ice.ETOOMANY {
 				w.Header().Set("Retry-After", "60") // keys expire in batches a minute apart (etcd/idempotency.go)
 			}
-			h.writeError(w, r, err)
-			return
+			return err
 		case claim != nil:
-			h.runClaimed(w, r, claim, next)
-			return
+			k.runClaimed(w, r, claim, run)
+			return nil
 		case rec.Fingerprint != fp:
-			h.writeError(w, r, ice.Errorf(ice.EUNPROCESSABLE,
-				"%s %s was already used for a different request; use a new key for a new operation", headerIdempotencyKey, key))
-			return
+			return ice.Errorf(ice.EUNPROCESSABLE,
+				"%s %s was already used for a different request; use a new key for a new operation", headerIdempotencyKey, key)
 		case !rec.Pending:
-			h.replay(w, r, rec)
-			return
+			return replay(w, r, rec)
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
 			break
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), left)
-		_ = h.idem.AwaitIdempotencyKey(ctx, key, rec.Revision)
+		_ = k.store.AwaitIdempotencyKey(ctx, key, rec.Revision)
 		cancel()
 		if r.Context().Err() != nil {
-			return // the client went away
+			return nil // the client went away
 		}
 	}
 	// The first request is still running. Its outcome is not known yet, so
 	// no final answer is possible; a 503 is one every client retries.
 	w.Header().Set("Retry-After", "1")
-	h.writeError(w, r, &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException",
-		Message: fmt.Sprintf("a request with %s %s is still in progress; retry later with the same key", headerIdempotencyKey, key)})
+	return &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException",
+		Message: fmt.Sprintf("a request with %s %s is still in progress; retry later with the same key", headerIdempotencyKey, key)}
 }
+
+// claimedRun runs a request under its key's claim, and reports whether
+// its commit stored the outcome under the claim (settled).
+type claimedRun func(w http.ResponseWriter, r *http.Request, claim *ice.IdempotencyClaim) (settled bool)
 
 // runClaimed runs a request whose key this replica holds, records its
 // answer when that answer is final, and only then sends it: a client that
 // saw an answer gets the same one on every retry.
-func (h *Handler) runClaimed(w http.ResponseWriter, r *http.Request, claim *ice.IdempotencyClaim, next http.HandlerFunc) {
+func (k *idempotency) runClaimed(w http.ResponseWriter, r *http.Request, claim *ice.IdempotencyClaim, run claimedRun) {
 	buf := &bufferedResponse{header: http.Header{}}
-	settle := func() {
+	settle := func(settled bool) {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
 		defer cancel()
-		h.recordOutcome(ctx, r, claim, buf)
+		k.recordOutcome(ctx, r, claim, settled, buf)
 	}
 	defer func() {
 		if p := recover(); p != nil {
 			buf.status = http.StatusInternalServerError // never recorded
-			settle()
+			settle(false)
 			panic(p)
 		}
 	}()
-	inner := r.WithContext(ice.WithIdempotencyClaim(r.Context(), claim))
-	next(buf, inner)
-	settle()
+	settle(run(buf, r, claim))
 	buf.sendTo(w)
 }
 
 // recordOutcome stores a final answer, or releases the claim so that a
-// retry runs the request again. A commit whose swap recorded the outcome
-// (claim.Settled) needs neither.
-func (h *Handler) recordOutcome(ctx context.Context, r *http.Request, claim *ice.IdempotencyClaim, buf *bufferedResponse) {
-	if claim.Settled {
+// retry runs the request again. A commit that settled the claim (stored
+// the outcome with its swap) needs neither.
+func (k *idempotency) recordOutcome(ctx context.Context, r *http.Request, claim *ice.IdempotencyClaim, settled bool, buf *bufferedResponse) {
+	if settled {
 		return
 	}
 	body, header := buf.body.Bytes(), replayHeaders(buf.header)
@@ -144,26 +167,18 @@ func (h *Handler) recordOutcome(ctx context.Context, r *http.Request, claim *ice
 			body, header[storedVendedConfig] = b, []string{"true"}
 		}
 	}
-	if finalStatus(buf.status) && recordSize(header, body) <= h.maxRecord() && (len(body) == 0 || json.Valid(body)) {
-		_, err := h.idem.FinishIdempotencyKey(ctx, claim, ice.StoredResponse{Status: buf.status, Header: header, Body: body})
+	if finalStatus(buf.status) && recordSize(header, body) <= k.maxRecord && (len(body) == 0 || json.Valid(body)) {
+		_, err := k.store.FinishIdempotencyKey(ctx, claim, ice.StoredResponse{Status: buf.status, Header: header, Body: body})
 		if err == nil {
 			return // stored, or the claim moved on: either way nothing to undo
 		}
-		h.log.WarnContext(ctx, "could not record an idempotent answer; a retry will run the request again",
+		k.log.WarnContext(ctx, "could not record an idempotent answer; a retry will run the request again",
 			"key", claim.Key, "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	if err := h.idem.ReleaseIdempotencyKey(ctx, claim); err != nil {
-		h.log.WarnContext(ctx, "could not release an idempotency key; it lapses with this replica's lease",
+	if err := k.store.ReleaseIdempotencyKey(ctx, claim); err != nil {
+		k.log.WarnContext(ctx, "could not release an idempotency key; it lapses with this replica's lease",
 			"key", claim.Key, "err", err)
 	}
-}
-
-// maxRecord is the largest answer recorded, in recordSize's bytes.
-func (h *Handler) maxRecord() int {
-	if n := h.limits.IdempotencyMaxRecordBytes; n > 0 {
-		return n
-	}
-	return maxRecordedBody
 }
 
 // recordSize is what an answer takes in its record: body and headers.
@@ -197,14 +212,13 @@ func finalStatus(status int) bool {
 }
 
 // replay answers a finished key's request as the first request was answered.
-func (h *Handler) replay(w http.ResponseWriter, r *http.Request, rec *ice.IdempotencyRecord) {
+func (h *Handler) replay(w http.ResponseWriter, r *http.Request, rec *ice.IdempotencyRecord) error {
 	if resp := rec.Response; resp != nil {
 		body := resp.Body
 		if _, ok := resp.Header[storedVendedConfig]; ok {
 			var err error
-			if body, err = withConfig(body, h.tableConfig(h.vendCfg)); err != nil {
-				h.writeError(w, r, err)
-				return
+			if body, err = withConfig(body, h.tableCfg.with(h.storage.static)); err != nil {
+				return err
 			}
 		}
 		for k, v := range resp.Header {
@@ -214,7 +228,7 @@ func (h *Handler) replay(w http.ResponseWriter, r *http.Request, rec *ice.Idempo
 		}
 		w.WriteHeader(resp.Status)
 		_, _ = w.Write(body)
-		return
+		return nil
 	}
 	// A commit recorded with its swap: its answer is rebuilt from the
 	// metadata files it committed, which never change.
@@ -222,13 +236,13 @@ func (h *Handler) replay(w http.ResponseWriter, r *http.Request, rec *ice.Idempo
 		c := rec.Committed[0]
 		t, err := h.svc.TableAt(r.Context(), c.ID, c.MetadataLocation)
 		if err != nil {
-			h.writeError(w, r, err)
-			return
+			return err
 		}
 		h.writeCommit(w, r, t)
-		return
+		return nil
 	}
 	w.WriteHeader(http.StatusNoContent) // commitTransaction's answer
+	return nil
 }
 
 // storedVendedConfig marks, in a stored answer's headers (never sent), an

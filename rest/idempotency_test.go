@@ -37,11 +37,11 @@ type dyingStore struct {
 	pending chan struct{}
 }
 
-func (d *dyingStore) SwapTables(ctx context.Context, swaps []ice.TableSwap, claim ...*ice.IdempotencyClaim) error {
+func (d *dyingStore) SwapTables(ctx context.Context, swaps []ice.TableSwap, claim *ice.IdempotencyClaim) error {
 	if d.hold != nil {
 		<-d.hold
 	}
-	err := d.Store.SwapTables(ctx, swaps, claim...)
+	err := d.Store.SwapTables(ctx, swaps, claim)
 	if err == nil && d.die.CompareAndSwap(true, false) {
 		panic(http.ErrAbortHandler)
 	}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -89,4 +90,78 @@ func TestIdempotencyKeyEveryRoute(t *testing.T) {
 	if len(writes) < 15 {
 		t.Errorf("only %d write routes walked: %v", len(writes), writes)
 	}
+}
+
+// TestEventStreamLimit opens streams of the change feed up to
+// limits.maxEventStreams: they hold no in-flight slot, so they have their
+// own bound, and one more is refused with 503 and Retry-After at once. A
+// closed stream gives its slot back.
+func TestEventStreamLimit(t *testing.T) {
+	cli := testenv.EtcdClient(t)
+	wh, err := warehouse.Open(context.Background(), warehouse.Config{Location: "file://" + filepath.Join(t.TempDir(), "wh")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	authn, err := auth.New(auth.Config{Tokens: []auth.Token{{Name: "rw", Value: "rw"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := etcd.NewStore(cli, "default")
+	svc := service.New(service.Config{Store: store, Warehouse: wh, Log: testenv.DiscardLogger()})
+	h := rest.New(rest.Config{Service: svc, Auth: authn, Log: testenv.DiscardLogger(), Feed: store,
+		Limits: rest.Limits{MaxRequestsInFlight: 8, MaxEventStreams: 2}})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	open := func() (*http.Response, context.CancelFunc) {
+		ctx, cancel := context.WithCancel(context.Background())
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/management/v1/events", nil)
+		req.Header.Set("Authorization", "Bearer rw")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+		return resp, func() { cancel(); resp.Body.Close() }
+	}
+	var closers []context.CancelFunc
+	defer func() {
+		for _, c := range closers {
+			c()
+		}
+	}()
+	for i := range 2 {
+		resp, closeIt := open()
+		closers = append(closers, closeIt)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("stream %d: %d, want 200", i, resp.StatusCode)
+		}
+	}
+	resp, closeIt := open()
+	body := make([]byte, 512)
+	n, _ := resp.Body.Read(body)
+	closeIt()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" ||
+		!strings.Contains(string(body[:n]), `"type":"ServiceUnavailableException"`) || !strings.Contains(string(body[:n]), "limits.maxEventStreams") {
+		t.Fatalf("third stream: %d Retry-After %q %s; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"), body[:n])
+	}
+	// The streams hold no in-flight slot: other requests are served.
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v1/config", nil)
+	req.Header.Set("Authorization", "Bearer rw")
+	cfg, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Body.Close()
+	if cfg.StatusCode != http.StatusOK {
+		t.Fatalf("config beside two streams: %d", cfg.StatusCode)
+	}
+	// A closed stream gives its slot back, once its handler has seen the
+	// client go.
+	closers[0]()
+	closers = closers[1:]
+	testenv.Eventually(t, 30*time.Second, "a stream admitted after one was closed", func() bool {
+		resp, closeIt := open()
+		closeIt()
+		return resp.StatusCode == http.StatusOK
+	})
 }

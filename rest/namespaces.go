@@ -7,7 +7,7 @@ import (
 	ice "github.com/ice-rest-catalog/ice"
 )
 
-func (h *Handler) getConfig(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) getConfig(w http.ResponseWriter, r *http.Request, _ *input) error {
 	// ?warehouse= is accepted for clients that always send it (ClickHouse,
 	// Spark); one server serves one warehouse.
 	cfg := map[string]any{
@@ -16,9 +16,10 @@ func (h *Handler) getConfig(w http.ResponseWriter, r *http.Request) {
 		"endpoints": h.Endpoints(),
 	}
 	if h.idem != nil {
-		cfg["idempotency-key-lifetime"] = isoDuration(h.idemLifetime)
+		cfg["idempotency-key-lifetime"] = isoDuration(h.idem.lifetime)
 	}
 	writeJSON(w, http.StatusOK, cfg)
+	return nil
 }
 
 func pageParams(r *http.Request) (ice.Page, error) {
@@ -33,23 +34,20 @@ func pageParams(r *http.Request) (ice.Page, error) {
 	return p, nil
 }
 
-func (h *Handler) listNamespaces(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) listNamespaces(w http.ResponseWriter, r *http.Request, _ *input) error {
 	page, err := pageParams(r)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	var parent ice.Namespace
 	if p := r.URL.Query().Get("parent"); p != "" {
 		if parent, err = parseNamespace(p); err != nil {
-			h.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	children, next, err := h.svc.ListNamespaces(r.Context(), parent, page)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	out := make([][]string, len(children))
 	for i, ns := range children {
@@ -60,6 +58,7 @@ func (h *Handler) listNamespaces(w http.ResponseWriter, r *http.Request) {
 		resp["next-page-token"] = next
 	}
 	writeJSON(w, http.StatusOK, resp)
+	return nil
 }
 
 type createNamespaceRequest struct {
@@ -67,11 +66,10 @@ type createNamespaceRequest struct {
 	Properties map[string]string `json:"properties"`
 }
 
-func (h *Handler) createNamespace(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) createNamespace(w http.ResponseWriter, r *http.Request, in *input) error {
 	var req createNamespaceRequest
-	if err := decode(r, &req); err != nil {
-		h.writeError(w, r, err)
-		return
+	if err := in.decode(&req); err != nil {
+		return err
 	}
 	if req.Properties == nil {
 		req.Properties = map[string]string{}
@@ -84,58 +82,44 @@ func (h *Handler) createNamespace(w http.ResponseWriter, r *http.Request) {
 		h.log.InfoContext(r.Context(), "createNamespace: ClickHouse's bare location is ignored", "namespace", ice.Namespace(req.Namespace).String(), "sent", loc)
 	}
 	if err := h.svc.CreateNamespace(r.Context(), req.Namespace, req.Properties); err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"namespace": req.Namespace, "properties": req.Properties})
+	return nil
 }
 
-func (h *Handler) loadNamespace(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) loadNamespace(w http.ResponseWriter, r *http.Request, _ *input) error {
 	ns, err := namespaceParam(r)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	props, err := h.svc.LoadNamespace(r.Context(), ns)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"namespace": []string(ns), "properties": props})
+	return nil
 }
 
-func (h *Handler) namespaceExists(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) namespaceExists(w http.ResponseWriter, r *http.Request, _ *input) error {
 	ns, err := namespaceParam(r)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	ok, err := h.svc.NamespaceExists(r.Context(), ns)
-	h.writeExists(w, r, ok, err)
+	return writeExists(w, ok, err)
 }
 
-// writeExists answers a HEAD: 204 when the entry exists, 404 when not.
-func (h *Handler) writeExists(w http.ResponseWriter, r *http.Request, ok bool, err error) {
-	switch {
-	case err != nil:
-		h.writeError(w, r, err)
-	case ok:
-		w.WriteHeader(http.StatusNoContent)
-	default:
-		w.WriteHeader(http.StatusNotFound)
-	}
-}
-
-func (h *Handler) dropNamespace(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) dropNamespace(w http.ResponseWriter, r *http.Request, _ *input) error {
 	ns, err := namespaceParam(r)
 	if err == nil {
 		err = h.svc.DropNamespace(r.Context(), ns)
 	}
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 type updateNamespacePropertiesRequest struct {
@@ -143,21 +127,19 @@ type updateNamespacePropertiesRequest struct {
 	Updates  map[string]string `json:"updates"`
 }
 
-func (h *Handler) updateNamespaceProperties(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) updateNamespaceProperties(w http.ResponseWriter, r *http.Request, in *input) error {
 	ns, err := namespaceParam(r)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	var req updateNamespacePropertiesRequest
-	if err := decode(r, &req); err != nil {
-		h.writeError(w, r, err)
-		return
+	if err := in.decode(&req); err != nil {
+		return err
 	}
 	res, err := h.svc.UpdateNamespaceProperties(r.Context(), ns, req.Removals, req.Updates)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"updated": res.Updated, "removed": res.Removed, "missing": res.Missing})
+	return nil
 }

@@ -60,7 +60,7 @@ func (h *Handler) allowTokenRequest(w http.ResponseWriter, client string) bool {
 // and token exchange of a token it issued (the Java client's refresh).
 // Parameters are read from the form body and from the query string:
 // ClickHouse sends them in the query with an empty body.
-func (h *Handler) oauthTokens(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) oauthTokens(w http.ResponseWriter, r *http.Request, _ *input) error {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Pragma", "no-cache")
 	if err := r.ParseForm(); err != nil {
@@ -70,11 +70,11 @@ func (h *Handler) oauthTokens(w http.ResponseWriter, r *http.Request) {
 			status = http.StatusRequestEntityTooLarge
 		}
 		writeJSON(w, status, oauthError{"invalid_request", "cannot parse the form: " + err.Error()})
-		return
+		return nil
 	}
 	if h.oauth == nil {
 		writeJSON(w, http.StatusUnauthorized, oauthError{"invalid_client", "this catalog has no OAuth clients; use a bearer token"})
-		return
+		return nil
 	}
 	scope := r.Form.Get("scope")
 	var (
@@ -93,35 +93,35 @@ func (h *Handler) oauthTokens(w http.ResponseWriter, r *http.Request) {
 			scope = "catalog" // the Java client's default, so the answer always names one
 		}
 		if !h.allowTokenRequest(w, client) {
-			return
+			return nil
 		}
 		res, err = h.oauth.ClientCredentials(client, secret, scope)
 	case grantTokenExchange:
 		if t := r.Form.Get("subject_token_type"); t != "" && t != tokenTypeAccessToken {
 			writeJSON(w, http.StatusBadRequest, oauthError{"invalid_request", "subject_token_type must be " + tokenTypeAccessToken})
-			return
+			return nil
 		}
 		client = "(token exchange)"
 		res, err = h.oauth.Exchange(r.Form.Get("subject_token"), scope)
 	case "":
 		writeJSON(w, http.StatusBadRequest, oauthError{"invalid_request", "grant_type is required"})
-		return
+		return nil
 	default:
 		writeJSON(w, http.StatusBadRequest, oauthError{"unsupported_grant_type", "grant_type must be client_credentials or " + grantTokenExchange})
-		return
+		return nil
 	}
 	switch {
 	case errors.Is(err, auth.ErrInvalidClient):
 		h.log.InfoContext(r.Context(), "audit", "principal", "oauth:"+client, "operation", "getToken", "outcome", "denied")
 		writeJSON(w, http.StatusUnauthorized, oauthError{"invalid_client", "unknown client id or wrong secret"})
-		return
+		return nil
 	case errors.Is(err, auth.ErrInvalidGrant):
 		writeJSON(w, http.StatusBadRequest, oauthError{"invalid_grant", err.Error()})
-		return
+		return nil
 	case err != nil:
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, oauthTokenResponse{AccessToken: res.AccessToken, TokenType: "bearer",
 		ExpiresIn: res.ExpiresIn, IssuedTokenType: tokenTypeAccessToken, Scope: res.Scope})
+	return nil
 }

@@ -1,10 +1,6 @@
 package rest
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 
 	"github.com/apache/iceberg-go/table"
@@ -23,12 +19,11 @@ func (h *Handler) planRoutes() []route {
 	if h.planner == nil {
 		return nil
 	}
-	const spec = "/v1/{prefix}/namespaces/{namespace}/tables/{table}"
 	return []route{
-		{"POST " + planPath, h.planTableScan, "POST " + spec + "/plan"},
-		{"GET " + planPath + "/{planID}", h.fetchPlanningResult, "GET " + spec + "/plan/{plan-id}"},
-		{"DELETE " + planPath + "/{planID}", h.cancelPlanning, "DELETE " + spec + "/plan/{plan-id}"},
-		{"POST " + tablePath + "/tasks", h.fetchScanTasks, "POST " + spec + "/tasks"},
+		{"POST " + planPath, h.planTableScan, true},
+		{"GET " + planPath + "/{planID}", h.fetchPlanningResult, true},
+		{"DELETE " + planPath + "/{planID}", h.cancelPlanning, true},
+		{"POST " + tablePath + "/tasks", h.fetchScanTasks, true},
 	}
 }
 
@@ -42,40 +37,35 @@ type planResult struct {
 	Error              *errorBody          `json:"error,omitempty"`
 }
 
-func (h *Handler) planTableScan(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) planTableScan(w http.ResponseWriter, r *http.Request, in *input) error {
 	id, err := tableParam(r)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	var req service.ScanRequest
-	if err := decodeOptional(r, &req); err != nil {
-		h.writeError(w, r, err)
-		return
+	if err := in.decodeOptional(&req); err != nil {
+		return err
 	}
 	out, err := h.planner.Plan(r.Context(), id, req)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
-	h.writePlan(w, r, out, true)
+	return h.writePlan(w, r, out, true)
 }
 
-func (h *Handler) fetchPlanningResult(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) fetchPlanningResult(w http.ResponseWriter, r *http.Request, _ *input) error {
 	id, err := tableParam(r)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	out, err := h.planner.FetchPlan(r.Context(), id, r.PathValue("planID"))
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
-	h.writePlan(w, r, out, false)
+	return h.writePlan(w, r, out, false)
 }
 
-func (h *Handler) writePlan(w http.ResponseWriter, r *http.Request, out *service.PlanOutcome, withID bool) {
+func (h *Handler) writePlan(w http.ResponseWriter, r *http.Request, out *service.PlanOutcome, withID bool) error {
 	res := planResult{Status: out.Status}
 	if withID {
 		res.PlanID = out.PlanID
@@ -91,16 +81,15 @@ func (h *Handler) writePlan(w http.ResponseWriter, r *http.Request, out *service
 	if out.Status == ice.PlanCompleted {
 		tasks, err := encodeScanTasks(out.Tasks)
 		if err != nil {
-			h.writeError(w, r, err)
-			return
+			return err
 		}
 		res.scanTasksJSON = tasks
 		if res.StorageCredentials, err = h.planCredentials(r, out.Tasks.Metadata); err != nil {
-			h.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	writeJSON(w, http.StatusOK, res)
+	return nil
 }
 
 // planCredentials vends, with a completed plan, what loadTable vends, when
@@ -121,71 +110,46 @@ func (h *Handler) planCredentials(r *http.Request, md table.Metadata) ([]storage
 		}
 		md = t.Metadata.Parsed
 	}
-	creds, _, err := h.vend(r, id.Namespace, md.Location())
+	creds, _, err := h.storage.vend(r, id.Namespace, md.Location())
 	return creds, err
 }
 
-func (h *Handler) cancelPlanning(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) cancelPlanning(w http.ResponseWriter, r *http.Request, _ *input) error {
 	id, err := tableParam(r)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	if err := h.planner.CancelPlan(r.Context(), id, r.PathValue("planID")); err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 type fetchScanTasksRequest struct {
 	PlanTask *string `json:"plan-task"`
 }
 
-func (h *Handler) fetchScanTasks(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) fetchScanTasks(w http.ResponseWriter, r *http.Request, in *input) error {
 	id, err := tableParam(r)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	var req fetchScanTasksRequest
-	if err := decode(r, &req); err != nil {
-		h.writeError(w, r, err)
-		return
+	if err := in.decode(&req); err != nil {
+		return err
 	}
 	if req.PlanTask == nil {
-		h.writeError(w, r, ice.Errorf(ice.EINVALID, "plan-task is required"))
-		return
+		return ice.Errorf(ice.EINVALID, "plan-task is required")
 	}
 	st, err := h.planner.FetchTasks(r.Context(), id, *req.PlanTask)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	out, err := encodeScanTasks(st)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-// decodeOptional is decode for a body the spec does not require: an empty
-// one is the zero request.
-func decodeOptional(r *http.Request, v any) error {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return ice.Errorf(ice.ETOOLARGE, "request body is larger than the limit of %d bytes", tooLarge.Limit)
-		}
-		return ice.Errorf(ice.EINVALID, "cannot read request body: %v", err)
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		return nil
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return ice.Errorf(ice.EINVALID, "malformed request body: %v", err)
-	}
 	return nil
 }

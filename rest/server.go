@@ -4,6 +4,7 @@
 package rest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -80,6 +81,9 @@ type Limits struct {
 	// MaxRequestsInFlight bounds the requests this replica serves at
 	// once; one more gets 503 with Retry-After.
 	MaxRequestsInFlight int
+	// MaxEventStreams bounds the change-feed streams open at once, which
+	// do not hold an in-flight slot; one more gets 503 with Retry-After.
+	MaxEventStreams int
 	// IdempotencyMaxRecordBytes bounds one stored answer; a larger one is
 	// not recorded, so a retry runs the request again.
 	IdempotencyMaxRecordBytes int
@@ -96,87 +100,94 @@ type Limits struct {
 // back early.
 type inFlightSlot struct{}
 
-// Handler is the API's http.Handler.
+// Handler is the API's http.Handler. It is made of small parts, each
+// serving one concern of the routes: the table answers' config, storage
+// access for clients, Idempotency-Key, and the change feed.
 type Handler struct {
-	svc      *service.Service
-	auth     *auth.Authenticator
-	log      *slog.Logger
-	metrics  Observer
-	tableCfg map[string]string
-	// tableCfgJSON is tableConfig(nil) encoded once.
-	tableCfgJSON []byte
-	bufs         joinBufs // for table answers written in one piece
-	vendCfg      map[string]string
-	maxBody      int64
-	cfgTag       string // fingerprint of tableCfg and vendCfg, part of every ETag
-	mux          *http.ServeMux
-	authz        *auth.Authorizer
-	oauth        *auth.OAuth
-	// idem and idemLifetime serve Idempotency-Key (idempotency.go).
-	idem         ice.IdempotencyStore
-	idemLifetime time.Duration
-	idemWait     time.Duration // 0: pendingWait; tests shorten it
-	planner      *service.Planner
-	// The change feed: events.go.
-	feed        ice.ChangeFeed
-	eventSource string
-	closing     <-chan struct{}
-	limits      Limits
+	svc     *service.Service
+	auth    *auth.Authenticator
+	authz   *auth.Authorizer
+	oauth   *auth.OAuth
+	log     *slog.Logger
+	metrics Observer
+	mux     *http.ServeMux
+	maxBody int64
+
+	tableCfg tableConfig      // every table answer's "config" (tables.go)
+	bufs     joinBufs         // for table answers written in one piece
+	storage  *storageAccess   // vending and signing (credentials.go, sign.go)
+	idem     *idempotency     // Idempotency-Key; nil: off (idempotency.go)
+	planner  *service.Planner // nil: planning unrouted (plan.go)
+	events   eventFeed        // the change feed (events.go)
 	// inFlight holds a slot per request being served (nil: no limit).
 	inFlight  chan struct{}
 	tokenRate *rateLimiter // token requests per client id (nil: no limit)
-
-	// Storage access for clients: credentials.go and sign.go.
-	vendor    *credentials.Vendor
-	signer    *credentials.Signer
-	signerURI string // advertised as s3.signer.uri when set
 }
 
 // New builds the handler and its routes.
 func New(cfg Config) *Handler {
-	h := &Handler{svc: cfg.Service, auth: cfg.Auth, log: cfg.Log, metrics: cfg.Metrics,
-		tableCfg: cfg.TableConfig, vendCfg: cfg.VendedConfig, maxBody: cfg.MaxBodyBytes, mux: http.NewServeMux(),
-		authz: cfg.Authz, oauth: cfg.OAuth,
-		vendor: cfg.Vendor, signer: cfg.Signer, signerURI: cfg.SignerURI}
+	h := &Handler{svc: cfg.Service, auth: cfg.Auth, authz: cfg.Authz, oauth: cfg.OAuth, log: cfg.Log,
+		metrics: cfg.Metrics, mux: http.NewServeMux(), maxBody: cfg.MaxBodyBytes, planner: cfg.Planner,
+		events: eventFeed{feed: cfg.Feed, source: cfg.EventSource, closing: cfg.Closing}}
+	if n := cfg.Limits.MaxEventStreams; n > 0 {
+		h.events.streams = make(chan struct{}, n)
+	}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
-	h.tableCfgJSON, _ = json.Marshal(h.tableConfig(nil)) // a map of strings always encodes
-	h.cfgTag = configFingerprint(h.tableCfg, h.vendCfg, map[string]string{"signerURI": h.signerURI})
-	h.idem, h.idemLifetime = cfg.Idempotency, cfg.IdempotencyKeyLifetime
-	if h.idemLifetime <= 0 {
-		h.idemLifetime = defaultIdempotencyKeyLifetime
-	}
-	h.planner = cfg.Planner
-	h.feed, h.eventSource, h.closing = cfg.Feed, cfg.EventSource, cfg.Closing
 	if h.maxBody <= 0 {
 		h.maxBody = 16 << 20
 	}
-	h.limits = cfg.Limits
-	if n := h.limits.MaxRequestsInFlight; n > 0 {
+	h.storage = &storageAccess{svc: cfg.Service, log: h.log, vendor: cfg.Vendor, signer: cfg.Signer,
+		signerURI: cfg.SignerURI, static: cfg.VendedConfig, levelOf: h.accessLevel}
+	h.tableCfg = newTableConfig(cfg.TableConfig, cfg.VendedConfig, cfg.SignerURI)
+	if cfg.Idempotency != nil {
+		h.idem = newIdempotency(cfg.Idempotency, cfg.IdempotencyKeyLifetime, cfg.Limits, h.log)
+	}
+	if n := cfg.Limits.MaxRequestsInFlight; n > 0 {
 		h.inFlight = make(chan struct{}, n)
 	}
-	if h.limits.TokenRequestsPerSecond > 0 {
-		h.tokenRate = newRateLimiter(h.limits.TokenRequestsPerSecond, max(h.limits.TokenRequestBurst, 1))
+	if cfg.Limits.TokenRequestsPerSecond > 0 {
+		h.tokenRate = newRateLimiter(cfg.Limits.TokenRequestsPerSecond, max(cfg.Limits.TokenRequestBurst, 1))
 	}
 	for _, rt := range h.routes() {
-		h.mux.HandleFunc(rt.pattern, h.guard(rt.pattern, rt.handler))
+		h.mux.HandleFunc(rt.pattern, h.serve(h.guard(rt.pattern, rt.handler)))
 	}
 	h.adminRoutes(cfg.Admin)
 	for _, rt := range cfg.Routes {
 		h.handleExtra(rt)
 	}
-	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		h.writeError(w, r, ice.Errorf(ice.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
-	})
+	h.mux.HandleFunc("/", h.serve(func(_ http.ResponseWriter, r *http.Request, _ *input) error {
+		return ice.Errorf(ice.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path)
+	}))
 	return h
+}
+
+// handler is a route's handler: it writes its answer, or returns the error
+// to answer with. in holds the request's body, read at most once, and an
+// Idempotency-Key's claim.
+type handler func(w http.ResponseWriter, r *http.Request, in *input) error
+
+// serve adapts fn to net/http: the request's body is read on first use.
+func (h *Handler) serve(fn handler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		h.answer(fn, w, r, &input{src: r.Body})
+	}
+}
+
+// answer runs fn and answers its error as an ErrorModel: the one place a
+// handler's error is written.
+func (h *Handler) answer(fn handler, w http.ResponseWriter, r *http.Request, in *input) {
+	if err := fn(w, r, in); err != nil {
+		h.writeError(w, r, err)
+	}
 }
 
 type route struct {
 	pattern string
-	handler http.HandlerFunc
-	// advertised is the spec's endpoint name for /v1/config, if any.
-	advertised string
+	handler handler
+	// advertised says /v1/config lists the route (Endpoints).
+	advertised bool
 }
 
 const (
@@ -185,36 +196,33 @@ const (
 )
 
 func (h *Handler) routes() []route {
-	return append([]route{
-		{"GET /v1/config", h.getConfig, ""},
-		{"GET /v1/namespaces", h.listNamespaces, "GET /v1/{prefix}/namespaces"},
-		{"POST /v1/namespaces", h.createNamespace, "POST /v1/{prefix}/namespaces"},
-		{"GET " + nsPath, h.loadNamespace, "GET /v1/{prefix}/namespaces/{namespace}"},
-		{"HEAD " + nsPath, h.namespaceExists, "HEAD /v1/{prefix}/namespaces/{namespace}"},
-		{"DELETE " + nsPath, h.dropNamespace, "DELETE /v1/{prefix}/namespaces/{namespace}"},
-		{"POST " + nsPath + "/properties", h.updateNamespaceProperties, "POST /v1/{prefix}/namespaces/{namespace}/properties"},
-		{"GET " + nsPath + "/tables", h.listTables, "GET /v1/{prefix}/namespaces/{namespace}/tables"},
-		{"POST " + nsPath + "/tables", h.createTable, "POST /v1/{prefix}/namespaces/{namespace}/tables"},
-		{"GET " + tablePath, h.loadTable, "GET /v1/{prefix}/namespaces/{namespace}/tables/{table}"},
-		{"HEAD " + tablePath, h.tableExists, "HEAD /v1/{prefix}/namespaces/{namespace}/tables/{table}"},
-		{"POST " + tablePath, h.commitTable, "POST /v1/{prefix}/namespaces/{namespace}/tables/{table}"},
-		{"DELETE " + tablePath, h.dropTable, "DELETE /v1/{prefix}/namespaces/{namespace}/tables/{table}"},
-		{"POST " + nsPath + "/register", h.registerTable, "POST /v1/{prefix}/namespaces/{namespace}/register"},
-		{"POST " + tablePath + "/metrics", h.reportMetrics, "POST /v1/{prefix}/namespaces/{namespace}/tables/{table}/metrics"},
-		{"GET " + tablePath + "/credentials", h.loadCredentials, "GET /v1/{prefix}/namespaces/{namespace}/tables/{table}/credentials"},
-		{"POST " + tablePath + "/unregister", h.unregisterTable, "POST /v1/{prefix}/namespaces/{namespace}/tables/{table}/unregister"},
-		{"POST /v1/tables/rename", h.renameTable, "POST /v1/{prefix}/tables/rename"},
-		{"POST /v1/transactions/commit", h.commitTransaction, "POST /v1/{prefix}/transactions/commit"},
-		{"POST " + oauthTokensPath, h.oauthTokens, ""},
-	}, append(append(append(h.viewRoutes(), h.planRoutes()...), h.signRoutes()...), h.managementRoutes()...)...)
+	rts := []route{
+		{"GET /v1/config", h.getConfig, false},
+		{"GET /v1/namespaces", h.listNamespaces, true},
+		{"POST /v1/namespaces", h.createNamespace, true},
+		{"GET " + nsPath, h.loadNamespace, true},
+		{"HEAD " + nsPath, h.namespaceExists, true},
+		{"DELETE " + nsPath, h.dropNamespace, true},
+		{"POST " + nsPath + "/properties", h.updateNamespaceProperties, true},
+	}
+	rts = append(rts, h.tableRoutes()...)
+	rts = append(rts, route{"POST " + oauthTokensPath, h.oauthTokens, false})
+	rts = append(rts, h.viewRoutes()...)
+	return append(append(append(rts, h.planRoutes()...), h.signRoutes()...), h.managementRoutes()...)
+}
+
+// advertisedAs is a route's name in the spec's endpoint list: its pattern
+// under the optional {prefix}, with the spec's names for path parameters.
+func advertisedAs(pattern string) string {
+	return strings.NewReplacer(" /v1/", " /v1/{prefix}/", "{planID}", "{plan-id}").Replace(pattern)
 }
 
 // Endpoints lists what /v1/config advertises: exactly the routes served.
 func (h *Handler) Endpoints() []string {
 	var out []string
 	for _, rt := range h.routes() {
-		if rt.advertised != "" {
-			out = append(out, rt.advertised)
+		if rt.advertised {
+			out = append(out, advertisedAs(rt.pattern))
 		}
 	}
 	return out
@@ -239,29 +247,38 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h.observe(r, sw.status, time.Since(start))
 	}()
-	if h.inFlight != nil {
-		select {
-		case h.inFlight <- struct{}{}:
-			var once sync.Once
-			release := func() { once.Do(func() { <-h.inFlight }) }
-			defer release()
-			// An event stream gives its slot back once it starts (events.go).
-			r = r.WithContext(context.WithValue(r.Context(), inFlightSlot{}, release))
-		default:
-			// A replica at its limit answers at once, without queueing:
-			// the client retries, on this replica or another.
-			sw.Header().Set("Retry-After", "1")
-			h.writeError(sw, r, &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException",
-				Message: fmt.Sprintf("this replica is serving its limit of %d requests (limits.maxRequestsInFlight); retry shortly", cap(h.inFlight))})
-			return
-		}
+	release, err := h.takeSlot(sw)
+	if err == nil {
+		defer release()
+		// An event stream gives its slot back once it starts (events.go).
+		r = r.WithContext(context.WithValue(r.Context(), inFlightSlot{}, release))
+		r, err = h.authenticate(sw, r) // authorization is per route: guard in authz.go
 	}
-	r, ok := h.authenticate(sw, r) // authorization is per route: guard in authz.go
-	if !ok {
+	if err != nil {
+		h.writeError(sw, r, err)
 		return
 	}
 	r.Body = http.MaxBytesReader(sw, r.Body, h.maxBody)
 	h.mux.ServeHTTP(sw, r)
+}
+
+// takeSlot takes one of the in-flight limit's slots, and returns the
+// function that gives it back (at most once).
+func (h *Handler) takeSlot(w http.ResponseWriter) (func(), error) {
+	if h.inFlight == nil {
+		return func() {}, nil
+	}
+	select {
+	case h.inFlight <- struct{}{}:
+		var once sync.Once
+		return func() { once.Do(func() { <-h.inFlight }) }, nil
+	default:
+		// A replica at its limit answers at once, without queueing: the
+		// client retries, on this replica or another.
+		w.Header().Set("Retry-After", "1")
+		return nil, &ice.Error{Code: ice.EUNAVAILABLE, Type: "ServiceUnavailableException",
+			Message: fmt.Sprintf("this replica is serving its limit of %d requests (limits.maxRequestsInFlight); retry shortly", cap(h.inFlight))}
+	}
 }
 
 func (h *Handler) observe(r *http.Request, status int, d time.Duration) {
@@ -300,16 +317,72 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// input is what a handler gets beside the request: the body, read once,
+// on first use, bounded by the MaxBytesReader that ServeHTTP puts in front
+// of it (the guard, the Idempotency-Key's fingerprint and the handler all
+// use the same bytes); and, for a request with an Idempotency-Key, the
+// key's claim, and whether the handler's commit settled it.
+type input struct {
+	src  io.Reader
+	data []byte
+	err  error
+	read bool
+	// claim is the Idempotency-Key's claim the request runs under, nil
+	// for none; a commit handler passes it to the service.
+	claim *ice.IdempotencyClaim
+	// settled is set by a commit handler when the service stored the
+	// outcome under claim with the swap: nothing is left to record.
+	settled bool
+}
+
+// bytes reads the body, the first time, and returns it.
+func (in *input) bytes() ([]byte, error) {
+	if !in.read {
+		in.read = true
+		if in.src != nil {
+			in.data, in.err = io.ReadAll(in.src)
+		}
+		if in.err != nil {
+			in.err = bodyReadError(in.err)
+		}
+	}
+	return in.data, in.err
+}
+
 // decode reads a JSON body into v. Malformed JSON is a 400, an oversized
-// body a 413.
-func decode(r *http.Request, v any) error {
-	body, err := io.ReadAll(r.Body)
+// body a 413, one cut by the read timeout a 408.
+func (in *input) decode(v any) error {
+	body, err := in.bytes()
 	if err != nil {
-		return bodyReadError(err)
+		return err
 	}
 	if len(body) == 0 {
 		return ice.Errorf(ice.EINVALID, "request body is empty; a JSON object is required")
 	}
+	return unmarshal(body, v)
+}
+
+// decodeOptional is decode for a body the spec does not require: an empty
+// one is the zero request.
+func (in *input) decodeOptional(v any) error {
+	body, err := in.bytes()
+	if err != nil || len(bytes.TrimSpace(body)) == 0 {
+		return err
+	}
+	return unmarshal(body, v)
+}
+
+// peek decodes the body into v for the guard, which needs only the
+// namespaces it names; the handler decodes the same bytes into its request.
+func (in *input) peek(v any) error {
+	body, err := in.bytes()
+	if err != nil {
+		return err
+	}
+	return unmarshal(body, v)
+}
+
+func unmarshal(body []byte, v any) error {
 	if err := json.Unmarshal(body, v); err != nil {
 		return ice.Errorf(ice.EINVALID, "malformed request body: %v", err)
 	}
@@ -331,13 +404,4 @@ func parseNamespace(s string) (ice.Namespace, error) {
 		return nil, err
 	}
 	return ns, nil
-}
-
-func tableParam(r *http.Request) (ice.TableIdent, error) {
-	ns, err := namespaceParam(r)
-	if err != nil {
-		return ice.TableIdent{}, err
-	}
-	id := ice.TableIdent{Namespace: ns, Name: r.PathValue("table")}
-	return id, ice.ValidateTableIdent(id)
 }

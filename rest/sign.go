@@ -20,18 +20,50 @@ const (
 )
 
 func (h *Handler) signRoutes() []route {
-	if h.signer == nil {
+	if h.storage.signer == nil {
 		return nil
 	}
 	return []route{
-		{signTablePath, h.signTable, "POST /v1/{prefix}/namespaces/{namespace}/tables/{table}/sign"},
-		{signLegacyPath, h.signLegacy, ""},
+		{signTablePath, h.signTable, true},
+		{signLegacyPath, h.signLegacy, false},
 	}
 }
 
-func decodeSignRequest(r *http.Request) (credentials.SignRequest, error) {
+const signingETagPart = "\x00" + delegateSigning
+
+// signingTag is the ETag part that delegate adds when it does not vend
+// temporary keys, computed without reading the table.
+func (s *storageAccess) signingTag(r *http.Request) string {
+	if s.signer == nil || !accessDelegation(r, delegateSigning) {
+		return ""
+	}
+	if wantsVendedCredentials(r) && len(s.static) > 0 && s.vendor == nil {
+		return "" // static keys are vended instead
+	}
+	return signingETagPart
+}
+
+// signingConfig tells clients to sign S3 requests through this table's
+// sign endpoint. signer.uri is sent only when configured: clients default
+// it to the catalog URI they were given, which is right unless a proxy
+// rewrites paths.
+func (s *storageAccess) signingConfig(id ice.TableIdent) map[string]string {
+	ep := "v1/namespaces/" + url.PathEscape(strings.Join(id.Namespace, "\x1f")) + "/tables/" + url.PathEscape(id.Name) + "/sign"
+	cfg := map[string]string{
+		"s3.remote-signing-enabled": "true",
+		"s3.signer.endpoint":        ep,
+		"signer.endpoint":           ep,
+	}
+	if s.signerURI != "" {
+		cfg["s3.signer.uri"] = s.signerURI
+		cfg["signer.uri"] = s.signerURI
+	}
+	return cfg
+}
+
+func decodeSignRequest(in *input) (credentials.SignRequest, error) {
 	var req credentials.SignRequest
-	if err := decode(r, &req); err != nil {
+	if err := in.decode(&req); err != nil {
 		return req, err
 	}
 	if req.URI == "" || req.Method == "" {
@@ -41,49 +73,44 @@ func decodeSignRequest(r *http.Request) (credentials.SignRequest, error) {
 }
 
 // signTable signs a request for the table in the path.
-func (h *Handler) signTable(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) signTable(w http.ResponseWriter, r *http.Request, in *input) error {
 	id, err := tableParam(r)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
-	req, err := decodeSignRequest(r)
+	req, err := decodeSignRequest(in)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	t, err := h.svc.LoadTableRaw(r.Context(), id)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
-	h.signFor(w, r, id.Namespace, t.Metadata.TableLocation, req)
+	return h.storage.sign(w, r, id.Namespace, t.Metadata.TableLocation, req)
 }
 
-func (h *Handler) signFor(w http.ResponseWriter, r *http.Request, ns ice.Namespace, location string, req credentials.SignRequest) {
+// sign answers a signed request for a table in ns at location.
+func (s *storageAccess) sign(w http.ResponseWriter, r *http.Request, ns ice.Namespace, location string, req credentials.SignRequest) error {
 	// The table's location itself must be one the location rule confirms
 	// (not a bucket root, not outside the warehouse and the allowed
 	// locations): the signer then confines each request to it.
-	if _, err := h.svc.CheckStoredLocation(location); err != nil {
-		h.writeError(w, r, err)
-		return
+	if _, err := s.svc.CheckStoredLocation(location); err != nil {
+		return err
 	}
 	loc, ok, err := credentials.ParseLocation(location)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	if !ok {
-		h.writeError(w, r, ice.Errorf(ice.EFORBIDDEN, "table location %s is not in S3; nothing to sign", location))
-		return
+		return ice.Errorf(ice.EFORBIDDEN, "table location %s is not in S3; nothing to sign", location)
 	}
-	access, _ := h.accessOf(r, ns)
-	res, err := h.signer.Sign(r.Context(), loc, access, req)
+	access, _ := s.accessOf(r, ns)
+	res, err := s.signer.Sign(r.Context(), loc, access, req)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, res)
+	return nil
 }
 
 // signLegacy signs for whichever table holds the request's key. The path
@@ -92,46 +119,41 @@ func (h *Handler) signFor(w http.ResponseWriter, r *http.Request, ns ice.Namespa
 // namespace and table name is tried, deepest first. Tables placed
 // elsewhere (an explicit location, a namespace location property) are only
 // reachable through the per-table endpoint, which loadTable advertises.
-func (h *Handler) signLegacy(w http.ResponseWriter, r *http.Request) {
-	req, err := decodeSignRequest(r)
+func (h *Handler) signLegacy(w http.ResponseWriter, r *http.Request, in *input) error {
+	req, err := decodeSignRequest(in)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	u, err := url.Parse(req.URI)
 	if err != nil {
-		h.writeError(w, r, ice.Errorf(ice.EINVALID, "uri is not a URL: %v", err))
-		return
+		return ice.Errorf(ice.EINVALID, "uri is not a URL: %v", err)
 	}
-	bucket, key, err := h.signer.Target(u)
+	bucket, key, err := h.storage.signer.Target(u)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	if key == "" {
 		key = u.Query().Get("prefix") // a listing names its keys by prefix
 	}
-	id, location, err := h.tableHolding(r.Context(), bucket, key)
+	id, location, err := h.storage.tableHolding(r.Context(), bucket, key)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	// The route names no namespace, so the guard checked nothing: the
 	// table found must be readable by the principal.
 	if h.accessLevel(r, id.Namespace) < auth.Read {
-		h.writeError(w, r, &ice.Error{Code: ice.EFORBIDDEN, Message: fmt.Sprintf("no read access to %s; refusing to sign", id)})
-		return
+		return &ice.Error{Code: ice.EFORBIDDEN, Message: fmt.Sprintf("no read access to %s; refusing to sign", id)}
 	}
-	h.signFor(w, r, id.Namespace, location, req)
+	return h.storage.sign(w, r, id.Namespace, location, req)
 }
 
 // maxLegacyDepth bounds the lookups of one legacy sign request.
 const maxLegacyDepth = 8
 
 // tableHolding returns the table whose files include key, and its location.
-func (h *Handler) tableHolding(ctx context.Context, bucket, key string) (ice.TableIdent, string, error) {
+func (s *storageAccess) tableHolding(ctx context.Context, bucket, key string) (ice.TableIdent, string, error) {
 	notFound := ice.Errorf(ice.EFORBIDDEN, "s3://%s/%s is not inside a table's location; refusing to sign", bucket, key)
-	wh, ok, err := credentials.ParseLocation(h.svc.WarehouseLocation())
+	wh, ok, err := credentials.ParseLocation(s.svc.WarehouseLocation())
 	if err != nil || !ok || wh.Bucket != bucket || !wh.Contains(key) {
 		return ice.TableIdent{}, "", notFound
 	}
@@ -146,7 +168,7 @@ func (h *Handler) tableHolding(ctx context.Context, bucket, key string) (ice.Tab
 		if ice.ValidateTableIdent(id) != nil {
 			continue
 		}
-		t, err := h.svc.LoadTableRaw(ctx, id)
+		t, err := s.svc.LoadTableRaw(ctx, id)
 		if ice.ErrorCode(err) == ice.ENOTFOUND {
 			continue
 		}

@@ -16,49 +16,39 @@ import (
 	"github.com/ice-rest-catalog/ice/service"
 )
 
-// writeTable answers a LoadTableResult with its ETag; snapshots is
-// snapshotsAll or snapshotsRefs.
-func (h *Handler) writeTable(w http.ResponseWriter, r *http.Request, t *service.TableFile, snapshots string) {
-	d, err := h.delegate(r, t.ID, t.Metadata.TableLocation)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	h.writeTableWith(w, r, t, snapshots, d)
+// tableRoutes are the table endpoints; those shared with views come from
+// entryRoutes.
+func (h *Handler) tableRoutes() []route {
+	rts := h.entryRoutes(tables, entryHandlers{create: h.createTable, load: h.loadTable, commit: h.commitTable,
+		drop: h.dropTable, register: h.registerTable})
+	rename := rts[len(rts)-1]
+	return append(rts[:len(rts)-1],
+		route{"POST " + tablePath + "/metrics", h.reportMetrics, true},
+		route{"GET " + tablePath + "/credentials", h.loadCredentials, true},
+		route{"POST " + tablePath + "/unregister", h.unregisterTable, true},
+		rename,
+		route{"POST /v1/transactions/commit", h.commitTransaction, true},
+	)
 }
 
-func (h *Handler) writeTableWith(w http.ResponseWriter, r *http.Request, t *service.TableFile, snapshots string, d delegation) {
-	cfg := h.tableConfigJSON(d.config)
-	md := json.RawMessage(t.Metadata.Raw)
-	if snapshots == snapshotsRefs {
-		var err error
-		if md, err = refsOnly(t.Metadata.Raw); err != nil {
-			h.writeError(w, r, fmt.Errorf("table %s: %w", t.ID, err))
-			return
-		}
-	}
-	setETag(w, tableETag(t, snapshots, wantsVendedCredentials(r), h.cfgTag+d.tag))
-	writeTableResult(w, &h.bufs, http.StatusOK, t.Location, md, cfg, d.creds)
+// tableConfig is the configured part of every table answer's "config",
+// and the fingerprint of the server's config that is part of every ETag.
+type tableConfig struct {
+	base    map[string]string
+	encoded []byte // with(nil), encoded once
+	tag     string
 }
 
-// tableConfigJSON is tableConfig encoded: without delegation, the same
-// bytes for every answer, encoded once.
-func (h *Handler) tableConfigJSON(delegated map[string]string) []byte {
-	if len(delegated) == 0 && h.tableCfgJSON != nil {
-		return h.tableCfgJSON
-	}
-	b, err := json.Marshal(h.tableConfig(delegated))
-	if err != nil { // a map of strings always encodes
-		slog.Error("encode table config", "err", err)
-		return []byte("{}")
-	}
-	return b
+func newTableConfig(base, vended map[string]string, signerURI string) tableConfig {
+	c := tableConfig{base: base, tag: configFingerprint(base, vended, map[string]string{"signerURI": signerURI})}
+	c.encoded, _ = json.Marshal(c.with(nil)) // a map of strings always encodes
+	return c
 }
 
-// tableConfig is a LoadTableResult's "config": the configured keys, plus
-// those of the access delegation the client asked for.
-func (h *Handler) tableConfig(delegated map[string]string) map[string]string {
-	cfg := maps.Clone(h.tableCfg)
+// with is a LoadTableResult's "config": the configured keys, plus those of
+// the access delegation the client asked for.
+func (c tableConfig) with(delegated map[string]string) map[string]string {
+	cfg := maps.Clone(c.base)
 	if cfg == nil {
 		cfg = map[string]string{}
 	}
@@ -66,44 +56,42 @@ func (h *Handler) tableConfig(delegated map[string]string) map[string]string {
 	return cfg
 }
 
-func (h *Handler) listTables(w http.ResponseWriter, r *http.Request) {
-	ns, err := namespaceParam(r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
+// json is with encoded: without delegation, the same bytes for every
+// answer, encoded once.
+func (c tableConfig) json(delegated map[string]string) []byte {
+	if len(delegated) == 0 && c.encoded != nil {
+		return c.encoded
 	}
-	page, err := pageParams(r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
+	b, err := json.Marshal(c.with(delegated))
+	if err != nil { // a map of strings always encodes
+		slog.Error("encode table config", "err", err)
+		return []byte("{}")
 	}
-	tables, next, err := h.svc.ListTables(r.Context(), ns, page)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, listTablesResult(tables, next))
+	return b
 }
 
-type tableIdentifier struct {
-	Namespace []string `json:"namespace"`
-	Name      string   `json:"name"`
+// writeTable answers a LoadTableResult with its ETag; snapshots is
+// snapshotsAll or snapshotsRefs.
+func (h *Handler) writeTable(w http.ResponseWriter, r *http.Request, t *service.TableFile, snapshots string) error {
+	d, err := h.storage.delegate(r, t.ID, t.Metadata.TableLocation)
+	if err != nil {
+		return err
+	}
+	return h.writeTableWith(w, r, t, snapshots, d)
 }
 
-func (t tableIdentifier) ident() ice.TableIdent {
-	return ice.TableIdent{Namespace: ice.NamespaceFromClient(t.Namespace), Name: t.Name}
-}
-
-func listTablesResult(ids []ice.TableIdent, next string) map[string]any {
-	out := make([]tableIdentifier, len(ids))
-	for i, id := range ids {
-		out[i] = tableIdentifier{Namespace: id.Namespace, Name: id.Name}
+func (h *Handler) writeTableWith(w http.ResponseWriter, r *http.Request, t *service.TableFile, snapshots string, d delegation) error {
+	cfg := h.tableCfg.json(d.config)
+	md := json.RawMessage(t.Metadata.Raw)
+	if snapshots == snapshotsRefs {
+		var err error
+		if md, err = refsOnly(t.Metadata.Raw); err != nil {
+			return fmt.Errorf("table %s: %w", t.ID, err)
+		}
 	}
-	resp := map[string]any{"identifiers": out}
-	if next != "" {
-		resp["next-page-token"] = next
-	}
-	return resp
+	setETag(w, tableETag(t, snapshots, wantsVendedCredentials(r), h.tableCfg.tag+d.tag))
+	writeTableResult(w, &h.bufs, http.StatusOK, t.Location, md, cfg, d.creds)
+	return nil
 }
 
 type createTableRequest struct {
@@ -116,16 +104,14 @@ type createTableRequest struct {
 	Properties    map[string]string      `json:"properties"`
 }
 
-func (h *Handler) createTable(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) createTable(w http.ResponseWriter, r *http.Request, in *input) error {
 	ns, err := namespaceParam(r)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	var req createTableRequest
-	if err := decode(r, &req); err != nil {
-		h.writeError(w, r, err)
-		return
+	if err := in.decode(&req); err != nil {
+		return err
 	}
 	if bareClickHouseLocation(r, req.Location) {
 		// The table goes to its default location (docs/clients.md).
@@ -137,17 +123,15 @@ func (h *Handler) createTable(w http.ResponseWriter, r *http.Request) {
 		SortOrder: req.WriteOrder, Properties: req.Properties, StageCreate: req.StageCreate,
 	})
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
-	h.writeTable(w, r, t.File(), snapshotsAll)
+	return h.writeTable(w, r, t.File(), snapshotsAll)
 }
 
-func (h *Handler) loadTable(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) loadTable(w http.ResponseWriter, r *http.Request, _ *input) error {
 	id, err := tableParam(r)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	mode := r.URL.Query().Get("snapshots")
 	switch mode {
@@ -155,118 +139,84 @@ func (h *Handler) loadTable(w http.ResponseWriter, r *http.Request) {
 		mode = snapshotsAll // the spec's default; same body, so same ETag
 	case snapshotsAll, snapshotsRefs:
 	default:
-		h.writeError(w, r, ice.Errorf(ice.EINVALID, "snapshots must be all or refs, got %q", mode))
-		return
+		return ice.Errorf(ice.EINVALID, "snapshots must be all or refs, got %q", mode)
 	}
 	inm := r.Header.Get("If-None-Match")
-	if inm != "" && !h.vendsDynamically(r) {
+	if inm != "" && !h.storage.vendsDynamically(r) {
 		// Only the pointer decides the ETag: a client with a current copy
 		// is answered without reading the metadata file.
 		loc, err := h.svc.TableLocation(r.Context(), id)
 		if err != nil {
-			h.writeError(w, r, err)
-			return
+			return err
 		}
-		if etag := tableETag(&service.TableFile{ID: id, Location: loc}, mode, wantsVendedCredentials(r), h.cfgTag+h.signingTag(r)); noneMatch(inm, etag) {
+		if etag := tableETag(&service.TableFile{ID: id, Location: loc}, mode, wantsVendedCredentials(r), h.tableCfg.tag+h.storage.signingTag(r)); noneMatch(inm, etag) {
 			setETag(w, etag)
 			w.WriteHeader(http.StatusNotModified)
-			return
+			return nil
 		}
 		// The pointer just read is current: answer from it rather than
 		// read it from etcd a second time.
 		t, err := h.svc.TableRawAt(r.Context(), id, loc)
 		if err != nil {
-			h.writeError(w, r, err)
-			return
+			return err
 		}
-		h.writeTable(w, r, t, mode)
-		return
+		return h.writeTable(w, r, t, mode)
 	}
 	t, err := h.svc.LoadTableRaw(r.Context(), id)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
-	d, err := h.delegate(r, id, t.Metadata.TableLocation)
+	d, err := h.storage.delegate(r, id, t.Metadata.TableLocation)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
-	if inm != "" && h.vendsDynamically(r) {
+	if inm != "" && h.storage.vendsDynamically(r) {
 		// Temporary keys are part of the body: the client's copy is
 		// current only if it holds the keys the cache holds now.
-		if etag := tableETag(t, mode, true, h.cfgTag+d.tag); noneMatch(inm, etag) {
+		if etag := tableETag(t, mode, true, h.tableCfg.tag+d.tag); noneMatch(inm, etag) {
 			setETag(w, etag)
 			w.WriteHeader(http.StatusNotModified)
-			return
+			return nil
 		}
 	}
-	h.writeTableWith(w, r, t, mode, d)
+	return h.writeTableWith(w, r, t, mode, d)
 }
 
-func (h *Handler) tableExists(w http.ResponseWriter, r *http.Request) {
-	id, err := tableParam(r)
+func (h *Handler) commitTable(w http.ResponseWriter, r *http.Request, in *input) error {
+	id, req, err := decodeCommit[table.Requirements, table.Updates](r, in, tables)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
-	ok, err := h.svc.TableExists(r.Context(), id)
-	h.writeExists(w, r, ok, err)
-}
-
-type commitTableRequest struct {
-	Identifier   *tableIdentifier   `json:"identifier"`
-	Requirements table.Requirements `json:"requirements"`
-	Updates      table.Updates      `json:"updates"`
-}
-
-func (h *Handler) commitTable(w http.ResponseWriter, r *http.Request) {
-	id, err := tableParam(r)
+	t, settled, err := h.svc.CommitTable(r.Context(), service.TableChange{ID: id, Requirements: req.Requirements, Updates: req.Updates, RepairManifests: isClickHouse(r)}, in.claim)
+	in.settled = settled
 	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	var req commitTableRequest
-	if err := decode(r, &req); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	if req.Identifier != nil && req.Identifier.ident().String() != id.String() {
-		h.writeError(w, r, ice.Errorf(ice.EINVALID, "identifier %s in the body does not match %s in the path", req.Identifier.ident(), id))
-		return
-	}
-	t, err := h.svc.CommitTable(r.Context(), service.TableChange{ID: id, Requirements: req.Requirements, Updates: req.Updates, RepairManifests: isClickHouse(r)})
-	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	h.writeCommit(w, r, t)
+	return nil
 }
 
 // writeCommit answers a committed table: a LoadTableResult without config.
 func (h *Handler) writeCommit(w http.ResponseWriter, r *http.Request, t *service.Table) {
 	// The ETag is the one a loadTable with the same headers would give for
 	// this metadata, so a client can send it back in If-None-Match.
-	setETag(w, tableETag(t.File(), snapshotsAll, wantsVendedCredentials(r), h.cfgTag+h.signingTag(r)))
+	setETag(w, tableETag(t.File(), snapshotsAll, wantsVendedCredentials(r), h.tableCfg.tag+h.storage.signingTag(r)))
 	writeTableResult(w, &h.bufs, http.StatusOK, t.Location, t.Metadata.Raw, nil, nil)
 }
 
-func (h *Handler) dropTable(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) dropTable(w http.ResponseWriter, r *http.Request, _ *input) error {
 	id, err := tableParam(r)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	purge := false
 	if s := r.URL.Query().Get("purgeRequested"); s != "" {
 		if purge, err = strconv.ParseBool(s); err != nil {
-			h.writeError(w, r, ice.Errorf(ice.EINVALID, "purgeRequested must be true or false, got %q", s))
-			return
+			return ice.Errorf(ice.EINVALID, "purgeRequested must be true or false, got %q", s)
 		}
 	}
 	if err := h.svc.DropTable(r.Context(), id, purge); err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	if isClickHouse(r) {
 		// ClickHouse 26.7 sends a DELETE again when it gets 204 (its HTTP
@@ -275,34 +225,22 @@ func (h *Handler) dropTable(w http.ResponseWriter, r *http.Request) {
 		// with an empty body ends its request (docs/clients.md).
 		w.Header().Set("Content-Length", "0")
 		w.WriteHeader(http.StatusOK)
-		return
+		return nil
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-type registerTableRequest struct {
-	Name             string `json:"name"`
-	MetadataLocation string `json:"metadata-location"`
-	Overwrite        bool   `json:"overwrite"`
-}
-
-func (h *Handler) registerTable(w http.ResponseWriter, r *http.Request) {
-	ns, err := namespaceParam(r)
+func (h *Handler) registerTable(w http.ResponseWriter, r *http.Request, in *input) error {
+	id, req, err := decodeRegister(r, in)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
-	var req registerTableRequest
-	if err := decode(r, &req); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	t, err := h.svc.RegisterTable(r.Context(), ice.TableIdent{Namespace: ns, Name: req.Name}, req.MetadataLocation, req.Overwrite)
+	t, err := h.svc.RegisterTable(r.Context(), id, req.MetadataLocation, req.Overwrite)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
-	h.writeTable(w, r, t.File(), snapshotsAll)
+	return h.writeTable(w, r, t.File(), snapshotsAll)
 }
 
 // unregisterTableResult is the spec's UnregisterTableResult.
@@ -313,90 +251,64 @@ type unregisterTableResult struct {
 
 // unregisterTable removes the table from the catalog and leaves every file
 // in place, so the table can be registered elsewhere from the answer.
-func (h *Handler) unregisterTable(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) unregisterTable(w http.ResponseWriter, r *http.Request, _ *input) error {
 	id, err := tableParam(r)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	t, err := h.svc.UnregisterTable(r.Context(), id)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, unregisterTableResult{MetadataLocation: t.Location, Metadata: t.Metadata.Raw})
-}
-
-type renameTableRequest struct {
-	Source      *tableIdentifier `json:"source"`
-	Destination *tableIdentifier `json:"destination"`
-}
-
-func (h *Handler) renameTable(w http.ResponseWriter, r *http.Request) {
-	var req renameTableRequest
-	if err := decode(r, &req); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	if req.Source == nil || req.Destination == nil {
-		h.writeError(w, r, ice.Errorf(ice.EINVALID, "rename requires source and destination"))
-		return
-	}
-	if err := h.svc.RenameTable(r.Context(), req.Source.ident(), req.Destination.ident()); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // reportMetrics accepts a client's scan or commit report. The catalog keeps
 // no report; it checks the table exists so a typo is not silently dropped.
-func (h *Handler) reportMetrics(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) reportMetrics(w http.ResponseWriter, r *http.Request, in *input) error {
 	id, err := tableParam(r)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	var report map[string]any
-	if err := decode(r, &report); err != nil {
-		h.writeError(w, r, err)
-		return
+	if err := in.decode(&report); err != nil {
+		return err
 	}
 	ok, err := h.svc.TableExists(r.Context(), id)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	if !ok {
-		h.writeError(w, r, ice.NoSuchTable(id))
-		return
+		return ice.NoSuchTable(id)
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 type commitTransactionRequest struct {
-	TableChanges []commitTableRequest `json:"table-changes"`
+	TableChanges []commitRequest[table.Requirements, table.Updates] `json:"table-changes"`
 }
 
-func (h *Handler) commitTransaction(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) commitTransaction(w http.ResponseWriter, r *http.Request, in *input) error {
 	var req commitTransactionRequest
-	if err := decode(r, &req); err != nil {
-		h.writeError(w, r, err)
-		return
+	if err := in.decode(&req); err != nil {
+		return err
 	}
 	changes := make([]service.TableChange, len(req.TableChanges))
 	for i, c := range req.TableChanges {
 		if c.Identifier == nil {
-			h.writeError(w, r, ice.Errorf(ice.EINVALID, "table-changes[%d] has no identifier", i))
-			return
+			return ice.Errorf(ice.EINVALID, "table-changes[%d] has no identifier", i)
 		}
 		changes[i] = service.TableChange{ID: c.Identifier.ident(), Requirements: c.Requirements, Updates: c.Updates, RepairManifests: isClickHouse(r)}
 	}
-	if err := h.svc.CommitTransaction(r.Context(), changes); err != nil {
-		h.writeError(w, r, err)
-		return
+	settled, err := h.svc.CommitTransaction(r.Context(), changes, in.claim)
+	in.settled = settled
+	if err != nil {
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // bareClickHouseLocation reports whether loc is a location without a scheme

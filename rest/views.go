@@ -7,25 +7,15 @@ import (
 	"github.com/apache/iceberg-go"
 	"github.com/apache/iceberg-go/view"
 
-	ice "github.com/ice-rest-catalog/ice"
 	"github.com/ice-rest-catalog/ice/service"
 )
 
 const viewPath = nsPath + "/views/{view}"
 
-// viewRoutes are the view endpoints, appended to routes() and advertised:
-// iceberg-go and Java clients enable views only when /v1/config lists them.
+// viewRoutes are the view endpoints: all of them shared with tables.
 func (h *Handler) viewRoutes() []route {
-	return []route{
-		{"GET " + nsPath + "/views", h.listViews, "GET /v1/{prefix}/namespaces/{namespace}/views"},
-		{"POST " + nsPath + "/views", h.createView, "POST /v1/{prefix}/namespaces/{namespace}/views"},
-		{"GET " + viewPath, h.loadView, "GET /v1/{prefix}/namespaces/{namespace}/views/{view}"},
-		{"HEAD " + viewPath, h.viewExists, "HEAD /v1/{prefix}/namespaces/{namespace}/views/{view}"},
-		{"POST " + viewPath, h.replaceView, "POST /v1/{prefix}/namespaces/{namespace}/views/{view}"},
-		{"DELETE " + viewPath, h.dropView, "DELETE /v1/{prefix}/namespaces/{namespace}/views/{view}"},
-		{"POST " + nsPath + "/register-view", h.registerView, "POST /v1/{prefix}/namespaces/{namespace}/register-view"},
-		{"POST /v1/views/rename", h.renameView, "POST /v1/{prefix}/views/rename"},
-	}
+	return h.entryRoutes(views, entryHandlers{create: h.createView, load: h.loadView, commit: h.replaceView,
+		drop: h.dropView, register: h.registerView})
 }
 
 // loadViewResult is the spec's LoadViewResult. Metadata is the metadata
@@ -36,38 +26,15 @@ type loadViewResult struct {
 	Config           map[string]string `json:"config"`
 }
 
-// writeView answers a LoadViewResult. Its config is empty: the table config
-// carries storage settings for data files, which a view has none of.
-func writeView(w http.ResponseWriter, v *service.View) {
+// writeView answers a LoadViewResult, or err. Its config is empty: the
+// table config carries storage settings for data files, which a view has
+// none of.
+func writeView(w http.ResponseWriter, v *service.View, err error) error {
+	if err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusOK, loadViewResult{MetadataLocation: v.Location, Metadata: v.Metadata.Raw, Config: map[string]string{}})
-}
-
-func viewParam(r *http.Request) (ice.TableIdent, error) {
-	ns, err := namespaceParam(r)
-	if err != nil {
-		return ice.TableIdent{}, err
-	}
-	id := ice.TableIdent{Namespace: ns, Name: r.PathValue("view")}
-	return id, ice.ValidateTableIdent(id)
-}
-
-func (h *Handler) listViews(w http.ResponseWriter, r *http.Request) {
-	ns, err := namespaceParam(r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	page, err := pageParams(r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	views, next, err := h.svc.ListViews(r.Context(), ns, page)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, listTablesResult(views, next))
+	return nil
 }
 
 type createViewRequest struct {
@@ -78,130 +45,56 @@ type createViewRequest struct {
 	Properties  map[string]string `json:"properties"`
 }
 
-func (h *Handler) createView(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) createView(w http.ResponseWriter, r *http.Request, in *input) error {
 	ns, err := namespaceParam(r)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	var req createViewRequest
-	if err := decode(r, &req); err != nil {
-		h.writeError(w, r, err)
-		return
+	if err := in.decode(&req); err != nil {
+		return err
 	}
 	v, err := h.svc.CreateView(r.Context(), ns, service.CreateView{
 		Name: req.Name, Location: req.Location, Schema: req.Schema, Version: req.ViewVersion, Properties: req.Properties,
 	})
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	writeView(w, v)
+	return writeView(w, v, err)
 }
 
-func (h *Handler) loadView(w http.ResponseWriter, r *http.Request) {
-	id, err := viewParam(r)
+func (h *Handler) loadView(w http.ResponseWriter, r *http.Request, _ *input) error {
+	id, err := entryParam(r, views)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
 	v, err := h.svc.LoadView(r.Context(), id)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	writeView(w, v)
+	return writeView(w, v, err)
 }
 
-func (h *Handler) viewExists(w http.ResponseWriter, r *http.Request) {
-	id, err := viewParam(r)
+func (h *Handler) replaceView(w http.ResponseWriter, r *http.Request, in *input) error {
+	id, req, err := decodeCommit[view.Requirements, view.Updates](r, in, views)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	ok, err := h.svc.ViewExists(r.Context(), id)
-	h.writeExists(w, r, ok, err)
-}
-
-type commitViewRequest struct {
-	Identifier   *tableIdentifier  `json:"identifier"`
-	Requirements view.Requirements `json:"requirements"`
-	Updates      view.Updates      `json:"updates"`
-}
-
-func (h *Handler) replaceView(w http.ResponseWriter, r *http.Request) {
-	id, err := viewParam(r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	var req commitViewRequest
-	if err := decode(r, &req); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	if req.Identifier != nil && req.Identifier.ident().String() != id.String() {
-		h.writeError(w, r, ice.Errorf(ice.EINVALID, "identifier %s in the body does not match %s in the path", req.Identifier.ident(), id))
-		return
+		return err
 	}
 	v, err := h.svc.ReplaceView(r.Context(), service.ViewChange{ID: id, Requirements: req.Requirements, Updates: req.Updates})
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	writeView(w, v)
+	return writeView(w, v, err)
 }
 
-func (h *Handler) dropView(w http.ResponseWriter, r *http.Request) {
-	id, err := viewParam(r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
+func (h *Handler) dropView(w http.ResponseWriter, r *http.Request, _ *input) error {
+	id, err := entryParam(r, views)
+	if err == nil {
+		err = h.svc.DropView(r.Context(), id)
 	}
-	if err := h.svc.DropView(r.Context(), id); err != nil {
-		h.writeError(w, r, err)
-		return
+	if err != nil {
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
-type registerViewRequest struct {
-	Name             string `json:"name"`
-	MetadataLocation string `json:"metadata-location"`
-}
-
-func (h *Handler) registerView(w http.ResponseWriter, r *http.Request) {
-	ns, err := namespaceParam(r)
+func (h *Handler) registerView(w http.ResponseWriter, r *http.Request, in *input) error {
+	id, req, err := decodeRegister(r, in)
 	if err != nil {
-		h.writeError(w, r, err)
-		return
+		return err
 	}
-	var req registerViewRequest
-	if err := decode(r, &req); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	v, err := h.svc.RegisterView(r.Context(), ice.TableIdent{Namespace: ns, Name: req.Name}, req.MetadataLocation)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	writeView(w, v)
-}
-
-func (h *Handler) renameView(w http.ResponseWriter, r *http.Request) {
-	var req renameTableRequest // the spec's RenameTableRequest serves views too
-	if err := decode(r, &req); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	if req.Source == nil || req.Destination == nil {
-		h.writeError(w, r, ice.Errorf(ice.EINVALID, "rename requires source and destination"))
-		return
-	}
-	if err := h.svc.RenameView(r.Context(), req.Source.ident(), req.Destination.ident()); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	v, err := h.svc.RegisterView(r.Context(), id, req.MetadataLocation)
+	return writeView(w, v, err)
 }

@@ -237,5 +237,26 @@ func TestHardeningSlowClients(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(body), `"code":408`) {
 		t.Fatalf("slow body: %d %s", resp.StatusCode, body)
 	}
+
+	// With an Idempotency-Key the body is read for the request's
+	// fingerprint before the handler runs: a slow one is still a 408.
+	conn3, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn3.Close()
+	_, _ = io.WriteString(conn3, "POST /v1/namespaces/base/tables HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer rw-token\r\n"+
+		"Idempotency-Key: 0190a4c5-7b1e-7c3a-9f00-4b1d2c3e4f50\r\n"+
+		"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"name\":\"sl")
+	_ = conn3.SetReadDeadline(time.Now().Add(30 * time.Second))
+	resp, err = http.ReadResponse(bufio.NewReader(conn3), nil)
+	if err != nil {
+		t.Fatalf("slow keyed body: %v", err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(body), `"type":"RequestTimeoutException"`) {
+		t.Fatalf("slow keyed body: %d %s", resp.StatusCode, body)
+	}
 	namespacesUnchanged(t, base)
 }

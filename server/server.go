@@ -162,7 +162,7 @@ func Start(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Op
 		Idempotency: store, IdempotencyKeyLifetime: cfg.IdempotencyKeyLifetimeDuration(),
 		Planner: newPlanner(cfg, svc, store, log),
 		Feed:    feed, EventSource: eventSource(cfg), Closing: s.closing,
-		Limits: rest.Limits{MaxRequestsInFlight: limits.MaxRequestsInFlight,
+		Limits: rest.Limits{MaxRequestsInFlight: limits.MaxRequestsInFlight, MaxEventStreams: limits.MaxEventStreams,
 			IdempotencyMaxRecordBytes: limits.IdempotencyMaxRecordBytes, IdempotencyKeysPerPrincipal: limits.IdempotencyKeysPerPrincipal,
 			TokenRequestsPerSecond: limits.TokenRequestsPerSecond, TokenRequestBurst: limits.TokenRequestBurst},
 		Vendor: vendor, Signer: signer, SignerURI: cfg.RemoteSigning.SignerURI,

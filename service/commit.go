@@ -36,29 +36,31 @@ type staged struct {
 	claim   string              // the table location's key, when it is new
 }
 
-// CommitTable commits one table's change. See commit.
-func (s *Service) CommitTable(ctx context.Context, ch TableChange) (*Table, error) {
-	tables, err := s.commit(ctx, []TableChange{ch})
+// CommitTable commits one table's change. See commit for claim and
+// settled.
+func (s *Service) CommitTable(ctx context.Context, ch TableChange, claim *ice.IdempotencyClaim) (t *Table, settled bool, err error) {
+	tables, settled, err := s.commit(ctx, []TableChange{ch}, claim)
 	if err != nil {
-		return nil, err
+		return nil, settled, err
 	}
-	return tables[0], nil
+	return tables[0], settled, nil
 }
 
-// CommitTransaction commits several tables' changes atomically.
-func (s *Service) CommitTransaction(ctx context.Context, changes []TableChange) error {
+// CommitTransaction commits several tables' changes atomically. See
+// commit for claim and settled.
+func (s *Service) CommitTransaction(ctx context.Context, changes []TableChange, claim *ice.IdempotencyClaim) (settled bool, err error) {
 	if len(changes) == 0 {
-		return ice.Errorf(ice.EINVALID, "a transaction needs at least one table change")
+		return false, ice.Errorf(ice.EINVALID, "a transaction needs at least one table change")
 	}
 	seen := map[string]bool{}
 	for _, ch := range changes {
 		if seen[ch.ID.String()] {
-			return ice.Errorf(ice.EINVALID, "table %s appears more than once in the transaction", ch.ID)
+			return false, ice.Errorf(ice.EINVALID, "table %s appears more than once in the transaction", ch.ID)
 		}
 		seen[ch.ID.String()] = true
 	}
-	_, err := s.commit(ctx, changes)
-	return err
+	_, settled, err = s.commit(ctx, changes, claim)
+	return settled, err
 }
 
 // commit is the commit path, in order: read each pointer and its revision,
@@ -66,34 +68,37 @@ func (s *Service) CommitTransaction(ctx context.Context, changes []TableChange) 
 // iceberg-go, write the new metadata files, then swap every pointer in one
 // etcd transaction that succeeds only if no revision moved. A lost race is
 // retried from a fresh base, where the requirements are checked again, so a
-// commit that landed in between is never overwritten (retryCommit).
-func (s *Service) commit(ctx context.Context, changes []TableChange) ([]*Table, error) {
+// commit that landed in between is never overwritten. With an
+// Idempotency-Key's claim (nil for none), the swap's transaction also
+// stores the committed outcome under the key; settled reports that it did,
+// and that the caller has nothing left to record.
+func (s *Service) commit(ctx context.Context, changes []TableChange, claim *ice.IdempotencyClaim) (tables []*Table, settled bool, err error) {
 	for _, ch := range changes {
 		if err := ice.ValidateTableIdent(ch.ID); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	unlock, err := s.lockTables(ctx, changes)
 	if err != nil {
 		s.metrics.Commit(outcome(err))
-		return nil, err
+		return nil, false, err
 	}
 	defer unlock()
 	c, err := retryCommit(ctx, s, s.tables(), func(retry bool) (*tableCommit, error) {
 		stages, err := s.stageAll(ctx, changes, retry)
-		return &tableCommit{s: s, stages: stages}, err
+		return &tableCommit{s: s, stages: stages, claim: claim}, err
 	}, func(attempt int) error {
 		s.metrics.CommitRetry()
 		return s.waitToRetry(ctx, changes, attempt)
 	})
 	s.metrics.Commit(outcome(err))
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	for _, st := range c.stages {
 		s.deleteRemovedMetadata(ctx, st)
 	}
-	return results(c.stages), nil
+	return results(c.stages), c.settled, nil
 }
 
 // tableCommit is one attempt of a commit of tables.
@@ -101,6 +106,10 @@ type tableCommit struct {
 	s      *Service
 	stages []staged
 	swaps  []ice.TableSwap
+	// claim is the request's Idempotency-Key claim, or nil; settled is set
+	// when the swap's transaction stored the outcome under it.
+	claim   *ice.IdempotencyClaim
+	settled bool
 }
 
 // swap swaps the pointer of every table the attempt wrote in one
@@ -118,7 +127,8 @@ func (c *tableCommit) swap(ctx context.Context) error {
 	if len(swaps) == 0 {
 		return nil // nothing to write: the result is the current state
 	}
-	err := s.store.SwapTables(ctx, swaps, ice.IdempotencyClaimFrom(ctx))
+	err := s.store.SwapTables(ctx, swaps, c.claim)
+	c.settled = c.claim != nil && err == nil
 	if ice.ErrorCode(err) == ice.EUNKNOWNSTATE {
 		err = s.resolveUnknown(ctx, s.tables(), swaps[0], err)
 	}

@@ -29,13 +29,13 @@ type faultyStore struct {
 	faults     int
 }
 
-func (f *faultyStore) SwapTables(ctx context.Context, swaps []ice.TableSwap, claim ...*ice.IdempotencyClaim) error {
+func (f *faultyStore) SwapTables(ctx context.Context, swaps []ice.TableSwap, claim *ice.IdempotencyClaim) error {
 	if f.faults == 0 {
-		return f.Store.SwapTables(ctx, swaps, claim...)
+		return f.Store.SwapTables(ctx, swaps, claim)
 	}
 	f.faults--
 	if f.apply {
-		if err := f.Store.SwapTables(ctx, swaps, claim...); err != nil {
+		if err := f.Store.SwapTables(ctx, swaps, claim); err != nil {
 			return err
 		}
 	}
@@ -92,7 +92,7 @@ func setProp(k, v string) service.TableChange {
 func TestLostAnswerOfAnAppliedCommitIsSuccess(t *testing.T) {
 	f := newFixture(t)
 	f.store.apply, f.store.faults = true, 1
-	tbl, err := f.svc.CommitTable(context.Background(), setProp("a", "1"))
+	tbl, _, err := f.svc.CommitTable(context.Background(), setProp("a", "1"), nil)
 	if err != nil {
 		t.Fatalf("commit: %v", err)
 	}
@@ -111,7 +111,7 @@ func TestLostAnswerWithUnmovedPointerIsUnknownAndKeepsTheFile(t *testing.T) {
 	f := newFixture(t)
 	f.store.faults = 1
 	before := len(f.metadataFiles(t))
-	_, err := f.svc.CommitTable(context.Background(), setProp("a", "1"))
+	_, _, err := f.svc.CommitTable(context.Background(), setProp("a", "1"), nil)
 	var e *ice.Error
 	if !errors.As(err, &e) || e.Code != ice.EUNKNOWNSTATE || e.Type != "CommitStateUnknownException" {
 		t.Fatalf("err = %v, want CommitStateUnknown", err)
@@ -130,11 +130,11 @@ func TestLostAnswerAfterAConcurrentCommitRetries(t *testing.T) {
 	other := service.New(service.Config{Store: f.store.Store, Warehouse: mustWarehouse(t, f.dir), Log: testenv.DiscardLogger()})
 	f.store.faults = 1
 	f.store.beforeLoss = func() {
-		if _, err := other.CommitTable(ctx, setProp("b", "2")); err != nil {
+		if _, _, err := other.CommitTable(ctx, setProp("b", "2"), nil); err != nil {
 			t.Errorf("concurrent commit: %v", err)
 		}
 	}
-	if _, err := f.svc.CommitTable(ctx, setProp("a", "1")); err != nil {
+	if _, _, err := f.svc.CommitTable(ctx, setProp("a", "1"), nil); err != nil {
 		t.Fatalf("commit: %v", err)
 	}
 	cur, err := f.svc.LoadTable(ctx, f.id)
@@ -157,12 +157,12 @@ func TestStaleRequirementIsCommitFailed(t *testing.T) {
 	}
 	ch := setProp("a", "1")
 	ch.Requirements = table.Requirements{table.AssertTableUUID(cur.Metadata.Parsed.TableUUID())}
-	if _, err := f.svc.CommitTable(ctx, ch); err != nil {
+	if _, _, err := f.svc.CommitTable(ctx, ch, nil); err != nil {
 		t.Fatal(err)
 	}
 	ch.Requirements = table.Requirements{table.AssertLastAssignedFieldID(99)}
 	before := len(f.metadataFiles(t))
-	_, err = f.svc.CommitTable(ctx, ch)
+	_, _, err = f.svc.CommitTable(ctx, ch, nil)
 	if ice.ErrorCode(err) != ice.ECONFLICT || !strings.Contains(err.Error(), "requirement failed") {
 		t.Fatalf("err = %v, want CommitFailed", err)
 	}
@@ -174,7 +174,7 @@ func TestStaleRequirementIsCommitFailed(t *testing.T) {
 func TestDropWithPurgeDeletesFiles(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	if _, err := f.svc.CommitTable(ctx, setProp("a", "1")); err != nil {
+	if _, _, err := f.svc.CommitTable(ctx, setProp("a", "1"), nil); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(f.metadataFiles(t)); n != 2 {
@@ -213,7 +213,7 @@ func TestRegisterTable(t *testing.T) {
 	if _, err := f.svc.RegisterTable(ctx, copyID, cur.Location, false); ice.ErrorCode(err) != ice.EEXISTS {
 		t.Fatalf("register over an existing table: %v", err)
 	}
-	next, err := f.svc.CommitTable(ctx, service.TableChange{ID: copyID, Updates: setProp("a", "1").Updates})
+	next, _, err := f.svc.CommitTable(ctx, service.TableChange{ID: copyID, Updates: setProp("a", "1").Updates}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,7 +34,7 @@ func softFixture(t *testing.T, retention time.Duration) (*service.Service, *etcd
 	if _, err := svc.CreateTable(ctx, ice.Namespace{"db"}, service.CreateTable{Name: "t", Schema: sc}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.CommitTable(ctx, setProp("a", "1")); err != nil {
+	if _, _, err := svc.CommitTable(ctx, setProp("a", "1"), nil); err != nil {
 		t.Fatal(err)
 	}
 	return svc, store, dir

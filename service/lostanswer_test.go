@@ -24,7 +24,7 @@ func TestLostAnswerOfAnAppliedCommitFollowedByAnotherIsSuccess(t *testing.T) {
 	other := service.New(service.Config{Store: f.store.Store, Warehouse: mustWarehouse(t, f.dir)})
 	f.store.apply, f.store.faults = true, 1
 	f.store.beforeLoss = func() {
-		if _, err := other.CommitTable(ctx, setProp("b", "2")); err != nil {
+		if _, _, err := other.CommitTable(ctx, setProp("b", "2"), nil); err != nil {
 			t.Errorf("concurrent commit: %v", err)
 		}
 	}
@@ -38,7 +38,7 @@ func TestLostAnswerOfAnAppliedCommitFollowedByAnotherIsSuccess(t *testing.T) {
 		Requirements: table.Requirements{table.AssertTableUUID(base.Metadata.Parsed.TableUUID()),
 			table.AssertLastAssignedFieldID(base.Metadata.Parsed.LastColumnID())},
 		Updates: table.Updates{table.NewSetPropertiesUpdate(iceberg.Properties{"a": "1"})}}
-	if _, err := f.svc.CommitTable(ctx, change); err != nil {
+	if _, _, err := f.svc.CommitTable(ctx, change, nil); err != nil {
 		t.Fatalf("commit answered %v (code %s), but it was applied", err, ice.ErrorCode(err))
 	}
 	cur, err := f.svc.LoadTable(ctx, f.id)
@@ -82,10 +82,10 @@ func TestLostAnswerOfAnUnappliedCommitAfterAnotherRetries(t *testing.T) {
 	other := service.New(service.Config{Store: f.store.Store, Warehouse: mustWarehouse(t, f.dir)})
 	f.store.faults = 1
 	f.store.beforeLoss = func() {
-		if _, err := other.CommitTable(ctx, setProp("b", "2")); err != nil {
+		if _, _, err := other.CommitTable(ctx, setProp("b", "2"), nil); err != nil {
 			t.Errorf("concurrent commit: %v", err)
 		}
-		if _, err := other.CommitTable(ctx, setProp("c", "3")); err != nil {
+		if _, _, err := other.CommitTable(ctx, setProp("c", "3"), nil); err != nil {
 			t.Errorf("concurrent commit: %v", err)
 		}
 	}
@@ -93,7 +93,7 @@ func TestLostAnswerOfAnUnappliedCommitAfterAnotherRetries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.CommitTable(ctx, setProp("a", "1")); err != nil {
+	if _, _, err := f.svc.CommitTable(ctx, setProp("a", "1"), nil); err != nil {
 		t.Fatalf("commit: %v", err)
 	}
 	cur, err := f.svc.LoadTable(ctx, f.id)

@@ -22,7 +22,7 @@ func TestCommitNeverWritesUnreadableMetadata(t *testing.T) {
 	addSnapshot := func(id, seq int64) error {
 		snap := table.Snapshot{SnapshotID: id, SequenceNumber: seq, TimestampMs: time.Now().UnixMilli() + id,
 			ManifestList: f.dir + "/db/t/metadata/snap.avro", Summary: &table.Summary{Operation: table.OpAppend}}
-		_, err := f.svc.CommitTable(ctx, service.TableChange{ID: f.id, Updates: table.Updates{table.NewAddSnapshotUpdate(&snap)}})
+		_, _, err := f.svc.CommitTable(ctx, service.TableChange{ID: f.id, Updates: table.Updates{table.NewAddSnapshotUpdate(&snap)}}, nil)
 		return err
 	}
 	if err := addSnapshot(10, 2); err != nil {

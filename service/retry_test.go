@@ -27,15 +27,15 @@ type racingStore struct {
 	swaps  int
 }
 
-func (r *racingStore) SwapTables(ctx context.Context, swaps []ice.TableSwap, claim ...*ice.IdempotencyClaim) error {
+func (r *racingStore) SwapTables(ctx context.Context, swaps []ice.TableSwap, claim *ice.IdempotencyClaim) error {
 	if !r.racing {
-		return r.Store.SwapTables(ctx, swaps, claim...)
+		return r.Store.SwapTables(ctx, swaps, claim)
 	}
 	r.swaps++
-	if _, err := r.other.CommitTable(ctx, setProp("other", time.Now().String())); err != nil {
+	if _, _, err := r.other.CommitTable(ctx, setProp("other", time.Now().String()), nil); err != nil {
 		return err
 	}
-	return r.Store.SwapTables(ctx, swaps, claim...)
+	return r.Store.SwapTables(ctx, swaps, claim)
 }
 
 func newRacing(t *testing.T, retry service.RetryPolicy, locker service.CommitLocker) (*service.Service, *racingStore) {
@@ -68,7 +68,7 @@ func newRacing(t *testing.T, retry service.RetryPolicy, locker service.CommitLoc
 func TestCommitRetryNumRetries(t *testing.T) {
 	for _, n := range []int{1, 3} {
 		svc, rs := newRacing(t, service.RetryPolicy{NumRetries: n, MinWait: time.Millisecond, MaxWait: 2 * time.Millisecond}, nil)
-		_, err := svc.CommitTable(context.Background(), setProp("mine", "1"))
+		_, _, err := svc.CommitTable(context.Background(), setProp("mine", "1"), nil)
 		var e *ice.Error
 		if !errors.As(err, &e) || e.Type != "CommitFailedException" {
 			t.Fatalf("numRetries %d: err = %v, want CommitFailedException", n, err)
@@ -83,7 +83,7 @@ func TestCommitRetryNumRetries(t *testing.T) {
 // starts, whatever numRetries allows.
 func TestCommitRetryTotalTimeout(t *testing.T) {
 	svc, rs := newRacing(t, service.RetryPolicy{NumRetries: 100, MinWait: time.Millisecond, TotalTimeout: time.Nanosecond}, nil)
-	if _, err := svc.CommitTable(context.Background(), setProp("mine", "1")); ice.ErrorCode(err) != ice.ECONFLICT {
+	if _, _, err := svc.CommitTable(context.Background(), setProp("mine", "1"), nil); ice.ErrorCode(err) != ice.ECONFLICT {
 		t.Fatalf("err = %v, want a conflict", err)
 	}
 	if rs.swaps != 1 {
@@ -120,8 +120,8 @@ func TestCommitTakesLocksSorted(t *testing.T) {
 	}
 	// The racing store commits to db.t before each swap, so db.t fails;
 	// what matters here is the lock order and release.
-	_ = svc.CommitTransaction(context.Background(), []service.TableChange{ch("z"), ch("t"), ch("a")})
-	_ = svc.CommitTransaction(context.Background(), []service.TableChange{ch("a"), ch("z")})
+	_, _ = svc.CommitTransaction(context.Background(), []service.TableChange{ch("z"), ch("t"), ch("a")}, nil)
+	_, _ = svc.CommitTransaction(context.Background(), []service.TableChange{ch("a"), ch("z")}, nil)
 	want := [][]string{{"db.a", "db.t", "db.z"}, {"db.a", "db.z"}}
 	if !slices.EqualFunc(lk.asked, want, slices.Equal) {
 		t.Fatalf("locks asked %v, want %v", lk.asked, want)

@@ -157,7 +157,7 @@ func TestMetadataWriteFailureChangesNothing(t *testing.T) {
 	loc, before := f.state(t)
 
 	files.failWrites.Store(true)
-	_, err := svc.CommitTable(ctx, setProp("a", "1"))
+	_, _, err := svc.CommitTable(ctx, setProp("a", "1"), nil)
 	status, body := do(t, "POST", srv.URL+"/v1/namespaces/db/tables/t", commitBody)
 	wantUnavailable(t, "commit", err, status, body)
 	if files.injected.Load() < 2 {
@@ -168,7 +168,7 @@ func TestMetadataWriteFailureChangesNothing(t *testing.T) {
 	}
 
 	files.failWrites.Store(false)
-	tbl, err := svc.CommitTable(ctx, setProp("a", "1"))
+	tbl, _, err := svc.CommitTable(ctx, setProp("a", "1"), nil)
 	if err != nil {
 		t.Fatalf("commit once storage is back: %v", err)
 	}
@@ -187,7 +187,7 @@ func TestMetadataReadFailureChangesNothing(t *testing.T) {
 	loc, before := f.state(t)
 
 	files.failReads.Store(true)
-	_, err := svc.CommitTable(ctx, setProp("a", "1"))
+	_, _, err := svc.CommitTable(ctx, setProp("a", "1"), nil)
 	status, body := do(t, "POST", srv.URL+"/v1/namespaces/db/tables/t", commitBody)
 	wantUnavailable(t, "commit", err, status, body)
 	_, err = svc.LoadTable(ctx, f.id)
@@ -201,7 +201,7 @@ func TestMetadataReadFailureChangesNothing(t *testing.T) {
 	}
 
 	files.failReads.Store(false)
-	if _, err := svc.CommitTable(ctx, setProp("a", "1")); err != nil {
+	if _, _, err := svc.CommitTable(ctx, setProp("a", "1"), nil); err != nil {
 		t.Fatalf("commit once storage is back: %v", err)
 	}
 }

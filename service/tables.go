@@ -183,7 +183,7 @@ func (s *Service) CreateTable(ctx context.Context, ns ice.Namespace, req CreateT
 	if err != nil {
 		return nil, err
 	}
-	err = s.store.SwapTables(ctx, []ice.TableSwap{{ID: id, NewLocation: newLoc, ClaimLocation: tableLoc.Key()}})
+	err = s.store.SwapTables(ctx, []ice.TableSwap{{ID: id, NewLocation: newLoc, ClaimLocation: tableLoc.Key()}}, nil)
 	if err != nil {
 		err = s.failedCreate(ctx, id, newLoc, err)
 		if req.Location == "" && ice.ErrorCode(err) == ice.EINVALID {
@@ -232,7 +232,7 @@ func (s *Service) RegisterTable(ctx context.Context, id ice.TableIdent, metadata
 	case ice.ErrorCode(err) != ice.ENOTFOUND:
 		return nil, err
 	}
-	if err := s.store.SwapTables(ctx, []ice.TableSwap{{ID: id, Base: base, NewLocation: metadataLocation, ClaimLocation: tableLoc.Key()}}); err != nil {
+	if err := s.store.SwapTables(ctx, []ice.TableSwap{{ID: id, Base: base, NewLocation: metadataLocation, ClaimLocation: tableLoc.Key()}}, nil); err != nil {
 		if ice.ErrorCode(err) == ice.ECONFLICT {
 			return nil, ice.CommitFailed("table %s changed while it was being registered; retry", id)
 		}
