@@ -85,7 +85,72 @@ func compactionDisabled(props iceberg.Properties) bool {
 // stay until snapshot expiry and orphan cleanup remove them, so time travel
 // to an older snapshot keeps working until that snapshot expires.
 func (j *Jobs) CompactData(ctx context.Context, id ice.TableIdent) (TableResult, error) {
-	res := TableResult{Job: JobDataCompaction, Table: id.String()}
+	return j.compactLoop(ctx, id, JobDataCompaction, j.dataCompaction)
+}
+
+// dataCompaction plans CompactData on the table as loaded.
+func (j *Jobs) dataCompaction(ctx context.Context, _ ice.TableIdent, tbl *table.Table, cr *CompactionResult) (*compactStep, error) {
+	target := j.targetFileSize(tbl.Metadata().Properties())
+	cr.TargetBytes, cr.MinAge = target, j.cfg.CandidateMinAge.String()
+	plan, err := j.planDataCompaction(ctx, tbl, target)
+	if err != nil {
+		return nil, err
+	}
+	if len(plan.Groups) == 0 {
+		return nil, nil
+	}
+	cr.Groups, cr.InputFiles, cr.InputBytes = len(plan.Groups), 0, 0
+	groups := make([]table.CompactionTaskGroup, 0, len(plan.Groups))
+	cr.Files, cr.Partitions = nil, nil
+	for _, g := range plan.Groups {
+		groups = append(groups, table.CompactionTaskGroup{PartitionKey: g.PartitionKey, Tasks: g.Tasks, TotalSizeBytes: g.TotalSizeBytes})
+		cr.InputFiles += len(g.Tasks)
+		cr.InputBytes += g.TotalSizeBytes
+		if j.cfg.DryRun {
+			cr.Partitions = append(cr.Partitions, fmt.Sprintf("%q", g.PartitionKey))
+			for _, task := range g.Tasks {
+				cr.Files = append(cr.Files, task.File.FilePath())
+			}
+		}
+	}
+	if j.cfg.DryRun {
+		cr.OutputFiles, cr.OutputBytes = plan.EstOutputFiles, plan.EstOutputBytes
+	}
+	return &compactStep{what: "compact data files", commit: func(ctx context.Context) error {
+		out, err := tbl.RewriteDataFiles(ctx, groups, table.RewriteDataFilesOptions{
+			SnapshotProps: iceberg.Properties{"ice-rest-catalog.maintenance": JobDataCompaction},
+			GroupOptions:  []table.CompactionGroupOption{table.WithCompactionTargetFileSize(target)},
+		})
+		if err != nil {
+			return err
+		}
+		cr.InputFiles, cr.OutputFiles, cr.OutputBytes = out.RemovedDataFiles, out.AddedDataFiles, out.BytesAfter
+		if out.Table != nil && out.Table.CurrentSnapshot() != nil {
+			cr.Snapshot = out.Table.CurrentSnapshot().SnapshotID
+		}
+		return nil
+	}}, nil
+}
+
+// compactStep is a compaction planned on one state of a table.
+type compactStep struct {
+	// prepare, when set, stages the rewrite once it is not a dry run;
+	// false means there is nothing to commit after all.
+	prepare func(ctx context.Context) (bool, error)
+	// commit commits the rewrite and completes the result. Its error is
+	// the commit's own, so that a conflict can be told apart.
+	commit func(ctx context.Context) error
+	what   string // names the commit in its errors
+}
+
+// compactLoop runs a compaction job on a table: load it, plan on that
+// state (nil: nothing to do), commit as one replace snapshot through the
+// service. If a client commits in between, iceberg-go replays the rewrite
+// on top of it; if it still conflicts, the job plans again from the new
+// state, and gives up after maxCompactionAttempts.
+func (j *Jobs) compactLoop(ctx context.Context, id ice.TableIdent, job string,
+	plan func(ctx context.Context, id ice.TableIdent, tbl *table.Table, cr *CompactionResult) (*compactStep, error)) (TableResult, error) {
+	res := TableResult{Job: job, Table: id.String()}
 	cr := &CompactionResult{}
 	for attempt := 1; ; attempt++ {
 		t, err := j.svc.LoadTable(ctx, id)
@@ -101,45 +166,26 @@ func (j *Jobs) CompactData(ctx context.Context, id ice.TableIdent) (TableResult,
 			return res, nil
 		}
 		committer := &replayCommitter{serviceCommitter: serviceCommitter{svc: j.svc, id: id}, jobs: j}
-		tbl := j.tableFor(t, committer)
-		target := j.targetFileSize(md.Properties())
-		cr.TargetBytes, cr.MinAge = target, j.cfg.CandidateMinAge.String()
-		plan, err := j.planDataCompaction(ctx, tbl, target)
-		if err != nil {
+		step, err := plan(ctx, id, j.tableFor(t, committer), cr)
+		if err != nil || step == nil {
 			return res, err
-		}
-		if len(plan.Groups) == 0 {
-			return res, nil
-		}
-		cr.Groups, cr.InputFiles, cr.InputBytes = len(plan.Groups), 0, 0
-		groups := make([]table.CompactionTaskGroup, 0, len(plan.Groups))
-		cr.Files, cr.Partitions = nil, nil
-		for _, g := range plan.Groups {
-			groups = append(groups, table.CompactionTaskGroup{PartitionKey: g.PartitionKey, Tasks: g.Tasks, TotalSizeBytes: g.TotalSizeBytes})
-			cr.InputFiles += len(g.Tasks)
-			cr.InputBytes += g.TotalSizeBytes
-			if j.cfg.DryRun {
-				cr.Partitions = append(cr.Partitions, fmt.Sprintf("%q", g.PartitionKey))
-				for _, task := range g.Tasks {
-					cr.Files = append(cr.Files, task.File.FilePath())
-				}
-			}
 		}
 		res.Compaction = cr
 		if j.cfg.DryRun {
-			cr.OutputFiles, cr.OutputBytes = plan.EstOutputFiles, plan.EstOutputBytes
 			return res, nil
+		}
+		if step.prepare != nil {
+			if ok, err := step.prepare(ctx); err != nil || !ok {
+				res.Compaction = nil
+				return res, err
+			}
 		}
 		if j.beforeCommit != nil {
 			j.beforeCommit(id)
 		}
-		out, err := tbl.RewriteDataFiles(ctx, groups, table.RewriteDataFilesOptions{
-			SnapshotProps: iceberg.Properties{"ice-rest-catalog.maintenance": JobDataCompaction},
-			GroupOptions:  []table.CompactionGroupOption{table.WithCompactionTargetFileSize(target)},
-		})
-		if err != nil {
+		if err := step.commit(ctx); err != nil {
 			if ice.ErrorCode(committer.err) == ice.ECONFLICT || errors.Is(err, table.ErrCommitFailed) {
-				j.metrics.compactionConflicts.WithLabelValues(JobDataCompaction).Inc()
+				j.metrics.compactionConflicts.WithLabelValues(job).Inc()
 				cr.Conflicts++
 				if attempt < maxCompactionAttempts {
 					continue // plan again on the new state
@@ -148,13 +194,9 @@ func (j *Jobs) CompactData(ctx context.Context, id ice.TableIdent) (TableResult,
 				res.Skipped = "gave up after concurrent commits conflicted"
 				return res, nil
 			}
-			return res, fmt.Errorf("compact data files of %s: %w", id, err)
+			return res, fmt.Errorf("%s of %s: %w", step.what, id, err)
 		}
-		cr.InputFiles, cr.OutputFiles, cr.OutputBytes = out.RemovedDataFiles, out.AddedDataFiles, out.BytesAfter
-		if out.Table != nil && out.Table.CurrentSnapshot() != nil {
-			cr.Snapshot = out.Table.CurrentSnapshot().SnapshotID
-		}
-		j.metrics.compacted(JobDataCompaction, cr)
+		j.metrics.compacted(job, cr)
 		return res, nil
 	}
 }
@@ -210,18 +252,28 @@ func wholeFiles(tasks []table.FileScanTask) []table.FileScanTask {
 	return out
 }
 
+// currentManifests reads the manifest list of the table's current
+// snapshot, with the FileIO it read it with.
+func currentManifests(ctx context.Context, tbl *table.Table) (icebergio.IO, []iceberg.ManifestFile, error) {
+	fio, err := tbl.FS(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	manifests, err := tbl.Metadata().CurrentSnapshot().Manifests(fio)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read manifest list: %w", err)
+	}
+	return fio, manifests, nil
+}
+
 // addedAt maps each live data file of the current snapshot to the time of
 // the snapshot that added it. A file whose snapshot has expired is older
 // than every retained snapshot: it maps to 0.
 func addedAt(ctx context.Context, tbl *table.Table) (map[string]int64, error) {
 	md := tbl.Metadata()
-	fio, err := tbl.FS(ctx)
+	fio, manifests, err := currentManifests(ctx, tbl)
 	if err != nil {
 		return nil, err
-	}
-	manifests, err := md.CurrentSnapshot().Manifests(fio)
-	if err != nil {
-		return nil, fmt.Errorf("read manifest list: %w", err)
 	}
 	out := map[string]int64{}
 	for _, mf := range manifests {

@@ -2,7 +2,6 @@ package maintenance
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 
@@ -24,97 +23,68 @@ const defaultManifestTargetSize = 8 << 20
 // CompactData (replay on top of them, else plan again, else give up). The
 // replaced manifests stay until expiry and orphan cleanup remove them.
 func (j *Jobs) CompactManifests(ctx context.Context, id ice.TableIdent) (TableResult, error) {
-	res := TableResult{Job: JobManifestCompaction, Table: id.String()}
-	cr := &CompactionResult{}
-	for attempt := 1; ; attempt++ {
-		t, err := j.svc.LoadTable(ctx, id)
-		if err != nil {
-			return res, err
-		}
-		md := t.Metadata.Parsed
-		if compactionDisabled(md.Properties()) {
-			res.Skipped = PropCompactionEnabled + " is false"
-			return res, nil
-		}
-		snap := md.CurrentSnapshot()
-		if snap == nil {
-			return res, nil
-		}
-		target := int64(defaultManifestTargetSize)
-		if v, err := strconv.ParseInt(md.Properties()[table.ManifestTargetSizeBytesKey], 10, 64); err == nil && v > 0 {
-			target = v
-		}
-		cr.TargetBytes = target
-		committer := &replayCommitter{serviceCommitter: serviceCommitter{svc: j.svc, id: id}, jobs: j}
-		tbl := j.tableFor(t, committer)
-		fio, err := tbl.FS(ctx)
-		if err != nil {
-			return res, err
-		}
-		manifests, err := snap.Manifests(fio)
-		if err != nil {
-			return res, fmt.Errorf("read manifest list: %w", err)
-		}
-		small := func(m iceberg.ManifestFile) bool {
-			return m.ManifestContent() == iceberg.ManifestContentData && m.Length() < target
-		}
-		cr.InputFiles, cr.InputBytes, cr.Files = 0, 0, nil
-		for _, m := range manifests {
-			if small(m) {
-				cr.InputFiles++
-				cr.InputBytes += m.Length()
-				if j.cfg.DryRun {
-					cr.Files = append(cr.Files, m.FilePath())
-				}
-			}
-		}
-		if cr.InputFiles < 2 {
-			return res, nil
-		}
-		res.Compaction = cr
-		if j.cfg.DryRun {
-			cr.OutputFiles = int(max(1, (cr.InputBytes+target-1)/target))
-			cr.OutputBytes = cr.InputBytes
-			return res, nil
-		}
-		tx := tbl.NewTransaction()
-		out, err := tx.RewriteManifests(ctx, table.WithManifestTargetSize(target), table.WithRewriteManifestPredicate(small))
-		if err != nil {
-			return res, fmt.Errorf("rewrite manifests of %s: %w", id, err)
-		}
-		if out.IsNoOp() {
-			res.Compaction = nil
-			return res, nil
-		}
-		if j.beforeCommit != nil {
-			j.beforeCommit(id)
-		}
-		committed, err := tx.Commit(ctx)
-		if err != nil {
-			if ice.ErrorCode(committer.err) == ice.ECONFLICT || errors.Is(err, table.ErrCommitFailed) {
-				j.metrics.compactionConflicts.WithLabelValues(JobManifestCompaction).Inc()
-				cr.Conflicts++
-				if attempt < maxCompactionAttempts {
-					continue
-				}
-				cr.GaveUp = "concurrent commits kept conflicting with the rewrite: " + err.Error()
-				res.Skipped = "gave up after concurrent commits conflicted"
-				return res, nil
-			}
-			return res, fmt.Errorf("commit manifest rewrite of %s: %w", id, err)
-		}
-		cr.Groups = 1
-		cr.InputFiles, cr.InputBytes, cr.OutputFiles, cr.OutputBytes = len(out.RewrittenManifests), 0, len(out.AddedManifests), 0
-		for _, m := range out.RewrittenManifests {
-			cr.InputBytes += m.Length()
-		}
-		for _, m := range out.AddedManifests {
-			cr.OutputBytes += m.Length()
-		}
-		if committed != nil && committed.CurrentSnapshot() != nil {
-			cr.Snapshot = committed.CurrentSnapshot().SnapshotID
-		}
-		j.metrics.compacted(JobManifestCompaction, cr)
-		return res, nil
+	return j.compactLoop(ctx, id, JobManifestCompaction, j.manifestCompaction)
+}
+
+// manifestCompaction plans CompactManifests on the table as loaded.
+func (j *Jobs) manifestCompaction(ctx context.Context, id ice.TableIdent, tbl *table.Table, cr *CompactionResult) (*compactStep, error) {
+	md := tbl.Metadata()
+	target := int64(defaultManifestTargetSize)
+	if v, err := strconv.ParseInt(md.Properties()[table.ManifestTargetSizeBytesKey], 10, 64); err == nil && v > 0 {
+		target = v
 	}
+	cr.TargetBytes = target
+	_, manifests, err := currentManifests(ctx, tbl)
+	if err != nil {
+		return nil, err
+	}
+	small := func(m iceberg.ManifestFile) bool {
+		return m.ManifestContent() == iceberg.ManifestContentData && m.Length() < target
+	}
+	cr.InputFiles, cr.InputBytes, cr.Files = 0, 0, nil
+	for _, m := range manifests {
+		if small(m) {
+			cr.InputFiles++
+			cr.InputBytes += m.Length()
+			if j.cfg.DryRun {
+				cr.Files = append(cr.Files, m.FilePath())
+			}
+		}
+	}
+	if cr.InputFiles < 2 {
+		return nil, nil
+	}
+	if j.cfg.DryRun {
+		cr.OutputFiles = int(max(1, (cr.InputBytes+target-1)/target))
+		cr.OutputBytes = cr.InputBytes
+	}
+	tx := tbl.NewTransaction()
+	var out *table.RewriteManifestsResult
+	return &compactStep{what: "commit manifest rewrite",
+		prepare: func(ctx context.Context) (bool, error) {
+			var err error
+			out, err = tx.RewriteManifests(ctx, table.WithManifestTargetSize(target), table.WithRewriteManifestPredicate(small))
+			if err != nil {
+				return false, fmt.Errorf("rewrite manifests of %s: %w", id, err)
+			}
+			return !out.IsNoOp(), nil
+		},
+		commit: func(ctx context.Context) error {
+			committed, err := tx.Commit(ctx)
+			if err != nil {
+				return err
+			}
+			cr.Groups = 1
+			cr.InputFiles, cr.InputBytes, cr.OutputFiles, cr.OutputBytes = len(out.RewrittenManifests), 0, len(out.AddedManifests), 0
+			for _, m := range out.RewrittenManifests {
+				cr.InputBytes += m.Length()
+			}
+			for _, m := range out.AddedManifests {
+				cr.OutputBytes += m.Length()
+			}
+			if committed != nil && committed.CurrentSnapshot() != nil {
+				cr.Snapshot = committed.CurrentSnapshot().SnapshotID
+			}
+			return nil
+		}}, nil
 }

@@ -68,7 +68,7 @@ func (s *Service) CommitTransaction(ctx context.Context, changes []TableChange, 
 // iceberg-go, write the new metadata files, then swap every pointer in one
 // etcd transaction that succeeds only if no revision moved. A lost race is
 // retried from a fresh base, where the requirements are checked again, so a
-// commit that landed in between is never overwritten (retryCommit). With an
+// commit that landed in between is never overwritten. With an
 // Idempotency-Key's claim (nil for none), the swap's transaction also
 // stores the committed outcome under the key; settled reports that it did,
 // and that the caller has nothing left to record.
@@ -106,8 +106,8 @@ type tableCommit struct {
 	s      *Service
 	stages []staged
 	swaps  []ice.TableSwap
-	// claim is the Idempotency-Key's claim the swap settles (nil: none);
-	// settled reports that the swap stored the outcome under it.
+	// claim is the request's Idempotency-Key claim, or nil; settled is set
+	// when the swap's transaction stored the outcome under it.
 	claim   *ice.IdempotencyClaim
 	settled bool
 }

@@ -43,9 +43,9 @@ func clientError(err error) *ice.Error {
 		return &ice.Error{Code: e.Code, Type: e.Type, Message: e.Message}
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return ice.Errorf(ice.EUNAVAILABLE, "scan planning did not finish in time")
+		return ice.Unavailable("scan planning did not finish in time", err)
 	}
-	return ice.Errorf(ice.EINTERNAL, "scan planning failed; see the catalog's log")
+	return ice.Internal("scan planning failed; see the catalog's log", err)
 }
 
 // FetchPlan answers fetchPlanningResult from the shared record.
