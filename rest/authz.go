@@ -31,7 +31,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*http.Re
 	if err != nil {
 		if errors.Is(err, auth.ErrUnavailable) {
 			h.log.WarnContext(r.Context(), "token verification unavailable", "err", err)
-			return r, ice.Errorf(ice.EUNAVAILABLE, "%v", err)
+			return r, ice.Errorf(ice.EUNAVAILABLE, "%w", err)
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			// No route has matched yet, so the operation is the request line.
@@ -39,7 +39,7 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (*http.Re
 				"identifier", "", "outcome", "unauthenticated", "reason", err.Error())
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="ice-rest-catalog"`)
-		return r, ice.Errorf(ice.EUNAUTHORIZED, "%v", err)
+		return r, ice.Errorf(ice.EUNAUTHORIZED, "%w", err)
 	}
 	return r.WithContext(auth.WithPrincipal(r.Context(), who)), nil
 }
@@ -372,5 +372,5 @@ func bodyReadError(err error) error {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return ice.Errorf(ice.ETIMEOUT, "the request body did not arrive within the server's read timeout")
 	}
-	return ice.Errorf(ice.EINVALID, "cannot read request body: %v", err)
+	return ice.Errorf(ice.EINVALID, "cannot read request body: %w", err)
 }

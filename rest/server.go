@@ -384,7 +384,7 @@ func (in *input) peek(v any) error {
 
 func unmarshal(body []byte, v any) error {
 	if err := json.Unmarshal(body, v); err != nil {
-		return ice.Errorf(ice.EINVALID, "malformed request body: %v", err)
+		return ice.Errorf(ice.EINVALID, "malformed request body: %w", err)
 	}
 	return nil
 }

@@ -126,7 +126,7 @@ func (h *Handler) signLegacy(w http.ResponseWriter, r *http.Request, in *input) 
 	}
 	u, err := url.Parse(req.URI)
 	if err != nil {
-		return ice.Errorf(ice.EINVALID, "uri is not a URL: %v", err)
+		return ice.Errorf(ice.EINVALID, "uri is not a URL: %w", err)
 	}
 	bucket, key, err := h.storage.signer.Target(u)
 	if err != nil {
