@@ -408,3 +408,16 @@ func writeRecordFile(t *testing.T) []byte {
 	}
 	return b
 }
+
+// TestInsertWatchFatalReceive: a receive error that polling again cannot
+// cure (the queue does not exist) ends the command with exit 1, even
+// without --watch-fire-once, instead of retrying forever.
+func TestInsertWatchFatalReceive(t *testing.T) {
+	w := startWatch(t)
+	args := []string{"insert", "--watch", w.sqs.URL() + "/000000000000/nosuch", "--watch-endpoint", w.sqs.URL(),
+		"--no-copy", "--skip-duplicates", "db.t", "s3://warehouse/landing/*"}
+	r := w.ice(t, args...)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "QueueDoesNotExist") {
+		t.Fatalf("exit %d, want 1 naming QueueDoesNotExist: %s", r.Code, r.Stderr)
+	}
+}

@@ -309,6 +309,9 @@ func (w *watcher) poll(ctx context.Context) error {
 		return nil
 	}
 	uris := w.batchFiles(msgs)
+	for i := range msgs {
+		msgs[i].Body = nil // only the receipt handles are needed now
+	}
 	if len(uris) > 0 {
 		srcs, err := w.sources(ctx, uris)
 		if err != nil {
@@ -370,18 +373,21 @@ func (w *watcher) receive(ctx context.Context) ([]sqstypes.Message, error) {
 }
 
 // retryableReceive reports whether a receive error may pass: the SDK's
-// retryer already retried it (throttling, 5xx, network), or it is a fault
-// of the server rather than of the request.
+// retryer already retried it (throttling, 5xx, network), it is a fault of
+// the server, or of the network. Anything else (no such queue, access
+// denied, no credentials) would fail the same way at every poll.
 func retryableReceive(err error) bool {
 	var maxAttempts *retry.MaxAttemptsError
-	if errors.As(err, &maxAttempts) {
-		return true
-	}
 	var api smithy.APIError
-	if errors.As(err, &api) {
+	var netErr net.Error
+	switch {
+	case errors.As(err, &maxAttempts):
+		return true
+	case errors.As(err, &api):
 		return api.ErrorFault() == smithy.FaultServer
+	default:
+		return errors.As(err, &netErr)
 	}
-	return true // a network error, not an answer
 }
 
 // batchFiles reads the messages' S3 events and returns the s3:// names of
