@@ -16,6 +16,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/ice-rest-catalog/ice/internal/version"
 )
@@ -30,6 +31,10 @@ type Env struct {
 	// IsTerminal reports whether Stderr is a terminal, which turns on the
 	// insert progress bar.
 	IsTerminal bool
+
+	// watchRetryWait replaces insert --watch's 20 s pause after a failed
+	// batch; only tests set it (export_test.go).
+	watchRetryWait time.Duration
 }
 
 // globals are the flags every command accepts, before or after its name.

@@ -57,7 +57,7 @@ func (a *insertArgs) check() error {
 	if err := a.s3.check(); err != nil {
 		return err
 	}
-	if err := a.watch.check(); err != nil {
+	if err := a.watch.check(a); err != nil {
 		return err
 	}
 	switch strings.ToUpper(a.naming) {
@@ -162,10 +162,21 @@ func cmdInsert(ctx context.Context, r *run, args []string) error {
 			return err
 		}
 	}
+	if a.watch.queueURL != "" {
+		// The file arguments are the patterns the watched events must match.
+		return r.watchInsert(ctx, cat, &a, pos[0], ident, in, files)
+	}
 	srcs, err := in.resolve(ctx, files)
 	if err != nil {
 		return err
 	}
+	return r.insertSources(ctx, cat, a, pos[0], ident, in, srcs)
+}
+
+// insertSources inserts srcs into the table name (ident) in one commit,
+// creating the table from the first file with -p: the body of insert, and
+// of each batch of insert --watch.
+func (r *run) insertSources(ctx context.Context, cat *rest.Catalog, a insertArgs, name string, ident table.Identifier, in *inputs, srcs []*source) error {
 	tbl, err := cat.LoadTable(ctx, ident)
 	switch {
 	case errors.Is(err, catalog.ErrNoSuchTable) && a.create:
@@ -176,14 +187,14 @@ func cmdInsert(ctx context.Context, r *run, args []string) error {
 			return err
 		}
 	case errors.Is(err, catalog.ErrNoSuchTable) || errors.Is(err, catalog.ErrNoSuchNamespace):
-		return fmt.Errorf("load table %s: %w (add -p to create it from the first file's schema: ice insert -p %s FILE...)", pos[0], err, pos[0])
+		return fmt.Errorf("load table %s: %w (add -p to create it from the first file's schema: ice insert -p %s FILE...)", name, err, name)
 	case err != nil:
-		return fmt.Errorf("load table %s: %w", pos[0], err)
+		return fmt.Errorf("load table %s: %w", name, err)
 	}
 	if tbl, err = r.syncSpec(ctx, tbl, a.spec); err != nil {
 		return err
 	}
-	ins := &inserter{r: r, args: a, name: pos[0], in: in}
+	ins := &inserter{r: r, args: a, name: name, in: in}
 	return ins.run(ctx, cat, ident, tbl, srcs)
 }
 

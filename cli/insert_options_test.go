@@ -293,40 +293,6 @@ func TestInsertRetryList(t *testing.T) {
 	}
 }
 
-// TestInsertWatchRefused: --watch (SQS in Java ice) and each of its
-// companion flags, given alone as a Java command line would, are refused
-// with the reason rather than ignored or failing as unknown flags, and
-// nothing is inserted.
-func TestInsertWatchRefused(t *testing.T) {
-	e := startFileCatalog(t)
-	dir := t.TempDir()
-	file := writeParquet(t, dir, "a.parquet", rows(0, 3, day1, "eu"))
-	for _, flags := range [][]string{
-		{"--watch", "https://sqs.us-east-1.amazonaws.com/1/q"},
-		{"--watch=https://sqs.us-east-1.amazonaws.com/1/q", "--watch-endpoint", "http://127.0.0.1:9324", "--watch-fire-once"},
-		{"--watch-endpoint", "http://127.0.0.1:9324"},
-		{"--watch-fire-once"},
-		{"--watch-debug-addr", "127.0.0.1:5005"},
-	} {
-		args := append([]string{"insert", "-p", "--no-copy", "--skip-duplicates", "db.t", file}, flags...)
-		msg := e.fails(t, args...)
-		if !strings.Contains(msg, "--watch") || !strings.Contains(msg, "not supported") || !strings.Contains(msg, "SQS") {
-			t.Fatalf("%v: %s", flags, msg)
-		}
-		if strings.Contains(msg, "not defined") {
-			t.Fatalf("%v: refused as an unknown flag: %s", flags, msg)
-		}
-	}
-	// No table was created by any of them.
-	if msg := e.fails(t, "describe", "db.t"); msg == "" {
-		t.Fatal("describe db.t: no error")
-	}
-	e.ok(t, "insert", "-p", "--no-copy", "--skip-duplicates", "db.t", file)
-	if ids := e.scanIDs(t, "db.t"); len(ids) != 3 {
-		t.Fatalf("rows after the plain insert = %v", ids)
-	}
-}
-
 // TestInsertSortCheckAcrossBatches: the order check streams a file in
 // batches (64Ki rows); rows out of order exactly at a batch boundary are
 // found, and a file sorted across its batches is taken as it is.
