@@ -19,6 +19,7 @@ import (
 
 	ice "github.com/ice-rest-catalog/ice"
 	"github.com/ice-rest-catalog/ice/etcd"
+	"github.com/ice-rest-catalog/ice/internal/clock"
 )
 
 // Sink is one destination.
@@ -154,7 +155,7 @@ func (d *Deliverer) runSink(ctx context.Context, sink Sink) {
 			return
 		}
 		log.WarnContext(ctx, "event delivery interrupted; resuming from the saved cursor", "err", err)
-		if !sleep(ctx, d.cfg.Backoff) {
+		if !clock.Sleep(ctx, d.cfg.Backoff) {
 			return
 		}
 	}
@@ -262,20 +263,9 @@ func (d *Deliverer) send(ctx context.Context, sink Sink, batch []ice.Event) erro
 		d.m.failures.WithLabelValues(sink.Name()).Inc()
 		d.cfg.Log.WarnContext(ctx, "event delivery failed; retrying", "sink", sink.Name(), "attempt", attempt,
 			"events", len(ces), "first", ces[0].ID, "err", err)
-		if !sleep(ctx, wait/2+rand.N(wait/2+1)) {
+		if !clock.Sleep(ctx, wait/2+rand.N(wait/2+1)) {
 			return ctx.Err()
 		}
 		wait = min(wait*2, d.cfg.MaxBackoff)
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
 	}
 }

@@ -11,6 +11,8 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
+
+	"github.com/ice-rest-catalog/ice/internal/clock"
 )
 
 // ElectionConfig configures an Election.
@@ -81,7 +83,7 @@ func (e *Election) Run(ctx context.Context, lead func(ctx context.Context)) erro
 			break
 		}
 		e.cfg.Log.WarnContext(ctx, e.cfg.Role+" leadership lost or not obtained; campaigning again", "err", err)
-		if !sleepCtx(ctx, time.Second) {
+		if !clock.Sleep(ctx, time.Second) {
 			break
 		}
 	}
@@ -148,15 +150,4 @@ func (e *Election) CloseSession() error {
 		return errors.New("no session")
 	}
 	return s.Close()
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

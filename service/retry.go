@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/apache/iceberg-go/table"
+
+	"github.com/ice-rest-catalog/ice/internal/clock"
 )
 
 // RetryPolicy says whether, and after how long, a commit whose
@@ -70,14 +72,10 @@ func (p RetryPolicy) wait(ctx context.Context, attempt int) error {
 	if j := int64(d / 10); j > 0 {
 		d += time.Duration(rand.Int64N(j))
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
+	if !clock.Sleep(ctx, d) {
 		return fmt.Errorf("commit retry: %w", ctx.Err())
 	}
+	return nil
 }
 
 // waitToRetry is what a commit does after losing its swap: if the
