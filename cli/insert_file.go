@@ -111,7 +111,8 @@ func (ins *inserter) processFile(ctx context.Context, tbl *table.Table, wfs iceb
 		}
 	}
 	rewrite := resorted || recode
-	if spec := tbl.Spec(); rewrite && spec.NumFields() == 0 {
+	// rewriteAll writes every row to one new file.
+	rewriteAll := func() ([]iceberg.DataFile, error) {
 		ins.r.log.Info("rewriting the file's rows", "file", src.URI, "to", dest, "sorted", resorted, "codec", codec)
 		df, err := ins.writeRows(ctx, tbl, wfs, rows, dest, sortOrderID, src.URI, codec)
 		if err != nil {
@@ -120,18 +121,15 @@ func (ins *inserter) processFile(ctx context.Context, tbl *table.Table, wfs iceb
 		prog.addBytes(src.Size)
 		return []iceberg.DataFile{df}, nil
 	}
+	if spec := tbl.Spec(); rewrite && spec.NumFields() == 0 {
+		return rewriteAll()
+	}
 	// The footer is read from the source, whatever path the table records.
 	srcIO := sourceIO{name: dest, file: &sourceFile{SectionReader: io.NewSectionReader(p.rc, 0, src.Size), rc: nopCloser{p.rc}, name: src.URI}}
 	df, derr := table.FileToDataFile(ctx, srcIO, dest, tbl.Schema(), tbl.Spec(), sortOrderID, tbl.Properties())
 	if derr == nil && rewrite {
 		// All rows are in one partition: one rewritten file.
-		ins.r.log.Info("rewriting the file's rows", "file", src.URI, "to", dest, "sorted", resorted, "codec", codec)
-		df, err := ins.writeRows(ctx, tbl, wfs, rows, dest, sortOrderID, src.URI, codec)
-		if err != nil {
-			return nil, err
-		}
-		prog.addBytes(src.Size)
-		return []iceberg.DataFile{df}, nil
+		return rewriteAll()
 	}
 	if derr != nil {
 		spec := tbl.Spec()
