@@ -192,13 +192,9 @@ const commitScanLimit = 500
 // read, newest first. It reads at most commitScanLimit tables (each
 // metadata file from the cache when it is there) and says when it stopped.
 func (m *Management) commits(w http.ResponseWriter, r *http.Request) error {
-	limit := 20
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 200 {
-			return ice.Errorf(ice.EINVALID, "limit %q must be a number from 1 to 200", v)
-		}
-		limit = n
+	limit, err := intParam(r, "limit", 20, 200)
+	if err != nil {
+		return err
 	}
 	ctx := r.Context()
 	who, _ := auth.FromContext(ctx)
@@ -337,13 +333,9 @@ func (m *Management) files(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	size := 100
-	if v := r.URL.Query().Get("pageSize"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return ice.Errorf(ice.EINVALID, "pageSize %q must be a number from 1 to 1000", v)
-		}
-		size = n
+	size, err := intParam(r, "pageSize", 100, 1000)
+	if err != nil {
+		return err
 	}
 	ctx := r.Context()
 	t, err := m.cfg.Service.LoadTable(ctx, id)
@@ -489,4 +481,18 @@ func (m *Management) runMaintenance(w http.ResponseWriter, r *http.Request) erro
 	}
 	rest.WriteJSON(w, http.StatusOK, run)
 	return nil
+}
+
+// intParam reads the query parameter name as a number from 1 to max;
+// absent, it is def.
+func intParam(r *http.Request, name string, def, max int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > max {
+		return 0, ice.Errorf(ice.EINVALID, "%s %q must be a number from 1 to %d", name, v, max)
+	}
+	return n, nil
 }
