@@ -615,24 +615,7 @@ func TestConfinementLegacyLocations(t *testing.T) {
 	// A metadata file whose table location is the whole bucket, and an
 	// entry pointing at it, as an older server let a client write.
 	meta := "s3://lake/wh/a/legacy/metadata/00000-legacy.metadata.json"
-	md := `{"format-version":2,"table-uuid":"9c12d441-03fe-4693-9a96-a0705ddf69c1","location":"s3://lake","last-sequence-number":0,"last-updated-ms":1,"last-column-id":1,"current-schema-id":0,"schemas":[{"type":"struct","schema-id":0,"fields":[{"id":1,"name":"id","type":"long","required":true}]}],"default-spec-id":0,"partition-specs":[{"spec-id":0,"fields":[]}],"last-partition-id":999,"default-sort-order-id":0,"sort-orders":[{"order-id":0,"fields":[]}]}`
-	req, err := s3.NewRequest(context.Background(), "PUT", "/lake/wh/a/legacy/metadata/00000-legacy.metadata.json", []byte(md))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("put metadata: %v %v", resp, err)
-	}
-	resp.Body.Close()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{c.Server.EtcdEndpoint()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
-	if _, err := cli.Put(context.Background(), "t/a/legacy", `{"metadata_location":"`+meta+`","table_type":"ICEBERG"}`); err != nil {
-		t.Fatal(err)
-	}
+	plantBucketRootTable(t, s3, c.Server.EtcdEndpoint(), meta, "t/a/legacy")
 	w := remoteS3{t: t, signURL: c.URL + "/v1/namespaces/a/tables/legacy/sign", token: writerToken, endpoint: s3.Endpoint}
 	for _, p := range []string{"/lake?list-type=2&prefix=", "/lake/wh/b/t/data/f.parquet"} {
 		if sc, _, _ := w.do("GET", p, nil); sc != 400 {
@@ -654,8 +637,22 @@ func TestConfinementSTSVending(t *testing.T) {
 		st, b := callAPI(t, "POST", c.URL+"/v1/namespaces/ns/tables", writerToken, map[string]any{"name": "evil", "schema": confSchema, "location": loc})
 		want400(t, "create at "+loc, st, b, "")
 	}
+	plantBucketRootTable(t, m, c.Server.EtcdEndpoint(), "s3://lake/cat/ns/legacy/metadata/00000-legacy.metadata.json", "t/ns/legacy")
+	st, b := callAPI(t, "GET", c.URL+"/v1/namespaces/ns/tables/legacy", writerToken, nil, "X-Iceberg-Access-Delegation", "vended-credentials")
+	want400(t, "STS vending for a table at the bucket root", st, b, "outside the warehouse")
+	st, b = callAPI(t, "GET", c.URL+"/v1/namespaces/ns/tables/legacy/credentials", writerToken, nil)
+	want400(t, "loadCredentials for a table at the bucket root", st, b, "outside the warehouse")
+}
+
+// plantBucketRootTable writes, as an older server let a client write, a
+// metadata file at meta (s3://lake/...) whose table location is the whole
+// bucket, and the etcd entry key pointing at it.
+func plantBucketRootTable(t *testing.T, store interface {
+	NewRequest(ctx context.Context, method, path string, body []byte) (*http.Request, error)
+}, etcdEndpoint, meta, key string) {
+	t.Helper()
 	md := `{"format-version":2,"table-uuid":"9c12d441-03fe-4693-9a96-a0705ddf69c1","location":"s3://lake","last-sequence-number":0,"last-updated-ms":1,"last-column-id":1,"current-schema-id":0,"schemas":[{"type":"struct","schema-id":0,"fields":[{"id":1,"name":"id","type":"long","required":true}]}],"default-spec-id":0,"partition-specs":[{"spec-id":0,"fields":[]}],"last-partition-id":999,"default-sort-order-id":0,"sort-orders":[{"order-id":0,"fields":[]}]}`
-	req, err := m.NewRequest(context.Background(), "PUT", "/lake/cat/ns/legacy/metadata/00000-legacy.metadata.json", []byte(md))
+	req, err := store.NewRequest(context.Background(), "PUT", strings.TrimPrefix(meta, "s3:/"), []byte(md))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -664,16 +661,12 @@ func TestConfinementSTSVending(t *testing.T) {
 		t.Fatalf("put metadata: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{c.Server.EtcdEndpoint()}})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{etcdEndpoint}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cli.Close()
-	if _, err := cli.Put(context.Background(), "t/ns/legacy", `{"metadata_location":"s3://lake/cat/ns/legacy/metadata/00000-legacy.metadata.json","table_type":"ICEBERG"}`); err != nil {
+	if _, err := cli.Put(context.Background(), key, `{"metadata_location":"`+meta+`","table_type":"ICEBERG"}`); err != nil {
 		t.Fatal(err)
 	}
-	st, b := callAPI(t, "GET", c.URL+"/v1/namespaces/ns/tables/legacy", writerToken, nil, "X-Iceberg-Access-Delegation", "vended-credentials")
-	want400(t, "STS vending for a table at the bucket root", st, b, "outside the warehouse")
-	st, b = callAPI(t, "GET", c.URL+"/v1/namespaces/ns/tables/legacy/credentials", writerToken, nil)
-	want400(t, "loadCredentials for a table at the bucket root", st, b, "outside the warehouse")
 }
